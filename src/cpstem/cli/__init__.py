@@ -1,0 +1,1 @@
+"""The ``cpstem`` command line (typer + rich): files in, files out, terminal."""

@@ -1,0 +1,6 @@
+"""The shared rich console."""
+
+from rich.console import Console
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)

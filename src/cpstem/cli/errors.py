@@ -1,0 +1,13 @@
+"""Which exceptions are user mistakes: printed as one line, exit status 1, no traceback."""
+
+from __future__ import annotations
+
+from cpstem.measures import MeasureError
+from cpstem.reference import CurveError
+
+
+class InputFileError(ValueError):
+    """A file given on the command line is missing or malformed."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (MeasureError, CurveError, InputFileError)

@@ -1,0 +1,46 @@
+"""Parsing of small CSV texts with ``#`` comment lines and line-numbered rows (no file I/O)."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class CsvText:
+    """Header (lower-cased), rows with their 1-based line numbers, ``# key: value`` metadata."""
+
+    columns: list[str]
+    rows: list[tuple[int, dict[str, str]]]
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def parse_csv_text(text: str, where: str, error: type[Exception] = ValueError) -> CsvText:
+    """Parse ``text``; malformed input raises ``error`` naming ``where`` and the line."""
+    text = text.removeprefix("\ufeff")
+    meta: dict[str, str] = {}
+    numbered: list[tuple[int, str]] = []
+    for lineno, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            key, sep, value = stripped[1:].partition(":")
+            if sep and key.strip():
+                meta[key.strip().lower()] = value.strip()
+        elif stripped:
+            numbered.append((lineno, line))
+    if not numbered:
+        raise error(f"{where}: no header line (the file is empty)")
+    header_line, header = numbered[0]
+    columns = [c.strip().lower() for c in next(csv.reader([header]))]
+    if len(set(columns)) != len(columns) or "" in columns:
+        raise error(f"{where} line {header_line}: column names must be unique and non-empty")
+    rows = []
+    for lineno, line in numbered[1:]:
+        cells = next(csv.reader([line]))
+        if len(cells) > len(columns):
+            raise error(
+                f"{where} line {lineno}: {len(cells)} values but only {len(columns)} columns"
+            )
+        cells += [""] * (len(columns) - len(cells))
+        rows.append((lineno, {c: v.strip() for c, v in zip(columns, cells, strict=True)}))
+    return CsvText(columns=columns, rows=rows, meta=meta)

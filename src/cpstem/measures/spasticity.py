@@ -1,0 +1,245 @@
+"""Spasticity scales: Modified Ashworth (MAS) and Modified Tardieu, per muscle group and side."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+from functools import total_ordering
+from typing import Any, Self
+
+from cpstem.measures.catalog import classifications
+from cpstem.measures.coded import CodedCategory, catalogued
+from cpstem.measures.errors import MeasureError
+
+#: Largest joint angle accepted, in degrees (either sign).
+MAX_ANGLE_DEG = 180.0
+
+
+@catalogued("muscles", "groups", "muscle group")
+class MuscleGroup(CodedCategory):
+    """Muscle groups commonly assessed for spasticity in CP."""
+
+    GASTROCNEMIUS_SOLEUS = "gastrocnemius_soleus"
+    HAMSTRINGS = "hamstrings"
+    RECTUS_FEMORIS = "rectus_femoris"
+    HIP_ADDUCTORS = "hip_adductors"
+    ILIOPSOAS = "iliopsoas"
+    ELBOW_FLEXORS = "elbow_flexors"
+    WRIST_FLEXORS = "wrist_flexors"
+    FINGER_FLEXORS = "finger_flexors"
+    FOREARM_PRONATORS = "forearm_pronators"
+    SHOULDER_ROTATORS = "shoulder_rotators"
+
+    @property
+    def limb(self) -> str:
+        """ "upper" or "lower"."""
+        return self.entries()[self.value]["limb"]
+
+
+class Side(StrEnum):
+    """Body side of a measurement."""
+
+    LEFT = "left"
+    RIGHT = "right"
+
+    @classmethod
+    def parse(cls, value: Any) -> Side:
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().lower() if isinstance(value, str) else ""
+        for member in cls:
+            if text in (member.value, member.value[0]):
+                return member
+        raise MeasureError(f"side {value!r} is not valid: use left (L) or right (R)")
+
+
+def _mas_grades() -> list[dict[str, Any]]:
+    return classifications()["mas"]["grades"]
+
+
+@total_ordering
+class MAS(Enum):
+    """Modified Ashworth grade. ``str()`` is the clinical label, ``.ordinal`` the 0-5 coding."""
+
+    G0 = "0"
+    G1 = "1"
+    G1_PLUS = "1+"
+    G2 = "2"
+    G3 = "3"
+    G4 = "4"
+
+    @classmethod
+    def parse(cls, value: Any) -> MAS:
+        """A grade from "0", "1", "1+", "2", "3", "4" (or the integers 0, 1, 2, 3, 4)."""
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, str | int) and not isinstance(value, bool):
+            text = str(value).replace(" ", "").strip()
+            for member in cls:
+                if member.value == text:
+                    return member
+        raise MeasureError(
+            f"Modified Ashworth grade {value!r} is not valid: use 0, 1, 1+, 2, 3 or 4"
+        )
+
+    @classmethod
+    def from_ordinal(cls, ordinal: int) -> MAS:
+        """The grade with explicit ordinal code 0-5 (0, 1, 1+, 2, 3, 4)."""
+        for member in cls:
+            if member.ordinal == ordinal and not isinstance(ordinal, bool):
+                return member
+        raise MeasureError(f"Modified Ashworth ordinal {ordinal!r} is not valid: use 0 to 5")
+
+    @property
+    def ordinal(self) -> int:
+        """Explicit ordinal coding: 0, 1, 1+ -> 2, 2 -> 3, 3 -> 4, 4 -> 5."""
+        return next(int(g["ordinal"]) for g in _mas_grades() if g["label"] == self.value)
+
+    @property
+    def descriptor(self) -> str:
+        return next(g["descriptor"] for g in _mas_grades() if g["label"] == self.value)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, MAS):
+            return NotImplemented
+        return self.ordinal < other.ordinal
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True)
+class MASMeasurement:
+    """One Modified Ashworth grading of a muscle group on one side."""
+
+    muscle: MuscleGroup
+    side: Side
+    grade: MAS
+
+    @classmethod
+    def create(cls, muscle: Any, side: Any, grade: Any) -> Self:
+        return cls(MuscleGroup.parse(muscle), Side.parse(side), MAS.parse(grade))
+
+
+class TardieuVelocity(StrEnum):
+    """Stretch velocity: V1 slow (passive range), V2 gravity, V3 fast."""
+
+    V1 = "V1"
+    V2 = "V2"
+    V3 = "V3"
+
+    @classmethod
+    def parse(cls, value: Any) -> TardieuVelocity:
+        if isinstance(value, cls):
+            return value
+        text = str(value).strip().upper() if isinstance(value, str | int) else ""
+        text = text if text.startswith("V") else f"V{text}"
+        for member in cls:
+            if member.value == text:
+                return member
+        raise MeasureError(f"Tardieu velocity {value!r} is not valid: use V1, V2 or V3")
+
+    @property
+    def label(self) -> str:
+        return next(
+            v["label"]
+            for v in classifications()["tardieu"]["velocities"]
+            if v["code"] == self.value
+        )
+
+
+def tardieu_versions() -> dict[str, int]:
+    """Scale version -> highest quality grade (``"0-5"`` default, ``"0-4"``)."""
+    return {v["code"]: int(v["max_grade"]) for v in classifications()["tardieu"]["versions"]}
+
+
+def _angle(value: Any, what: str) -> float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise MeasureError(f"Tardieu {what} {value!r} is not an angle in degrees")
+    try:
+        angle = float(value)
+    except (TypeError, ValueError):
+        raise MeasureError(f"Tardieu {what} {value!r} is not an angle in degrees") from None
+    if not math.isfinite(angle) or abs(angle) > MAX_ANGLE_DEG:
+        raise MeasureError(
+            f"Tardieu {what} {value!r}: angle must lie between -{MAX_ANGLE_DEG:g} and "
+            f"{MAX_ANGLE_DEG:g} degrees"
+        )
+    return angle
+
+
+@dataclass(frozen=True)
+class Tardieu:
+    """A Modified Tardieu assessment of one muscle group and side.
+
+    ``r1_deg`` is the angle of catch (fast stretch, V2/V3), ``r2_deg`` the full passive range (V1),
+    both measured in the direction of stretch so that R1 <= R2. ``quality`` is the X grade; its
+    allowed range depends on ``scale_version`` ("0-5" or "0-4"), which is recorded.
+    """
+
+    muscle: MuscleGroup
+    side: Side
+    r1_deg: float | None = None
+    r2_deg: float | None = None
+    quality: int | None = None
+    velocity: TardieuVelocity = TardieuVelocity.V3
+    scale_version: str = "0-5"
+
+    def __post_init__(self) -> None:
+        versions = tardieu_versions()
+        if self.scale_version not in versions:
+            raise MeasureError(
+                f"Tardieu scale version {self.scale_version!r} is not valid: use "
+                + " or ".join(versions)
+            )
+        top = versions[self.scale_version]
+        q = self.quality
+        if q is not None and (isinstance(q, bool) or not isinstance(q, int) or not 0 <= q <= top):
+            raise MeasureError(
+                f"Tardieu quality grade {q!r} is not valid on the {self.scale_version} scale: "
+                f"use a whole number from 0 to {top}"
+            )
+        if self.r1_deg is not None and self.r2_deg is not None and self.r1_deg > self.r2_deg:
+            raise MeasureError(
+                f"Tardieu R1 (catch, {self.r1_deg:g}°) lies beyond R2 (full range, "
+                f"{self.r2_deg:g}°): record both angles in the direction of stretch, R1 <= R2"
+            )
+
+    @classmethod
+    def create(
+        cls,
+        muscle: Any,
+        side: Any,
+        r1_deg: Any = None,
+        r2_deg: Any = None,
+        quality: Any = None,
+        velocity: Any = "V3",
+        scale_version: str = "0-5",
+    ) -> Self:
+        """Parse loosely typed input (e.g. form or CSV text) into a validated measurement."""
+        if isinstance(quality, str):
+            text = quality.strip()
+            if text and not text.isdigit():
+                raise MeasureError(f"Tardieu quality grade {quality!r} is not a whole number")
+            quality = int(text) if text else None
+        elif isinstance(quality, float) and quality.is_integer():
+            quality = int(quality)
+        return cls(
+            muscle=MuscleGroup.parse(muscle),
+            side=Side.parse(side),
+            r1_deg=_angle(r1_deg, "R1"),
+            r2_deg=_angle(r2_deg, "R2"),
+            quality=quality,
+            velocity=TardieuVelocity.parse(velocity),
+            scale_version=str(scale_version).strip(),
+        )
+
+    @property
+    def dynamic_component_deg(self) -> float | None:
+        """R2 - R1: large means a dynamic (spastic) component, small a fixed contracture."""
+        if self.r1_deg is None or self.r2_deg is None:
+            return None
+        return self.r2_deg - self.r1_deg

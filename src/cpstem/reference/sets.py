@@ -1,0 +1,140 @@
+"""Bundled and user-supplied curve-set files (TOML or CSV) and their validation.
+
+TOML format (as the bundled sets in ``sets/``)::
+
+    name = "myregistry"
+    title = "..."; citation = "..."; verified = "yes|partial|no"; verification = "..."
+    [[levels]]
+    gmfcs = "I"
+    limit = 87.7
+    age90_years = 4.8
+    source = "..."
+    ... one [[levels]] table for each of I-V
+
+CSV format: columns ``gmfcs,limit,age90_years`` and optionally ``source``; one row per level.
+Lines starting with ``#`` are comments; ``# name: ...``, ``# title: ...``, ``# citation: ...``
+and ``# verified: ...`` set the metadata (the name defaults to the file name).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from cpstem.csvtext import parse_csv_text
+from cpstem.measures.gmfcs import Level
+from cpstem.reference.curves import SCALE_MAX, CurveSet, LevelCurve, parse_level
+from cpstem.reference.errors import CurveError
+
+_SETS = resources.files("cpstem.reference").joinpath("sets")
+
+
+def available() -> list[str]:
+    """Names of the bundled curve sets."""
+    return sorted(p.name.removesuffix(".toml") for p in _SETS.iterdir() if p.name.endswith(".toml"))
+
+
+def load(name: str) -> CurveSet:
+    """A bundled curve set by name (see :func:`available`)."""
+    if name not in available():
+        raise CurveError(
+            f"unknown curve set {name!r}: bundled sets are {', '.join(available())}"
+            " (or give a file with load_file)"
+        )
+    text = _SETS.joinpath(f"{name}.toml").read_text(encoding="utf-8")
+    return _from_toml(text, where=f"curve set {name}")
+
+
+def load_file(path: str | Path) -> CurveSet:
+    """A user's own curve set from a TOML or CSV file, validated."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise CurveError(f"curve set file {path} does not exist") from None
+    except (UnicodeDecodeError, IsADirectoryError):
+        raise CurveError(f"curve set file {path} is not a UTF-8 text file") from None
+    if path.suffix.lower() == ".toml":
+        return _from_toml(text, where=path.name, default_name=path.stem)
+    if path.suffix.lower() == ".csv":
+        return _from_csv(text, where=path.name, name=path.stem)
+    raise CurveError(f"curve set file {path.name}: use a .toml or .csv file")
+
+
+def _number(value: Any, what: str) -> float:
+    if isinstance(value, bool):
+        raise CurveError(f"{what} {value!r} is not a number")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise CurveError(f"{what} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise CurveError(f"{what} {value!r} is not a finite number")
+    return number
+
+
+def _level_curve(row: dict[str, Any], where: str) -> LevelCurve:
+    for key in ("gmfcs", "limit", "age90_years"):
+        if row.get(key) in (None, ""):
+            raise CurveError(f"{where}: {key} is missing")
+    level = parse_level(row["gmfcs"])
+    limit = _number(row["limit"], f"{where}: limit")
+    age90 = _number(row["age90_years"], f"{where}: age90_years")
+    if not 0 < limit <= SCALE_MAX:
+        raise CurveError(f"{where}: limit {limit:g} must lie above 0 and at most {SCALE_MAX:g}")
+    if not 0 < age90 <= 30:
+        raise CurveError(f"{where}: age90_years {age90:g} must lie above 0 and at most 30")
+    return LevelCurve(
+        level=level, limit=limit, age90_years=age90, source=str(row.get("source", ""))
+    )
+
+
+def _assemble(curves: list[LevelCurve], where: str) -> MappingProxyType[Level, LevelCurve]:
+    by_level: dict[Level, LevelCurve] = {}
+    for c in curves:
+        if c.level in by_level:
+            raise CurveError(f"{where}: GMFCS level {c.level} is given twice")
+        by_level[c.level] = c
+    missing = [str(lv) for lv in Level if lv not in by_level]
+    if missing:
+        raise CurveError(f"{where}: no curve for GMFCS level(s) {', '.join(missing)}")
+    return MappingProxyType({lv: by_level[lv] for lv in Level})
+
+
+def _from_toml(text: str, where: str, default_name: str = "") -> CurveSet:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise CurveError(f"{where}: not valid TOML ({exc})") from None
+    levels = data.get("levels")
+    if not isinstance(levels, list) or not all(isinstance(r, dict) for r in levels):
+        raise CurveError(f"{where}: needs one [[levels]] table per GMFCS level")
+    curves = [_level_curve(r, f"{where}, levels[{i}]") for i, r in enumerate(levels)]
+    meta = {
+        k: str(data[k])
+        for k in ("title", "scale", "model", "citation", "population", "verified", "verification")
+        if k in data
+    }
+    if meta.get("model", "stable-limit") != "stable-limit":
+        raise CurveError(f"{where}: model {meta['model']!r} is not supported (stable-limit only)")
+    return CurveSet(
+        name=str(data.get("name", default_name)), curves=_assemble(curves, where), **meta
+    )
+
+
+def _from_csv(text: str, where: str, name: str) -> CurveSet:
+    table = parse_csv_text(text, where, CurveError)
+    if not {"gmfcs", "limit", "age90_years"} <= set(table.columns):
+        raise CurveError(f"{where}: columns must include gmfcs,limit,age90_years")
+    curves = [_level_curve(row, f"{where} line {lineno}") for lineno, row in table.rows]
+    return CurveSet(
+        name=table.meta.get("name", name),
+        curves=_assemble(curves, where),
+        title=table.meta.get("title", f"user curve set {name}"),
+        citation=table.meta.get("citation", ""),
+        verified=table.meta.get("verified", "user-supplied"),
+    )

@@ -1,0 +1,182 @@
+"""The command line: scoring, curves, plots, the tour, and one-line errors."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cpstem.cli.main import app
+from cpstem.examples import path as example
+
+runner = CliRunner()
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), prog_name="cpstem")
+
+
+def test_help_lists_the_command_groups():
+    r = run("--help")
+    assert r.exit_code == 0
+    for word in ("gmfm", "curves", "tour"):
+        assert word in r.stdout
+
+
+def test_gmfm_score_table():
+    r = run("gmfm", "score", str(example("gmfm88_example.csv")), "--goal", "D,E")
+    assert r.exit_code == 0, r.output
+    assert "61.0" in r.stdout and "25.2" in r.stdout and "60, 61, 88" in r.stdout
+
+
+def test_gmfm_score_json():
+    r = run("gmfm", "score", str(example("gmfm88_example.csv")), "--goal", "D,E", "--json")
+    data = json.loads(r.stdout)
+    assert data["dimension_raw"] == {"A": 49, "B": 55, "C": 28, "D": 11, "E": 16}
+    # total = (49/51 + 55/60 + 28/42 + 11/39 + 16/72) * 100 / 5
+    assert data["total"] == pytest.approx(
+        (49 / 51 + 55 / 60 + 28 / 42 + 11 / 39 + 16 / 72) * 100 / 5, rel=1e-12
+    )
+    assert data["goal_total"] == pytest.approx((11 / 39 + 16 / 72) * 100 / 2, rel=1e-12)
+    assert data["not_tested"] == [60, 61, 88]
+
+
+def test_gmfm_score_with_item_map(tmp_path):
+    from tests.measures.test_gmfm66 import item_map_text
+
+    item_map = tmp_path / "map.csv"
+    item_map.write_text(item_map_text(), encoding="utf-8")
+    r = run(
+        "gmfm", "score", str(example("gmfm88_example.csv")), "--item-map", str(item_map), "--json"
+    )
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["gmfm66"]["item_map"] == "synthetic-test-map"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("item,score\n1,3\n5,4\n", "error: GMFM item 5 score 4: allowed 0, 1, 2, 3 or NT"),
+        ("item,score\n1,3\n1,2\n", "error: sheet.csv line 3: item 1 is given twice"),
+        ("item,score\n89,3\n", "error: sheet.csv line 2: GMFM item 89 does not exist"),
+        ("number,value\n1,3\n", "error: sheet.csv: columns must include item,score"),
+        ("", "error: sheet.csv: no header line"),
+    ],
+)
+def test_bad_sheets_give_one_clear_line(tmp_path, content, message):
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text(content, encoding="utf-8")
+    r = run("gmfm", "score", str(sheet))
+    assert r.exit_code == 1
+    assert r.stderr.strip().startswith(message)
+    assert len(r.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in r.output
+
+
+def test_missing_file(tmp_path):
+    r = run("gmfm", "score", str(tmp_path / "none.csv"))
+    assert r.exit_code == 1 and "no such file" in r.stderr
+
+
+def test_curves_expected_population_and_child_anchored():
+    r = run(
+        "curves",
+        "expected",
+        "--set",
+        "rosenbaum2002",
+        "--gmfcs",
+        "III",
+        "--age",
+        "3.7",
+        "--baseline",
+        "38",
+        "--to",
+        "7.4",
+        "--json",
+    )
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["expected"] == pytest.approx(48.87, abs=1e-12)
+    assert data["population_change"] == pytest.approx(0.09 * 54.3, abs=1e-12)
+    assert data["child_anchored_change"] == pytest.approx(3.8, abs=1e-12)
+    text = run(
+        "curves", "expected", "--gmfcs", "III", "--age", "3.7", "--baseline", "38", "--to", "7.4"
+    )
+    assert "Child-anchored" in text.stdout and "+3.80" in text.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--gmfcs", "VI", "--age", "3"], "error: GMFCS level 'VI' is not valid"),
+        (["--gmfcs", "II", "--age", "-3"], "error: age -3.0 years is not valid"),
+        (["--gmfcs", "II", "--age", "3", "--baseline", "30"], "error: --baseline needs --to"),
+        (["--gmfcs", "II", "--age", "3", "--set", "nope"], "error: unknown curve set 'nope'"),
+    ],
+)
+def test_curves_errors(args, message):
+    r = run("curves", "expected", *args)
+    assert r.exit_code == 1 and r.stderr.startswith(message), r.output
+
+
+def test_curves_with_a_user_file(tmp_path):
+    from tests.reference.test_curves import CSV
+
+    path = tmp_path / "mine.csv"
+    path.write_text(CSV, encoding="utf-8")
+    r = run("curves", "expected", "--set", str(path), "--gmfcs", "I", "--age", "4.5", "--json")
+    assert json.loads(r.stdout)["expected"] == pytest.approx(76.5)
+    assert "myregistry" in run("curves", "show", str(path)).stdout
+
+
+def test_curves_list_and_show():
+    assert "shi2012" in run("curves", "list").stdout
+    shown = run("curves", "show", "rosenbaum2002").stdout
+    assert "87.7" in shown and "Verification" in shown
+
+
+def test_curves_plot_with_child(tmp_path):
+    out = tmp_path / "curves.png"
+    r = run(
+        "curves",
+        "plot",
+        "--out",
+        str(out),
+        "--child",
+        str(example("child_gmfm66.csv")),
+        "--gmfcs",
+        "III",
+    )
+    assert r.exit_code == 0, r.output
+    assert out.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_curves_plot_bad_child_file(tmp_path):
+    bad = tmp_path / "child.csv"
+    bad.write_text("age_years,gmfm66\n3,abc\n", encoding="utf-8")
+    r = run("curves", "plot", "--out", str(tmp_path / "c.png"), "--child", str(bad))
+    assert r.exit_code == 1 and "child.csv line 2: age_years and gmfm66 must be numbers" in r.stderr
+
+
+def test_tour(tmp_path):
+    r = run("tour", "--out", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert "Total score" in r.stdout and "child-anchored" in r.stdout
+    assert (tmp_path / "curves.png").exists()
+
+
+def test_installed_console_script():
+    exe = Path(sys.executable).parent / "cpstem"
+    done = subprocess.run(
+        [str(exe), "curves", "expected", "--gmfcs", "2", "--age", "4.4"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0 and "61.6" in done.stdout  # 0.9 * 68.4 = 61.56
+    bad = subprocess.run(
+        [str(exe), "gmfm", "score", "/nonexistent.csv"], capture_output=True, text=True, check=False
+    )
+    assert bad.returncode == 1 and bad.stderr.startswith("error:") and not bad.stdout
