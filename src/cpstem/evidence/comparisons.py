@@ -1,0 +1,130 @@
+"""Two-group comparisons for pooling, built honestly from per-arm data.
+
+Rules: every trial contributes at most one comparison per outcome and time point, so a shared
+control arm is never counted twice. Several cells arms that share one control are combined into
+one group with the Cochrane Handbook formula (Higgins et al., Cochrane Handbook for Systematic
+Reviews of Interventions, version 6.4, section 6.5.2.10, Table 6.5.a). Arms marked ``unused``
+are left out with the reason given in the data. Comparisons without a usable mean, SD or n in
+either group are not pooled and are listed with the reason.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+#: Columns of a comparison table (one row per trial and time point).
+COMPARISON_COLUMNS = (
+    "trial",
+    "outcome",
+    "scale",
+    "timepoint_months",
+    "cells_arm",
+    "control_arm",
+    "m1i",
+    "sd1i",
+    "n1i",
+    "m2i",
+    "sd2i",
+    "n2i",
+    "sd_source",
+    "note",
+)
+
+
+@dataclass(frozen=True)
+class Group:
+    """Summary of one group: size, mean and SD of the change."""
+
+    n: float
+    mean: float
+    sd: float
+
+
+def combine_groups(groups: list[Group]) -> Group:
+    """Combine groups into one (Cochrane Handbook Table 6.5.a, applied pairwise)."""
+    total = groups[0]
+    for g in groups[1:]:
+        n = total.n + g.n
+        mean = (total.n * total.mean + g.n * g.mean) / n
+        ss = (
+            (total.n - 1) * total.sd**2
+            + (g.n - 1) * g.sd**2
+            + total.n * g.n / n * (total.mean**2 + g.mean**2 - 2 * total.mean * g.mean)
+        )
+        total = Group(n=n, mean=mean, sd=math.sqrt(ss / (n - 1)))
+    return total
+
+
+def _usable(rows: pd.DataFrame) -> bool:
+    return bool(rows[["n", "mean_change", "sd_change"]].notna().all().all())
+
+
+def arm_comparisons(arms: pd.DataFrame, timepoint_months: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(comparisons, exclusions) at one time point from a per-arm table like ``motor_arms``.
+
+    ``comparisons`` has :data:`COMPARISON_COLUMNS` (group 1 = cells, group 2 = control);
+    ``exclusions`` lists ``trial, outcome, timepoint_months, reason``.
+    """
+    rows, excluded = [], []
+    at = arms[arms["timepoint_months"] == timepoint_months]
+    for (trial, outcome), trial_arms in at.groupby(["trial", "outcome"], sort=False):
+        cells = trial_arms[trial_arms["role"] == "cells"]
+        control = trial_arms[trial_arms["role"] == "control"]
+        if cells.empty or len(control) != 1:
+            excluded.append(
+                (
+                    trial,
+                    outcome,
+                    timepoint_months,
+                    "needs at least one cells arm and exactly one control arm",
+                )
+            )
+            continue
+        if not (_usable(cells) and _usable(control)):
+            missing = sorted(
+                set(
+                    trial_arms.loc[
+                        trial_arms[["n", "mean_change", "sd_change"]].isna().any(axis=1),
+                        "sd_source",
+                    ].fillna("missing")
+                )
+            )
+            excluded.append(
+                (
+                    trial,
+                    outcome,
+                    timepoint_months,
+                    f"no usable mean/SD/n for every arm ({'; '.join(missing)})",
+                )
+            )
+            continue
+        groups = [Group(r.n, r.mean_change, r.sd_change) for r in cells.itertuples()]
+        g1 = combine_groups(groups)
+        c = control.iloc[0]
+        notes = [n for n in trial_arms["note"].dropna() if n]
+        if len(groups) > 1:
+            notes.append(f"{len(groups)} cells arms combined (Cochrane Handbook 6.5.2.10)")
+        rows.append(
+            {
+                "trial": trial,
+                "outcome": outcome,
+                "scale": c["scale"],
+                "timepoint_months": timepoint_months,
+                "cells_arm": " + ".join(cells["arm"]),
+                "control_arm": c["arm"],
+                "m1i": g1.mean,
+                "sd1i": g1.sd,
+                "n1i": g1.n,
+                "m2i": c["mean_change"],
+                "sd2i": c["sd_change"],
+                "n2i": c["n"],
+                "sd_source": "; ".join(sorted(set(trial_arms["sd_source"]))),
+                "note": "; ".join(dict.fromkeys(notes)),
+            }
+        )
+    comparisons = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+    exclusions = pd.DataFrame(excluded, columns=["trial", "outcome", "timepoint_months", "reason"])
+    return comparisons, exclusions
