@@ -1,0 +1,1 @@
+"""Reports: files in, files out (evidence reports; later registry reports)."""

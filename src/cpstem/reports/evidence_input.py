@@ -1,0 +1,148 @@
+"""A user's own trial data for ``cpstem evidence run FILE.csv``: format and validation.
+
+One row per study. Columns (names are case-insensitive; ``#`` lines are comments):
+
+* always: ``study`` (label); optional ``subgroup`` (or any column named with ``--subgroup``);
+* MD, SMD, ROM (two groups, group 1 = treatment): ``m1i, sd1i, n1i, m2i, sd2i, n2i``;
+* SMCR (standardised mean change, one group): ``m1i`` (mean after), ``m2i`` (mean before),
+  ``sd1i`` (SD before), ``ni``, ``ri`` (pre-post correlation);
+* OR, RR, RD, PETO: ``ai, n1i, ci, n2i`` (events and group sizes) or ``ai, bi, ci, di``
+  (2x2 table: events / non-events in group 1, then group 2);
+* PR, PLO, PAS, PFT (single proportions): ``xi, ni``;
+* ZCOR (correlations): ``ri, ni``;
+* GEN (precomputed effects): ``yi`` with ``vi`` (variance) or ``sei`` (standard error).
+
+Every problem is reported once, naming the line and column, e.g.
+``trials.csv line 4, column sd1i: 'abc' is not a number``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from cpstem.csvtext import parse_csv_text
+from cpstem.evidence.errors import EvidenceError
+
+CONTINUOUS = ("MD", "SMD", "ROM")
+BINARY = ("OR", "RR", "RD", "PETO")
+PROPORTIONS = ("PR", "PLO", "PAS", "PFT")
+MEASURES = (*CONTINUOUS, "SMCR", *BINARY, *PROPORTIONS, "ZCOR", "GEN")
+
+#: Column sets per measure; the first set that is fully present is used.
+LAYOUTS: dict[str, tuple[tuple[str, ...], ...]] = {
+    **{m: (("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),) for m in CONTINUOUS},
+    "SMCR": (("m1i", "m2i", "sd1i", "ni", "ri"),),
+    **{m: (("ai", "n1i", "ci", "n2i"), ("ai", "bi", "ci", "di")) for m in BINARY},
+    **{m: (("xi", "ni"),) for m in PROPORTIONS},
+    "ZCOR": (("ri", "ni"),),
+    "GEN": (("yi", "vi"), ("yi", "sei")),
+}
+_COUNTS = {"n1i", "n2i", "ni", "ai", "bi", "ci", "di", "xi"}
+_POSITIVE = {"sd1i", "sd2i", "vi", "sei"}
+
+
+@dataclass(frozen=True)
+class StudyTable:
+    """Validated columns (float arrays), study labels and optional subgroup labels."""
+
+    measure: str
+    columns: dict[str, np.ndarray]
+    studies: list[str]
+    subgroups: list[str] | None = None
+    source: str = ""
+    lines: list[int] = field(default_factory=list)
+
+    @property
+    def k(self) -> int:
+        return len(self.studies)
+
+
+def _number(text: str, where: str, column: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise EvidenceError(f"{where}, column {column}: {text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise EvidenceError(f"{where}, column {column}: {text!r} is not a finite number")
+    if column in _COUNTS and (value < 0 or not value.is_integer()):
+        raise EvidenceError(f"{where}, column {column}: {text} must be a whole number >= 0")
+    if column in _POSITIVE and value <= 0:
+        raise EvidenceError(f"{where}, column {column}: {text} must be greater than 0")
+    if column == "ri" and not -1 < value < 1:
+        raise EvidenceError(f"{where}, column ri: {text} must lie between -1 and 1")
+    return value
+
+
+def parse_study_table(
+    text: str, measure: str, name: str = "data", subgroup: str | None = None
+) -> StudyTable:
+    """Validate CSV text for ``measure`` (see the module docstring for the format)."""
+    measure = measure.upper()
+    if measure not in LAYOUTS:
+        raise EvidenceError(f"measure {measure!r} is not supported: use {', '.join(MEASURES)}")
+    table = parse_csv_text(text, name, EvidenceError)
+    if "study" not in table.columns:
+        raise EvidenceError(f"{name}: a 'study' column is required")
+    layout = next((cols for cols in LAYOUTS[measure] if set(cols) <= set(table.columns)), None)
+    if layout is None:
+        wanted = " or ".join(",".join(cols) for cols in LAYOUTS[measure])
+        raise EvidenceError(f"{name}: measure {measure} needs the columns {wanted}")
+    group_col = (subgroup or "subgroup").lower()
+    if subgroup and group_col not in table.columns:
+        raise EvidenceError(f"{name}: no column {subgroup!r} for the subgroups")
+    if not table.rows:
+        raise EvidenceError(f"{name}: no studies")
+    values: dict[str, list[float]] = {c: [] for c in layout}
+    studies, groups, lines = [], [], []
+    for lineno, row in table.rows:
+        where = f"{name} line {lineno}"
+        label = row["study"].strip()
+        if not label:
+            raise EvidenceError(f"{where}, column study: the study label is empty")
+        for col in layout:
+            if row[col] == "":
+                raise EvidenceError(f"{where}, column {col}: value is missing")
+            values[col].append(_number(row[col], where, col))
+        _check_row(measure, {c: values[c][-1] for c in layout}, where)
+        studies.append(label)
+        lines.append(lineno)
+        if group_col in table.columns:
+            groups.append(row[group_col].strip() or "(none)")
+    return StudyTable(
+        measure=measure,
+        columns={c: np.array(v, dtype=float) for c, v in values.items()},
+        studies=studies,
+        subgroups=groups or None,
+        source=name,
+        lines=lines,
+    )
+
+
+def _check_row(measure: str, row: dict[str, float], where: str) -> None:
+    """Cross-column checks: events within group sizes, positive means for ROM, n >= 2."""
+    for events, total in (("ai", "n1i"), ("ci", "n2i"), ("xi", "ni")):
+        if events in row and total in row and row[events] > row[total]:
+            raise EvidenceError(
+                f"{where}, column {events}: {row[events]:g} events exceed {total} = {row[total]:g}"
+            )
+    for total in ("n1i", "n2i", "ni"):
+        minimum = 2 if ("sd1i" in row or measure in ("SMCR", "ZCOR")) else 1
+        if total in row and row[total] < minimum:
+            raise EvidenceError(f"{where}, column {total}: must be at least {minimum}")
+    if measure == "ROM" and (row["m1i"] <= 0 or row["m2i"] <= 0):
+        raise EvidenceError(f"{where}: ROM (ratio of means) needs positive means m1i and m2i")
+
+
+def read_study_table(path: Path, measure: str, subgroup: str | None = None) -> StudyTable:
+    """Read and validate a user's CSV file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise EvidenceError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, IsADirectoryError):
+        raise EvidenceError(f"{path}: not a UTF-8 CSV file") from None
+    return parse_study_table(text, measure, name=path.name, subgroup=subgroup)
