@@ -37,7 +37,7 @@ def finish(
         crit = np.where(knha, dist.crit_t(alpha, df), dist.crit_norm(alpha))
         ci_lower = beta - crit * se
         ci_upper = beta + crit * se
-        qm = beta**2 / vb
+        qm = np.where(vb > 0, beta**2 / vb, np.nan)  # metafor: chol() of vb fails -> NA
         qm_pval = np.where(knha, dist.f_sf(qm, 1.0, df), dist.chisq_sf(qm, 1.0))
         sdp = np.sqrt(vb + tau2)
         pi_lower = beta - crit * sdp

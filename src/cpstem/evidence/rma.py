@@ -462,7 +462,7 @@ def _fit_stats(ll_ml, ll_reml, k, p, parms, v, q) -> dict[str, float]:
         "ll_reml": ll_reml,
         "dev_reml": -2 * ll_reml,
         "aic_reml": -2 * ll_reml + 2 * parms,
-        "bic_reml": -2 * ll_reml + parms * np.log(k - p) if k > p else float("nan"),
+        "bic_reml": -2 * ll_reml + parms * (np.log(k - p) if k > p else -np.inf),
     }
     mk = max(k, parms + 2)
     out["aicc_ml"] = -2 * ll_ml + 2 * parms * mk / (mk - parms - 1)
