@@ -3,11 +3,12 @@
 >>> from cpstem import evidence
 >>> res = evidence.rma([0.1, 0.3, 0.35, 0.65], [0.03, 0.02, 0.05, 0.04], method="REML")
 >>> round(res.estimate, 4)
-0.3421
+0.3315
 """
 
 from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 
-__all__ = ["Control", "EvidenceError", "Prediction", "RMAResult", "rma"]
+__all__ = ["Control", "EffectSizes", "EvidenceError", "effect_sizes", "Prediction", "RMAResult", "rma"]
