@@ -6,9 +6,16 @@
 0.3315
 """
 
+from cpstem.evidence import conversions
+from cpstem.evidence.conversions import (
+    hozo_mean_sd,
+    mean_sd_from_median,
+    sd_from_ci,
+    sd_from_se,
+)
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 
-__all__ = ["Control", "EffectSizes", "EvidenceError", "effect_sizes", "Prediction", "RMAResult", "rma"]
+__all__ = ["Control", "EffectSizes", "EvidenceError", "conversions", "effect_sizes", "hozo_mean_sd", "mean_sd_from_median", "sd_from_ci", "sd_from_se", "Prediction", "RMAResult", "rma"]
