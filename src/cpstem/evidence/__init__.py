@@ -7,6 +7,7 @@
 """
 
 from cpstem.evidence import conversions
+from cpstem.evidence.batch import BatchResult, rma_batch
 from cpstem.evidence.conversions import (
     hozo_mean_sd,
     mean_sd_from_median,
@@ -18,4 +19,5 @@ from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 
-__all__ = ["Control", "EffectSizes", "EvidenceError", "conversions", "effect_sizes", "hozo_mean_sd", "mean_sd_from_median", "sd_from_ci", "sd_from_se", "Prediction", "RMAResult", "rma"]
+__all__ = [
+    "BatchResult", "rma_batch","Control", "EffectSizes", "EvidenceError", "conversions", "effect_sizes", "hozo_mean_sd", "mean_sd_from_median", "sd_from_ci", "sd_from_se", "Prediction", "RMAResult", "rma"]
