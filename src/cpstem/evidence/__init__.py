@@ -15,9 +15,11 @@ from cpstem.evidence.conversions import (
     sd_from_se,
 )
 from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.mh import PooledTables, rma_mh, rma_peto
 from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 
 __all__ = [
+    "PooledTables", "rma_mh", "rma_peto",
     "BatchResult", "rma_batch","Control", "EffectSizes", "EvidenceError", "conversions", "effect_sizes", "hozo_mean_sd", "mean_sd_from_median", "sd_from_ci", "sd_from_se", "Prediction", "RMAResult", "rma"]
