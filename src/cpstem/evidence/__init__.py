@@ -7,6 +7,7 @@
 """
 
 from cpstem.evidence import conversions
+from cpstem.evidence.bias import RankTest, RegTest, TrimFill, ranktest, regtest, trimfill
 from cpstem.evidence.batch import BatchResult, rma_batch
 from cpstem.evidence.conversions import (
     hozo_mean_sd,
@@ -21,5 +22,6 @@ from cpstem.evidence.estimators import Control
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 
 __all__ = [
+    "RankTest", "RegTest", "TrimFill", "ranktest", "regtest", "trimfill",
     "PooledTables", "rma_mh", "rma_peto",
     "BatchResult", "rma_batch","Control", "EffectSizes", "EvidenceError", "conversions", "effect_sizes", "hozo_mean_sd", "mean_sd_from_median", "sd_from_ci", "sd_from_se", "Prediction", "RMAResult", "rma"]
