@@ -16,12 +16,14 @@ from cpstem.evidence.conversions import (
     sd_from_se,
 )
 from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.influence import Influence, Sequence, cumulative, influence, leave_one_out
 from cpstem.evidence.mh import PooledTables, rma_mh, rma_peto
 from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 
 __all__ = [
+    "Influence", "Sequence", "cumulative", "influence", "leave_one_out",
     "RankTest", "RegTest", "TrimFill", "ranktest", "regtest", "trimfill",
     "PooledTables", "rma_mh", "rma_peto",
     "BatchResult", "rma_batch","Control", "EffectSizes", "EvidenceError", "conversions", "effect_sizes", "hozo_mean_sd", "mean_sd_from_median", "sd_from_ci", "sd_from_se", "Prediction", "RMAResult", "rma"]

@@ -294,9 +294,9 @@ for (s in infl_sets) {
   fit <- if (is.null(s$mods)) rma(s$d$yi, s$d$vi, method = s$method, test = s$test)
          else rma(s$d$yi, s$d$vi, mods = s$mods, method = s$method, test = s$test)
   inf <- influence(fit)
-  res <- list(inf = lapply(inf$inf[c("rstudent", "dffits", "cook.d", "cov.r", "tau2.del",
+  res <- list(inf = lapply(unclass(inf$inf)[c("rstudent", "dffits", "cook.d", "cov.r", "tau2.del",
                                      "QE.del", "hat", "weight")], num),
-              dfbs = lapply(inf$dfbs[seq_len(fit$p)], num), is.infl = inf$is.infl)
+              dfbs = lapply(unclass(inf$dfbs)[seq_len(fit$p)], num), is.infl = inf$is.infl)
   if (is.null(s$mods)) {
     l1 <- leave1out(fit)
     cu <- cumul(fit)
