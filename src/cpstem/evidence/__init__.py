@@ -20,9 +20,11 @@ from cpstem.evidence.influence import Influence, Sequence, cumulative, influence
 from cpstem.evidence.mh import PooledTables, rma_mh, rma_peto
 from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
+from cpstem.evidence.subgroups import SubgroupResult, subgroup
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 
 __all__ = [
+    "SubgroupResult", "subgroup",
     "Influence", "Sequence", "cumulative", "influence", "leave_one_out",
     "RankTest", "RegTest", "TrimFill", "ranktest", "regtest", "trimfill",
     "PooledTables", "rma_mh", "rma_peto",

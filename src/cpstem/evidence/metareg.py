@@ -353,6 +353,8 @@ def r2_fixed(d: Design) -> float:
     ybar = float(np.sum(w * d.y) / np.sum(w))
     tss = float(np.sum(w * (d.y - ybar) ** 2))
     r2 = 1.0 - rss / tss
+    if d.k == d.p:  # saturated: R's lm gives an undefined adjusted R^2
+        return float("nan")
     adj = 1.0 - (1.0 - r2) * (d.k - 1) / (d.k - d.p)
     return max(0.0, 100.0 * adj)
 
