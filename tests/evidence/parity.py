@@ -26,8 +26,13 @@ def load(name: str) -> dict[str, Any]:
 def num(x: Any) -> np.ndarray:
     """Fixture value as a float array (R's NA/NaN/Inf written as strings)."""
     if isinstance(x, list):
-        return np.array([_SPECIAL.get(v, v) if isinstance(v, str) else
-                         (np.nan if v is None else v) for v in _flat(x)], dtype=float)
+        return np.array(
+            [
+                _SPECIAL.get(v, v) if isinstance(v, str) else (np.nan if v is None else v)
+                for v in _flat(x)
+            ],
+            dtype=float,
+        )
     if isinstance(x, str):
         return np.array([_SPECIAL[x]])
     return np.array([np.nan if x is None else x], dtype=float)

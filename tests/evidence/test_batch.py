@@ -7,8 +7,24 @@ from cpstem.evidence import EvidenceError, rma, rma_batch
 from cpstem.evidence.estimators import METHODS
 from tests.evidence.parity import load
 
-FIELDS = ("estimate", "se", "stat", "pval", "ci_lower", "ci_upper", "tau2", "se_tau2", "i2",
-          "h2", "q", "q_pval", "qm", "qm_pval", "pi_lower", "pi_upper")
+FIELDS = (
+    "estimate",
+    "se",
+    "stat",
+    "pval",
+    "ci_lower",
+    "ci_upper",
+    "tau2",
+    "se_tau2",
+    "i2",
+    "h2",
+    "q",
+    "q_pval",
+    "qm",
+    "qm_pval",
+    "pi_lower",
+    "pi_upper",
+)
 
 
 def _random_rows(n=60, k=12, seed=3):

@@ -31,8 +31,14 @@ def test_regtest_trimfill_match_metafor(case):
     t = e["trimfill"]
     assert tf.k0 == t["k0"] and tf.side == t["side"]
     close(tf.se_k0, t["se.k0"], f"{w} se.k0", "bias")
-    for ours, theirs in (("beta", "beta"), ("se", "se"), ("ci_lower", "ci.lb"),
-                         ("ci_upper", "ci.ub"), ("tau2", "tau2"), ("pval", "pval")):
+    for ours, theirs in (
+        ("beta", "beta"),
+        ("se", "se"),
+        ("ci_lower", "ci.lb"),
+        ("ci_upper", "ci.ub"),
+        ("tau2", "tau2"),
+        ("pval", "pval"),
+    ):
         close(getattr(tf.fit, ours), t[theirs], f"{w} trimfill {theirs}", "bias")
     close(tf.yi, t["yi"], f"{w} filled yi", "bias")
     close(tf.vi, t["vi"], f"{w} filled vi", "bias")

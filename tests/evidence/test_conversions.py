@@ -16,9 +16,7 @@ def test_expected_range_matches_wan_table_1(n, xi):
 def test_wan_closed_form_beyond_50():
     from scipy.stats import norm
 
-    assert conversions.expected_range(100) == pytest.approx(
-        2 * norm.ppf((100 - 0.375) / 100.25)
-    )
+    assert conversions.expected_range(100) == pytest.approx(2 * norm.ppf((100 - 0.375) / 100.25))
     assert conversions.expected_iqr(40) == pytest.approx(2 * norm.ppf((30 - 0.125) / 40.25))
 
 
@@ -26,8 +24,11 @@ def test_estimators_recover_normal_samples():
     rng = np.random.default_rng(1)
     x = np.sort(rng.normal(50.0, 10.0, 401))
     q1, m, q3 = np.quantile(x, [0.25, 0.5, 0.75])
-    for kw in ({"q1": q1, "q3": q3}, {"minimum": x[0], "maximum": x[-1]},
-               {"q1": q1, "q3": q3, "minimum": x[0], "maximum": x[-1]}):
+    for kw in (
+        {"q1": q1, "q3": q3},
+        {"minimum": x[0], "maximum": x[-1]},
+        {"q1": q1, "q3": q3, "minimum": x[0], "maximum": x[-1]},
+    ):
         mean, sd = conversions.mean_sd_from_median(401, m, **kw)
         assert mean == pytest.approx(x.mean(), abs=1.0)
         assert sd == pytest.approx(x.std(ddof=1), rel=0.1)
@@ -52,8 +53,9 @@ def test_hozo_and_se_ci():
     assert conversions.sd_from_se(2.0, 25) == pytest.approx(10.0)
     # Cochrane 6.5.2.2 example: n = 25, CI 3.0 to 7.0 -> t(0.975, 24) = 2.0639
     assert conversions.sd_from_ci(3.0, 7.0, 25) == pytest.approx(5 * 4 / (2 * 2.063899), rel=1e-5)
-    assert conversions.sd_from_ci(3.0, 7.0, 100, dist="z") == pytest.approx(10 * 4 / 3.919928,
-                                                                            rel=1e-6)
+    assert conversions.sd_from_ci(3.0, 7.0, 100, dist="z") == pytest.approx(
+        10 * 4 / 3.919928, rel=1e-6
+    )
 
 
 def test_bad_summaries():

@@ -31,7 +31,8 @@ def test_bad_input_is_named():
 
 
 def test_hedges_g_exact_correction():
-    # J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)); m = 10: 0.922745608 (R: metafor:::.cmicalc(10))
+    # J(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2)); m = 10: 0.922745608
+    # (R: metafor:::.cmicalc(10))
     es = effect_sizes("SMD", m1i=[1.0], sd1i=[1.0], n1i=[6], m2i=[0.0], sd2i=[1.0], n2i=[6])
     assert es.yi[0] == pytest.approx(0.922745608, abs=1e-9)
     assert np.isclose(es.vi[0], 1 / 6 + 1 / 6 + es.yi[0] ** 2 / 24)

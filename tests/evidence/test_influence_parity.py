@@ -7,10 +7,28 @@ from cpstem.evidence import EvidenceError, cumulative, influence, leave_one_out,
 from tests.evidence.parity import close, load
 
 CASES = load("influence")["cases"]
-SEQ = {"estimate": "estimate", "se": "se", "pval": "pval", "ci_lower": "ci.lb",
-       "ci_upper": "ci.ub", "q": "Q", "q_pval": "Qp", "tau2": "tau2", "i2": "I2", "h2": "H2"}
-INF = {"rstudent": "rstudent", "dffits": "dffits", "cook_d": "cook.d", "cov_r": "cov.r",
-       "tau2_del": "tau2.del", "q_del": "QE.del", "hat": "hat", "weight": "weight"}
+SEQ = {
+    "estimate": "estimate",
+    "se": "se",
+    "pval": "pval",
+    "ci_lower": "ci.lb",
+    "ci_upper": "ci.ub",
+    "q": "Q",
+    "q_pval": "Qp",
+    "tau2": "tau2",
+    "i2": "I2",
+    "h2": "H2",
+}
+INF = {
+    "rstudent": "rstudent",
+    "dffits": "dffits",
+    "cook_d": "cook.d",
+    "cov_r": "cov.r",
+    "tau2_del": "tau2.del",
+    "q_del": "QE.del",
+    "hat": "hat",
+    "weight": "weight",
+}
 
 
 def _fit(case):
@@ -32,8 +50,11 @@ def test_influence_matches_metafor(case):
     assert "rstudent" in inf.summary()
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if c["mods"] is None],
-                         ids=[c["id"] for c in CASES if c["mods"] is None])
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CASES if c["mods"] is None],
+    ids=[c["id"] for c in CASES if c["mods"] is None],
+)
 def test_leave1out_cumul_match_metafor(case):
     res = _fit(case)
     e = case["result"]
@@ -46,8 +67,7 @@ def test_leave1out_cumul_match_metafor(case):
         for ours, theirs in SEQ.items():
             theirs = "pvals" if (theirs == "pval" and "pvals" in exp) else theirs
             if theirs in exp:
-                close(getattr(seq, ours), exp[theirs], f"{case['id']} {key} {theirs}",
-                      "influence")
+                close(getattr(seq, ours), exp[theirs], f"{case['id']} {key} {theirs}", "influence")
         assert seq.kind in seq.summary()
 
 

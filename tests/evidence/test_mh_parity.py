@@ -6,8 +6,15 @@ from cpstem.evidence import EvidenceError, rma_mh, rma_peto
 from tests.evidence.parity import close, load, num
 
 CASES = load("mh")["cases"]
-TESTS = {"CO": None, "MH": "CMH", "MHp": "CMH p", "BD": "Breslow-Day", "BDp": "Breslow-Day p",
-         "TA": "Tarone", "TAp": "Tarone p"}
+TESTS = {
+    "CO": None,
+    "MH": "CMH",
+    "MHp": "CMH p",
+    "BD": "Breslow-Day",
+    "BDp": "Breslow-Day p",
+    "TA": "Tarone",
+    "TAp": "Tarone p",
+}
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])

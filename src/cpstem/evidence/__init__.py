@@ -7,8 +7,8 @@
 """
 
 from cpstem.evidence import conversions
-from cpstem.evidence.bias import RankTest, RegTest, TrimFill, ranktest, regtest, trimfill
 from cpstem.evidence.batch import BatchResult, rma_batch
+from cpstem.evidence.bias import RankTest, RegTest, TrimFill, ranktest, regtest, trimfill
 from cpstem.evidence.conversions import (
     hozo_mean_sd,
     mean_sd_from_median,
@@ -16,16 +16,45 @@ from cpstem.evidence.conversions import (
     sd_from_se,
 )
 from cpstem.evidence.errors import EvidenceError
-from cpstem.evidence.influence import Influence, Sequence, cumulative, influence, leave_one_out
-from cpstem.evidence.mh import PooledTables, rma_mh, rma_peto
 from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
-from cpstem.evidence.subgroups import SubgroupResult, subgroup
+from cpstem.evidence.influence import Influence, Sequence, cumulative, influence, leave_one_out
+from cpstem.evidence.mh import PooledTables, rma_mh, rma_peto
+from cpstem.evidence.plots import forest, funnel
 from cpstem.evidence.rma import Prediction, RMAResult, rma
+from cpstem.evidence.subgroups import SubgroupResult, subgroup
 
 __all__ = [
-    "SubgroupResult", "subgroup",
-    "Influence", "Sequence", "cumulative", "influence", "leave_one_out",
-    "RankTest", "RegTest", "TrimFill", "ranktest", "regtest", "trimfill",
-    "PooledTables", "rma_mh", "rma_peto",
-    "BatchResult", "rma_batch","Control", "EffectSizes", "EvidenceError", "conversions", "effect_sizes", "hozo_mean_sd", "mean_sd_from_median", "sd_from_ci", "sd_from_se", "Prediction", "RMAResult", "rma"]
+    "BatchResult",
+    "Control",
+    "EffectSizes",
+    "EvidenceError",
+    "Influence",
+    "PooledTables",
+    "Prediction",
+    "RMAResult",
+    "RankTest",
+    "RegTest",
+    "Sequence",
+    "SubgroupResult",
+    "TrimFill",
+    "conversions",
+    "cumulative",
+    "effect_sizes",
+    "forest",
+    "funnel",
+    "hozo_mean_sd",
+    "influence",
+    "leave_one_out",
+    "mean_sd_from_median",
+    "ranktest",
+    "regtest",
+    "rma",
+    "rma_batch",
+    "rma_mh",
+    "rma_peto",
+    "sd_from_ci",
+    "sd_from_se",
+    "subgroup",
+    "trimfill",
+]

@@ -167,11 +167,8 @@ def ranktest(x: Any, vi: Any = None) -> RankTest:
     tau = float(stats.kendalltau(ystar, v).statistic)
     ties = min(np.unique(ystar).size, np.unique(v).size) < n
     if not ties:
-        q = int(round((tau + 1) * n * (n - 1) / 4))
-        if q > n * (n - 1) / 4:
-            p = 1.0 - _kendall_cdf(q - 1, n)
-        else:
-            p = _kendall_cdf(q, n)
+        q = round((tau + 1) * n * (n - 1) / 4)
+        p = 1.0 - _kendall_cdf(q - 1, n) if q > n * (n - 1) / 4 else _kendall_cdf(q, n)
         return RankTest(tau, min(2 * p, 1.0), True)
     xt = np.unique(ystar, return_counts=True)[1]
     yt = np.unique(v, return_counts=True)[1]
@@ -266,8 +263,15 @@ def trimfill(
                 k0f = (4 * sr - k * (k + 1)) / (2 * k - 1)
             else:
                 k0f = k - 0.5 - np.sqrt(2 * k**2 - 4 * sr + 0.25)
-            var_sr = (k * (k + 1) * (2 * k + 1) + 10 * k0f**3 + 27 * k0f**2 + 17 * k0f
-                      - 18 * k * k0f**2 - 18 * k * k0f + 6 * k**2 * k0f) / 24
+            var_sr = (
+                k * (k + 1) * (2 * k + 1)
+                + 10 * k0f**3
+                + 27 * k0f**2
+                + 17 * k0f
+                - 18 * k * k0f**2
+                - 18 * k * k0f
+                + 6 * k**2 * k0f
+            ) / 24
             if estimator == "L0":
                 se = 4 * np.sqrt(var_sr) / (2 * k - 1)
             else:
@@ -283,13 +287,14 @@ def trimfill(
     if k0 > 0:
         yc = yi - beta
         yc = -(yc - beta) if side == "right" else yc - beta
-        filled_y = -yc[k - k0:]
-        filled_v = vi[k - k0:]
+        filled_y = -yc[k - k0 :]
+        filled_v = vi[k - k0 :]
         y_all = np.concatenate([res.yi, filled_y])
         v_all = np.concatenate([res.vi, filled_v])
         labels = (*res.labels, *(f"Filled {i + 1}" for i in range(k0)))
-        fit = rma(y_all, v_all, method=res.method, labels=labels, measure=res.measure,
-                  control=res.control)
+        fit = rma(
+            y_all, v_all, method=res.method, labels=labels, measure=res.measure, control=res.control
+        )
         fill = np.r_[np.zeros(res.k, dtype=bool), np.ones(k0, dtype=bool)]
     else:
         fit, fill = res, np.zeros(res.k, dtype=bool)

@@ -12,6 +12,7 @@ can enter an SMD/MD meta-analysis. Constants and sources: ``data/conversions.tom
 
 from __future__ import annotations
 
+import itertools
 import tomllib
 from functools import cache
 from pathlib import Path
@@ -80,10 +81,8 @@ def mean_sd_from_median(
     if not (has_r or has_q):
         raise EvidenceError("give the quartiles (q1, q3) and/or the range (minimum, maximum)")
     values = [v for v in (minimum, q1, median, q3, maximum) if v is not None]
-    if any(b < a for a, b in zip(values, values[1:], strict=False)):
-        raise EvidenceError(
-            f"summary {values}: need minimum <= q1 <= median <= q3 <= maximum"
-        )
+    if any(b < a for a, b in itertools.pairwise(values)):
+        raise EvidenceError(f"summary {values}: need minimum <= q1 <= median <= q3 <= maximum")
     if mean_method not in ("luo", "wan"):
         raise EvidenceError(f"mean_method {mean_method!r}: allowed 'luo' or 'wan'")
     c = constants()["luo2018"]

@@ -27,13 +27,13 @@ def as_vector(x: Any, name: str) -> np.ndarray:
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim != 1:
-        raise EvidenceError(f"{name}: give one value per study (a 1-D array), got shape {arr.shape}")
+        raise EvidenceError(
+            f"{name}: give one value per study (a 1-D array), got shape {arr.shape}"
+        )
     return arr
 
 
-def outcomes(
-    yi: Any, vi: Any, sei: Any = None
-) -> tuple[np.ndarray, np.ndarray]:
+def outcomes(yi: Any, vi: Any, sei: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Effect sizes and sampling variances (``sei`` squared if given instead of ``vi``)."""
     y = as_vector(yi, "yi")
     if vi is None and sei is None:
@@ -51,15 +51,11 @@ def outcomes(
             raise EvidenceError(f"{name}[{bad[0]}] is infinite: give a finite value or NaN")
     bad = np.flatnonzero(v < 0)
     if bad.size:
-        raise EvidenceError(
-            f"vi[{bad[0]}] = {v[bad[0]]:g}: a sampling variance cannot be negative"
-        )
+        raise EvidenceError(f"vi[{bad[0]}] = {v[bad[0]]:g}: a sampling variance cannot be negative")
     return y, v
 
 
-def moderators(
-    mods: Any, k: int, intercept: bool
-) -> tuple[np.ndarray | None, list[str], bool]:
+def moderators(mods: Any, k: int, intercept: bool) -> tuple[np.ndarray | None, list[str], bool]:
     """Design matrix (or None for intercept-only), column names, whether it has an intercept.
 
     ``mods`` may be a 1-D array, a 2-D array (studies x moderators), a pandas DataFrame or a

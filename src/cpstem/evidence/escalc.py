@@ -125,8 +125,22 @@ def effect_sizes(
     if m in ("PAS", "PFT") and add is None:
         add = 0.0
     add = 0.5 if add is None else float(add)
-    known = {"ai", "bi", "ci", "di", "n1i", "n2i", "m1i", "m2i", "sd1i", "sd2i", "xi", "mi",
-             "ni", "ri"}
+    known = {
+        "ai",
+        "bi",
+        "ci",
+        "di",
+        "n1i",
+        "n2i",
+        "m1i",
+        "m2i",
+        "sd1i",
+        "sd2i",
+        "xi",
+        "mi",
+        "ni",
+        "ri",
+    }
     unknown = sorted(set(columns) - known)
     if unknown:
         raise EvidenceError(f"unknown column(s) {unknown} for effect_sizes")
@@ -156,8 +170,7 @@ def _need(columns: dict, names: tuple[str, ...], measure: str) -> None:
     missing = [n for n in names if n not in columns]
     if missing:
         raise EvidenceError(
-            f"measure {measure} needs column(s) {', '.join(missing)} "
-            f"(give {', '.join(names)})"
+            f"measure {measure} needs column(s) {', '.join(missing)} (give {', '.join(names)})"
         )
 
 
@@ -256,8 +269,9 @@ def _proportion(m, columns, add, to):
 def _two_means(m, columns, vtype):
     _need(columns, MEASURES[m], m)
     m1 = _col(columns, "m1i", None)
-    sd1, n1, m2, sd2, n2 = (_col(columns, c, m1.size) for c in ("sd1i", "n1i", "m2i", "sd2i",
-                                                                  "n2i"))
+    sd1, n1, m2, sd2, n2 = (
+        _col(columns, c, m1.size) for c in ("sd1i", "n1i", "m2i", "sd2i", "n2i")
+    )
     _nonneg(sd1, "sd1i", "standard deviation")
     _nonneg(sd2, "sd2i", "standard deviation")
     for name, arr in (("n1i", n1), ("n2i", n2)):

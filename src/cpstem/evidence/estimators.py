@@ -149,8 +149,12 @@ def loglik(r: Rows, tau2: np.ndarray, reml: bool, y: np.ndarray | None = None) -
     rss = (w * (y - beta[:, None]) ** 2).sum(axis=1)
     logv = np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0).sum(axis=1)
     if reml:
-        return -0.5 * (r.k - 1) * LOG2PI + 0.5 * np.log(r.k) - 0.5 * logv - 0.5 * np.log(sw) - (
-            0.5 * rss
+        return (
+            -0.5 * (r.k - 1) * LOG2PI
+            + 0.5 * np.log(r.k)
+            - 0.5 * logv
+            - 0.5 * np.log(sw)
+            - (0.5 * rss)
         )
     return -0.5 * r.k * LOG2PI - 0.5 * logv - 0.5 * rss
 
@@ -165,9 +169,7 @@ class Tau2Fit:
     iterations: np.ndarray
 
 
-def estimate(
-    r: Rows, method: str, control: Control, tau2_fixed: float | None = None
-) -> Tau2Fit:
+def estimate(r: Rows, method: str, control: Control, tau2_fixed: float | None = None) -> Tau2Fit:
     """Estimate tau^2 for every row with ``method`` (one of :data:`METHODS`)."""
     n = r.k.size
     tau2 = np.zeros(n)
@@ -204,7 +206,7 @@ def estimate(
 
 def _dl(r: Rows, method: str, control: Control):
     w = weights(r, np.zeros(r.k.size))
-    sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
+    _sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
     df = r.k - 1.0
     tau2 = np.maximum(0.0, (q - df) / trp)
     se = np.sqrt(1.0 / trp**2 * (2.0 * df + 4.0 * tau2 * trp + 2.0 * tau2**2 * trpp))
@@ -253,9 +255,7 @@ def _sj(r: Rows, method: str, control: Control):
     one = r.m.astype(float)
     pvpv = _pp_sum(w, vv, vv)
     pvp = _pp_sum(w, one, vv)
-    se = np.sqrt(
-        tau0**2 / df**2 * (2.0 * pvpv + 4.0 * tau2 * pvp + 2.0 * tau2**2 * trpp)
-    )
+    se = np.sqrt(tau0**2 / df**2 * (2.0 * pvpv + 4.0 * tau2 * pvp + 2.0 * tau2**2 * trpp))
     return tau2, se, np.zeros(r.k.size, dtype=int), np.zeros(r.k.size, dtype=int)
 
 
@@ -319,8 +319,9 @@ def _pm(r: Rows, method: str, control: Control):
         def f(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
             return q_gen(sub.take(rows), x) - tsub[rows]
 
-        root, _ = zeroin(f, np.zeros(idx.size), upper[idx], f0[idx], fmax[idx], control.tol,
-                         control.maxiter)
+        root, _ = zeroin(
+            f, np.zeros(idx.size), upper[idx], f0[idx], fmax[idx], control.tol, control.maxiter
+        )
         tau2[idx] = root
     idx = np.flatnonzero(beyond)
     if idx.size:

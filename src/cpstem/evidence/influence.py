@@ -17,8 +17,19 @@ from cpstem.evidence.batch import rma_batch
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult, rma
 
-_SERIES = ("estimate", "se", "stat", "pval", "ci_lower", "ci_upper", "q", "q_pval", "tau2",
-           "i2", "h2")
+_SERIES = (
+    "estimate",
+    "se",
+    "stat",
+    "pval",
+    "ci_lower",
+    "ci_upper",
+    "q",
+    "q_pval",
+    "tau2",
+    "i2",
+    "h2",
+)
 
 
 @dataclass(frozen=True)
@@ -63,15 +74,21 @@ def _rows(res: RMAResult, Y: np.ndarray, V: np.ndarray, kind: str, labels) -> Se
         for i in range(Y.shape[0]):
             keep = ~np.isnan(Y[i])
             try:
-                r = rma(Y[i][keep], V[i][keep], method=res.method, test=res.test,
-                        level=res.level, tau2=res.tau2, control=res.control)
+                r = rma(
+                    Y[i][keep],
+                    V[i][keep],
+                    method=res.method,
+                    test=res.test,
+                    level=res.level,
+                    tau2=res.tau2,
+                    control=res.control,
+                )
             except EvidenceError:
                 continue
             for name in _SERIES:
                 out[name][i] = getattr(r, name)
     else:
-        b = rma_batch(Y, V, method=res.method, test=res.test, level=res.level,
-                      control=res.control)
+        b = rma_batch(Y, V, method=res.method, test=res.test, level=res.level, control=res.control)
         out = {name: getattr(b, name) for name in _SERIES}
     return Sequence(kind, tuple(labels), **out)
 
@@ -177,10 +194,17 @@ def influence(res: RMAResult) -> Influence:
     for i in range(k):
         keep = np.arange(k) != i
         try:
-            r = rma(yi[keep], vi[keep], method=res.method, test=res.test, level=res.level,
-                    mods=mods[keep] if p > 1 or not res.has_intercept else None,
-                    intercept=res.has_intercept, tau2=res.tau2 if res.tau2_fixed else None,
-                    control=res.control)
+            r = rma(
+                yi[keep],
+                vi[keep],
+                method=res.method,
+                test=res.test,
+                level=res.level,
+                mods=mods[keep] if p > 1 or not res.has_intercept else None,
+                intercept=res.has_intercept,
+                tau2=res.tau2 if res.tau2_fixed else None,
+                control=res.control,
+            )
         except EvidenceError:
             continue
         bi = np.atleast_1d(r.beta)
@@ -189,9 +213,7 @@ def influence(res: RMAResult) -> Influence:
         delpred[i] = X[i] @ bi
         vdelpred[i] = X[i] @ vbi @ X[i]
         with np.errstate(all="ignore"):
-            dffits[i] = (pred_full[i] - delpred[i]) / np.sqrt(
-                r.s2w * hat[i] * (r.tau2 + vi[i])
-            )
+            dffits[i] = (pred_full[i] - delpred[i]) / np.sqrt(r.s2w * hat[i] * (r.tau2 + vi[i]))
             wd = 1.0 / (vi + r.tau2)
             vb_del = np.linalg.inv(X.T @ (X * wd[:, None]))
             dfb = beta - bi
@@ -208,5 +230,6 @@ def influence(res: RMAResult) -> Influence:
             | (hat > 3 * p / k)
             | np.any(np.abs(dfbs) > 1, axis=1)
         )
-    return Influence(res.labels, rstudent, dffits, cook, covr, tau2_del, q_del, hat, weight,
-                     dfbs, infl)
+    return Influence(
+        res.labels, rstudent, dffits, cook, covr, tau2_del, q_del, hat, weight, dfbs, infl
+    )

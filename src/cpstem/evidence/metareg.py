@@ -157,7 +157,12 @@ def _pm(d: Design, control: Control) -> tuple[float, int]:
         return np.array([d.rss(float(t)) - target for t in x])
 
     root, _ = zeroin(
-        f, np.zeros(1), np.array([upper]), np.array([f0]), np.array([fmax]), control.tol,
+        f,
+        np.zeros(1),
+        np.array([upper]),
+        np.array([f0]),
+        np.array([fmax]),
+        control.tol,
         control.maxiter,
     )
     return max(0.0, float(root[0])), OK

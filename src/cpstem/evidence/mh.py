@@ -49,8 +49,10 @@ class PooledTables:
         """Estimate and CI back-transformed (odds or risk ratio)."""
         if not self.ratio:
             raise EvidenceError(f"measure {self.measure} is not on the log scale")
-        return float(np.exp(self.estimate)), float(np.exp(self.ci_lower)), float(
-            np.exp(self.ci_upper)
+        return (
+            float(np.exp(self.estimate)),
+            float(np.exp(self.ci_lower)),
+            float(np.exp(self.ci_upper)),
         )
 
     def summary(self) -> str:
@@ -127,8 +129,16 @@ def rma_mh(
                 beta = se = nan
             else:
                 beta = float(np.log(r / s))
-                se = float(np.sqrt(0.5 * (np.sum(P * R) / r**2 + np.sum(P * S + Q * R) / (r * s)
-                                          + np.sum(Q * S) / s**2)))
+                se = float(
+                    np.sqrt(
+                        0.5
+                        * (
+                            np.sum(P * R) / r**2
+                            + np.sum(P * S + Q * R) / (r * s)
+                            + np.sum(Q * S) / s**2
+                        )
+                    )
+                )
             xt, yt = ai + ci, bi + di
             if xt.sum() > 0 and yt.sum() > 0:
                 num = (abs(float(np.sum(ai - (n1 / n) * xt))) - (0.5 if correct else 0.0)) ** 2
@@ -143,19 +153,46 @@ def rma_mh(
                 beta = se = nan
             else:
                 beta = float(np.log(R / S))
-                se = float(np.sqrt(np.sum((n1 / n) * (n2 / n) * (ai + ci) - (ai / n) * ci)
-                                   / (R * S)))
+                se = float(
+                    np.sqrt(np.sum((n1 / n) * (n2 / n) * (ai + ci) - (ai / n) * ci) / (R * S))
+                )
         else:
             den = float(np.sum(n1 * (n2 / n)))
             beta = float(np.sum(ai * (n2 / n) - ci * (n1 / n)) / den)
-            se = float(np.sqrt((beta * np.sum(ci * (n1 / n) ** 2 - ai * (n2 / n) ** 2
-                                              + (n1 / n) * (n2 / n) * (n2 - n1) / 2)
-                                + np.sum(ai * (n2 - ci) / n + ci * (n1 - ai) / n) / 2) / den**2))
+            se = float(
+                np.sqrt(
+                    (
+                        beta
+                        * np.sum(
+                            ci * (n1 / n) ** 2
+                            - ai * (n2 / n) ** 2
+                            + (n1 / n) * (n2 / n) * (n2 - n1) / 2
+                        )
+                        + np.sum(ai * (n2 - ci) / n + ci * (n1 - ai) / n) / 2
+                    )
+                    / den**2
+                )
+            )
         stat = beta / se
     q, qp, i2, h2, k_yi = _heterogeneity(es.yi, es.vi, beta)
-    return PooledTables("MH", m, float(level), k, k_yi, beta, se, float(stat),
-                        float(dist.two_sided_p_norm(stat)), beta - z * se, beta + z * se,
-                        q, qp, i2, h2, tests)
+    return PooledTables(
+        "MH",
+        m,
+        float(level),
+        k,
+        k_yi,
+        beta,
+        se,
+        float(stat),
+        float(dist.two_sided_p_norm(stat)),
+        beta - z * se,
+        beta + z * se,
+        q,
+        qp,
+        i2,
+        h2,
+        tests,
+    )
 
 
 def _breslow_day(ai, n1, n2, xt, yt, n, psi) -> dict[str, float]:
@@ -227,6 +264,21 @@ def rma_peto(*, level: float = 95, add: float = 0.5, **columns: Any) -> PooledTa
     else:
         qp, i2, h2 = 1.0, 0.0, 1.0
     stat = beta / se
-    return PooledTables("PETO", "PETO", float(level), k, k_yi, beta, se, stat,
-                        float(dist.two_sided_p_norm(stat)), beta - z * se, beta + z * se,
-                        q, qp, i2, h2, {})
+    return PooledTables(
+        "PETO",
+        "PETO",
+        float(level),
+        k,
+        k_yi,
+        beta,
+        se,
+        stat,
+        float(dist.two_sided_p_norm(stat)),
+        beta - z * se,
+        beta + z * se,
+        q,
+        qp,
+        i2,
+        h2,
+        {},
+    )

@@ -58,7 +58,12 @@ class Prediction:
         rows = [
             f"{p:9.4f} {s:9.4f} {a:9.4f} {b:9.4f} {c:9.4f} {d:9.4f}"
             for p, s, a, b, c, d in zip(
-                self.pred, self.se, self.ci_lower, self.ci_upper, self.pi_lower, self.pi_upper,
+                self.pred,
+                self.se,
+                self.ci_lower,
+                self.ci_upper,
+                self.pi_lower,
+                self.pi_upper,
                 strict=True,
             )
         ]
@@ -191,8 +196,10 @@ class RMAResult:
         lines = []
         kind = "Fixed-effect" if self.method == "FE" else "Random-effects"
         if not self.int_only:
-            kind = "Fixed-effects meta-regression" if self.method == "FE" else (
-                "Mixed-effects meta-regression"
+            kind = (
+                "Fixed-effects meta-regression"
+                if self.method == "FE"
+                else ("Mixed-effects meta-regression")
             )
         est = "" if self.method == "FE" else f"; tau^2 estimator: {self.method}"
         lines.append(f"{kind} model (k = {self.k}{est})")
@@ -240,9 +247,7 @@ class RMAResult:
                 f"{name[:14]:<14}{b:10.4f}{s:9.4f}{z:9.4f}{_pfmt(pv):>10}{lo:10.4f}{hi:10.4f}"
             )
         if self.int_only:
-            lines.append(
-                f"{lv:g}% prediction interval: {self.pi_lower:.4f} to {self.pi_upper:.4f}"
-            )
+            lines.append(f"{lv:g}% prediction interval: {self.pi_lower:.4f} to {self.pi_upper:.4f}")
         if self.test == "knha":
             lines.append(f"Hartung-Knapp-Sidik-Jonkman: t tests with df = {self.df:g}")
         return "\n".join(lines)
@@ -320,10 +325,7 @@ def rma(
         raise EvidenceError(f"tau2 = {tau2}: a fixed tau^2 must be >= 0")
     fixed = tau2 is not None and method != "FE"
     int_only = X is None or (X.shape[1] == 1 and has_int)
-    if X is None:
-        X = np.ones((k, 1))
-    else:
-        X = X[keep]
+    X = np.ones((k, 1)) if X is None else X[keep]
     p = X.shape[1]
     if not (int_only and k == 1):
         need = p if (method == "FE" or fixed) else p + 1

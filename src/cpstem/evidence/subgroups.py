@@ -94,8 +94,11 @@ def subgroup(
     if len(g_raw) != y.size:
         raise EvidenceError(f"{len(g_raw)} group labels for {y.size} studies")
     g = np.array(["" if x is None or x != x else str(x) for x in g_raw], dtype=object)
-    lab = (np.array([str(x) for x in labels], dtype=object) if labels is not None
-           else np.array([f"Study {i + 1}" for i in range(y.size)], dtype=object))
+    lab = (
+        np.array([str(x) for x in labels], dtype=object)
+        if labels is not None
+        else np.array([f"Study {i + 1}" for i in range(y.size)], dtype=object)
+    )
     keep = (g != "") & ~np.isnan(y) & ~np.isnan(v)
     y, v, g, lab = y[keep], v[keep], g[keep], lab[keep]
     levels = tuple(sorted(set(g)))
@@ -105,8 +108,15 @@ def subgroup(
     for lv in levels:
         sel = g == lv
         try:
-            fits[lv] = rma(y[sel], v[sel], method=method, test=test, level=level,
-                           labels=lab[sel], measure=measure)
+            fits[lv] = rma(
+                y[sel],
+                v[sel],
+                method=method,
+                test=test,
+                level=level,
+                labels=lab[sel],
+                measure=measure,
+            )
         except EvidenceError as err:
             raise EvidenceError(f"subgroup {lv!r}: {err}") from None
     est = np.array([fits[lv].estimate for lv in levels])
