@@ -313,11 +313,13 @@ def _pm(r: Rows, method: str, control: Control):
     beyond = search & ~inside
     idx = np.flatnonzero(inside)
     if idx.size:
-        sub = r.take(idx)
-        tsub = target[idx]
+        ymc, vv, mm, tsub = r.ymc[idx], r.v[idx], r.m[idx], target[idx]
 
         def f(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
-            return q_gen(sub.take(rows), x) - tsub[rows]
+            w = np.where(mm[rows], 1.0 / (vv[rows] + x[:, None]), 0.0)
+            y = ymc[rows]
+            ybar = (w * y).sum(axis=1) / w.sum(axis=1)
+            return (w * (y - ybar[:, None]) ** 2).sum(axis=1) - tsub[rows]
 
         root, _ = zeroin(
             f, np.zeros(idx.size), upper[idx], f0[idx], fmax[idx], control.tol, control.maxiter
@@ -332,9 +334,9 @@ def _pm(r: Rows, method: str, control: Control):
 
 
 def _adjust(r: Rows, tau2: np.ndarray, method: str) -> np.ndarray:
-    w = weights(r, tau2)
-    sw, _, ypy, yppy, trp, trpp = _wsums(w, r.ymc)
     with np.errstate(all="ignore"):
+        w = weights(r, tau2)
+        sw, _, ypy, yppy, trp, trpp = _wsums(w, r.ymc)
         if method == "ML":
             return (yppy - sw) / (w * w).sum(axis=1)
         if method == "REML":
@@ -395,14 +397,15 @@ def _fisher(r: Rows, method: str, control: Control):
         tau2[failed] = _fallback(r.take(failed), method)
         status[failed] = FALLBACK
     tau2 = np.maximum(0.0, tau2)
-    if method == "ML":
-        w = weights(r, tau2)
-        se = np.sqrt(2.0 / (w * w).sum(axis=1))
-    elif method == "REML":
-        w = weights(r, tau2)
-        se = np.sqrt(2.0 / _wsums(w, r.ymc)[5])
-    else:
-        se = _eb_pm_se(r, tau2)
+    with np.errstate(all="ignore"):
+        if method == "ML":
+            w = weights(r, tau2)
+            se = np.sqrt(2.0 / (w * w).sum(axis=1))
+        elif method == "REML":
+            w = weights(r, tau2)
+            se = np.sqrt(2.0 / _wsums(w, r.ymc)[5])
+        else:
+            se = _eb_pm_se(r, tau2)
     se[status == NO_OPTIMUM] = np.nan
     tau2[status == NO_OPTIMUM] = np.nan
     return tau2, se, status, iters

@@ -334,7 +334,8 @@ def rma(
                 f"{k} studies for {p} coefficients{'' if need == p else ' and tau^2'}: "
                 f"need at least {need}"
             )
-    check_rank(X, names)
+    if not int_only:
+        check_rank(X, names)
     if k == 1:
         test = "z"
     if int_only:
