@@ -260,9 +260,14 @@ def _sj(r: Rows, method: str, control: Control):
 
 
 def _mad2(r: Rows) -> np.ndarray:
+    if r.m.all():  # no missing study: plain medians are much faster than nanmedian
+        med = np.median(r.y, axis=1)
+        mad = 1.4826 * np.median(np.abs(r.y - med[:, None]), axis=1)
+        return mad**2
     y = np.where(r.m, r.y, np.nan)
-    med = np.nanmedian(y, axis=1)
-    mad = 1.4826 * np.nanmedian(np.abs(y - med[:, None]), axis=1)
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(y, axis=1)
+        mad = 1.4826 * np.nanmedian(np.abs(y - med[:, None]), axis=1)
     return mad**2
 
 

@@ -33,6 +33,22 @@ def zeroin(
     ``f(x, rows)`` evaluates the function of the rows ``rows`` (integer indices) at ``x``.
     Returns ``(root, converged)``.
     """
+    if np.size(ax) == 1:  # one row: the same steps in plain floats (much less overhead)
+        one = np.zeros(1, dtype=int)
+
+        def f1(x: float) -> float:
+            return float(f(np.array([x]), one)[0])
+
+        r, ok = _zeroin1(
+            f1,
+            float(np.ravel(ax)[0]),
+            float(np.ravel(bx)[0]),
+            float(np.ravel(fa)[0]),
+            float(np.ravel(fb)[0]),
+            tol,
+            maxiter,
+        )
+        return np.array([r]), np.array([ok])
     a = np.array(ax, dtype=float)
     b = np.array(bx, dtype=float)
     fa = np.array(fa, dtype=float)
@@ -106,6 +122,58 @@ def zeroin(
             fa[active], fb[active], fc[active] = FA, FB, FC
     root[active] = b[active]
     return root, conv
+
+
+def _zeroin1(
+    f: Callable[[float], float],
+    a: float,
+    b: float,
+    fa: float,
+    fb: float,
+    tol: float,
+    maxiter: int,
+) -> tuple[float, bool]:
+    """Scalar twin of :func:`zeroin` (identical arithmetic, so identical iterates)."""
+    c, fc = a, fa
+    if fa == 0.0:
+        return a, True
+    if fb == 0.0:
+        return b, True
+    for _ in range(maxiter + 1):
+        prev_step = b - a
+        if abs(fc) < abs(fb):
+            a, b, c = b, c, b
+            fa, fb, fc = fb, fc, fb
+        tol_act = 2.0 * EPS * abs(b) + tol / 2.0
+        new_step = (c - b) / 2.0
+        if abs(new_step) <= tol_act or fb == 0.0:
+            return b, True
+        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
+            cb = c - b
+            if a == c:
+                t1 = fb / fa
+                p = cb * t1
+                q = 1.0 - t1
+            else:
+                q = fa / fc
+                t1 = fb / fc
+                t2 = fb / fa
+                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
+                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
+            if p > 0.0:
+                q = -q
+            else:
+                p = -p
+            if p < (0.75 * cb * q - abs(tol_act * q) / 2.0) and p < abs(prev_step * q / 2.0):
+                new_step = p / q
+        if abs(new_step) < tol_act:
+            new_step = tol_act if new_step > 0.0 else -tol_act
+        a, fa = b, fb
+        b = b + new_step
+        fb = f(b)
+        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
+            c, fc = a, fa
+    return b, False
 
 
 def bisect_decreasing(
