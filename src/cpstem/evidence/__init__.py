@@ -1,5 +1,60 @@
-"""Meta-analysis engine and the bundled stem-cell evidence for CP."""
+"""Meta-analysis with R metafor parity: effect sizes, fixed/random effects, meta-regression.
 
+>>> from cpstem import evidence
+>>> res = evidence.rma([0.1, 0.3, 0.35, 0.65], [0.03, 0.02, 0.05, 0.04], method="REML")
+>>> round(res.estimate, 4)
+0.3315
+"""
+
+from cpstem.evidence import conversions
+from cpstem.evidence.batch import BatchResult, rma_batch
+from cpstem.evidence.bias import RankTest, RegTest, TrimFill, ranktest, regtest, trimfill
+from cpstem.evidence.conversions import (
+    hozo_mean_sd,
+    mean_sd_from_median,
+    sd_from_ci,
+    sd_from_se,
+)
 from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.escalc import EffectSizes, effect_sizes
+from cpstem.evidence.estimators import Control
+from cpstem.evidence.influence import Influence, Sequence, cumulative, influence, leave_one_out
+from cpstem.evidence.mh import PooledTables, rma_mh, rma_peto
+from cpstem.evidence.plots import forest, funnel
+from cpstem.evidence.rma import Prediction, RMAResult, rma
+from cpstem.evidence.subgroups import SubgroupResult, subgroup
 
-__all__ = ["EvidenceError"]
+__all__ = [
+    "BatchResult",
+    "Control",
+    "EffectSizes",
+    "EvidenceError",
+    "Influence",
+    "PooledTables",
+    "Prediction",
+    "RMAResult",
+    "RankTest",
+    "RegTest",
+    "Sequence",
+    "SubgroupResult",
+    "TrimFill",
+    "conversions",
+    "cumulative",
+    "effect_sizes",
+    "forest",
+    "funnel",
+    "hozo_mean_sd",
+    "influence",
+    "leave_one_out",
+    "mean_sd_from_median",
+    "ranktest",
+    "regtest",
+    "rma",
+    "rma_batch",
+    "rma_mh",
+    "rma_peto",
+    "sd_from_ci",
+    "sd_from_se",
+    "subgroup",
+    "trimfill",
+]

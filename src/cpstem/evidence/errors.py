@@ -2,4 +2,4 @@
 
 
 class EvidenceError(ValueError):
-    """Invalid meta-analysis input: the message says what was wrong and what is allowed."""
+    """Invalid meta-analysis input or an impossible fit: the message says what is allowed."""

@@ -1,0 +1,149 @@
+"""``rma_batch``: thousands of intercept-only meta-analyses at once, vectorised with NumPy.
+
+Each row of ``Y``/``V`` is one meta-analysis (NaN = study missing in that row). The estimators
+and inference are the ones :func:`cpstem.evidence.rma` uses, run on all rows together, so every
+row equals ``rma(Y[i], V[i], ...)``. Rows that cannot be fitted (no study, a variance 0 where
+the estimator needs positive ones) get NaN and a ``status`` code instead of an exception.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cpstem.evidence import dist
+from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.estimators import STATUS_TEXT, Control, Rows, estimate
+from cpstem.evidence.inference import finish
+from cpstem.evidence.rma import check_method_test
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """Per-row figures of :func:`rma_batch` (arrays of length n), named as in ``RMAResult``."""
+
+    method: str
+    test: str
+    level: float
+    k: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    stat: np.ndarray
+    pval: np.ndarray
+    ci_lower: np.ndarray
+    ci_upper: np.ndarray
+    tau2: np.ndarray
+    se_tau2: np.ndarray
+    i2: np.ndarray
+    h2: np.ndarray
+    q: np.ndarray
+    q_pval: np.ndarray
+    qm: np.ndarray
+    qm_pval: np.ndarray
+    pi_lower: np.ndarray
+    pi_upper: np.ndarray
+    df: np.ndarray
+    status: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.k.size)
+
+    @property
+    def ok(self) -> np.ndarray:
+        """Rows with a result (fitted directly or by the fall-back optimizer)."""
+        return self.status <= 1
+
+    def messages(self) -> dict[int, str]:
+        """Status text of every row that is not plainly ok."""
+        return {int(i): STATUS_TEXT[int(s)] for i, s in enumerate(self.status) if s != 0}
+
+    def summary(self) -> str:
+        n = len(self)
+        fb = int(np.sum(self.status == 1))
+        bad = int(np.sum(~self.ok))
+        est = self.estimate[self.ok]
+        lines = [
+            f"{n} meta-analyses ({self.method}, test {self.test}); k from "
+            f"{int(self.k.min())} to {int(self.k.max())}",
+            f"  fitted: {n - bad}" + (f" ({fb} by the fall-back optimizer)" if fb else ""),
+        ]
+        if bad:
+            lines.append(f"  not fitted: {bad} (see .messages())")
+        if est.size:
+            lines.append(
+                f"  estimate: median {np.median(est):.4f}, range {est.min():.4f} to "
+                f"{est.max():.4f}; tau^2 median {np.median(self.tau2[self.ok]):.4f}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def row(self, i: int) -> dict[str, float]:
+        """Figures of one row as a dict."""
+        names = [f for f in self.__dataclass_fields__ if f not in ("method", "test", "level")]
+        return {name: getattr(self, name)[i].item() for name in names}
+
+
+def rma_batch(
+    Y: Any,
+    V: Any,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    control: Control | dict | None = None,
+) -> BatchResult:
+    """Fit one intercept-only model per row of ``Y`` (effect sizes) and ``V`` (variances).
+
+    ``Y`` and ``V`` are ``(n, k)`` arrays; NaN in either marks a missing study. Methods and
+    tests as :func:`~cpstem.evidence.rma`.
+    """
+    method, test = check_method_test(method, test)
+    alpha = dist.alpha_from_level(level)
+    ctrl = Control.of(control)
+    try:
+        y = np.array(Y, dtype=float, ndmin=2)
+        v = np.array(V, dtype=float, ndmin=2)
+    except (TypeError, ValueError):
+        raise EvidenceError("Y and V must be numeric arrays (NaN for missing studies)") from None
+    if y.ndim != 2 or y.shape != v.shape:
+        raise EvidenceError(f"Y {y.shape} and V {v.shape} must be 2-D arrays of the same shape")
+    if np.isinf(y).any() or np.isinf(v).any():
+        raise EvidenceError("Y and V must be finite (use NaN for a missing study)")
+    with np.errstate(invalid="ignore"):
+        neg = np.argwhere(v < 0)
+    if neg.size:
+        i, j = neg[0]
+        raise EvidenceError(f"V[{i}, {j}] = {v[i, j]:g}: a sampling variance cannot be negative")
+    mask = ~(np.isnan(y) | np.isnan(v))
+    rows = Rows(y, v, mask)
+    est = estimate(rows, method, ctrl)
+    out = finish(rows, est.tau2, method, test, alpha)
+    bad = est.status > 1
+    res = {key: np.where(bad, np.nan, val) for key, val in out.items()}
+    return BatchResult(
+        method=method,
+        test=test,
+        level=float(level),
+        k=rows.k,
+        estimate=res["beta"],
+        se=res["se"],
+        stat=res["stat"],
+        pval=res["pval"],
+        ci_lower=res["ci_lower"],
+        ci_upper=res["ci_upper"],
+        tau2=np.where(bad, np.nan, est.tau2),
+        se_tau2=np.where(bad, np.nan, est.se_tau2),
+        i2=res["i2"],
+        h2=res["h2"],
+        q=res["q"],
+        q_pval=res["q_pval"],
+        qm=res["qm"],
+        qm_pval=res["qm_pval"],
+        pi_lower=res["pi_lower"],
+        pi_upper=res["pi_upper"],
+        df=res["df"],
+        status=est.status,
+    )

@@ -1,0 +1,68 @@
+"""Normal, t, chi-square and F tail functions (fast ``scipy.special`` ufuncs, R semantics).
+
+Each takes and returns NumPy arrays (or floats); ``df`` <= 0 gives NaN like R's ``qt``/``pt``
+would make metafor report ``NA``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import special
+
+ArrayLike = float | np.ndarray
+
+
+def two_sided_p_norm(stat: ArrayLike) -> ArrayLike:
+    """``2 * pnorm(abs(stat), lower.tail = FALSE)``."""
+    return 2.0 * special.ndtr(-np.abs(stat))
+
+
+def two_sided_p_t(stat: ArrayLike, df: ArrayLike) -> ArrayLike:
+    """``2 * pt(abs(stat), df, lower.tail = FALSE)``; NaN where ``df <= 0``."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        p = 2.0 * special.stdtr(np.where(df > 0, df, np.nan), -np.abs(stat))
+    return p
+
+
+def crit_norm(alpha: float) -> float:
+    """``qnorm(alpha / 2, lower.tail = FALSE)``."""
+    return float(-special.ndtri(alpha / 2.0))
+
+
+def crit_t(alpha: float, df: ArrayLike) -> ArrayLike:
+    """``qt(alpha / 2, df, lower.tail = FALSE)``; NaN where ``df <= 0``."""
+    df = np.asarray(df, dtype=float)
+    with np.errstate(invalid="ignore"):
+        q = -special.stdtrit(np.where(df > 0, df, np.nan), alpha / 2.0)
+    return q
+
+
+def chisq_sf(stat: ArrayLike, df: ArrayLike) -> ArrayLike:
+    """``pchisq(stat, df, lower.tail = FALSE)``."""
+    return special.chdtrc(df, stat)
+
+
+def f_sf(stat: ArrayLike, df1: ArrayLike, df2: ArrayLike) -> ArrayLike:
+    """``pf(stat, df1, df2, lower.tail = FALSE)``; NaN where ``df2 <= 0``."""
+    df2 = np.asarray(df2, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return special.fdtrc(df1, np.where(df2 > 0, df2, np.nan), stat)
+
+
+def alpha_from_level(level: float) -> float:
+    """metafor's ``.level``: 95 -> 0.05, 0.95 -> 0.05. Other values are rejected."""
+    from cpstem.evidence.errors import EvidenceError
+
+    try:
+        lv = float(level)
+    except (TypeError, ValueError):
+        raise EvidenceError(f"level {level!r}: give a confidence level such as 95") from None
+    if 1.0 < lv < 100.0:
+        return (100.0 - lv) / 100.0
+    if 0.5 < lv < 1.0:
+        return 1.0 - lv
+    raise EvidenceError(
+        f"level {level!r}: give the confidence level in percent (50 < level < 100, e.g. 95) "
+        "or as a fraction (0.5 < level < 1)"
+    )

@@ -1,0 +1,100 @@
+"""Estimate, tests, heterogeneity and prediction interval of intercept-only models, per row.
+
+Given tau^2, everything metafor's ``rma.uni`` and ``predict`` report is computed here for all
+rows at once; :func:`cpstem.evidence.rma` (one row) and :func:`cpstem.evidence.rma_batch` (many)
+share it, so the batch gives the single-fit numbers by construction.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from cpstem.evidence import dist
+from cpstem.evidence.estimators import LOG2PI, Rows, weights
+
+MACHINE_EPS = float(np.finfo(float).eps)
+
+
+def finish(
+    r: Rows, tau2: np.ndarray, method: str, test: str, alpha: float, tau2_fixed: bool = False
+) -> dict[str, np.ndarray]:
+    """All reported figures of the intercept-only model for each row."""
+    k = r.k.astype(float)
+    knha = (test == "knha") & (r.k > 1)  # metafor switches to z when k = 1
+    w = weights(r, tau2)
+    with np.errstate(all="ignore"):
+        sw = w.sum(axis=1)
+        beta = (w * r.y).sum(axis=1) / sw
+        resid = np.where(r.m, r.y - beta[:, None], 0.0)
+        rss = (w * resid * resid).sum(axis=1)
+        vb = 1.0 / sw
+        s2w = np.where(knha, np.where(rss <= MACHINE_EPS, 0.0, rss / (k - 1.0)), 1.0)
+        vb = s2w * vb
+        se = np.sqrt(vb)
+        stat = beta / se
+        df = np.where(knha, k - 1.0, np.nan)
+        pval = np.where(knha, dist.two_sided_p_t(stat, df), dist.two_sided_p_norm(stat))
+        crit = np.where(knha, dist.crit_t(alpha, df), dist.crit_norm(alpha))
+        ci_lower = beta - crit * se
+        ci_upper = beta + crit * se
+        qm = np.where(vb > 0, beta**2 / vb, np.nan)  # metafor: chol() of vb fails -> NA
+        qm_pval = np.where(knha, dist.f_sf(qm, 1.0, df), dist.chisq_sf(qm, 1.0))
+        sdp = np.sqrt(vb + tau2)
+        pi_lower = beta - crit * sdp
+        pi_upper = beta + crit * sdp
+
+        # heterogeneity: Q with fixed-effect weights (centred y), metafor's I^2/H^2
+        w0 = weights(r, np.zeros(tau2.size))
+        sw0 = w0.sum(axis=1)
+        ybar0 = (w0 * r.ymc).sum(axis=1) / sw0
+        q = np.maximum(0.0, (w0 * (r.ymc - ybar0[:, None]) ** 2).sum(axis=1))
+        trp = sw0 - (w0 * w0).sum(axis=1) / sw0
+        dfq = k - 1.0
+        q_pval = dist.chisq_sf(q, dfq)
+        vt = dfq / trp
+        if method == "FE":
+            i2 = np.maximum(0.0, 100.0 * (q - dfq) / q)
+            i2 = np.where(np.isnan(i2), np.nan, i2)
+            h2 = q / dfq
+        else:
+            i2 = 100.0 * tau2 / (vt + tau2)
+            h2 = tau2 / vt + 1.0
+        single = r.k <= 1
+        q = np.where(single, 0.0, q)
+        q_pval = np.where(single, 1.0, q_pval)
+        i2 = np.where(single, 0.0, i2)
+        h2 = np.where(single, 1.0, h2)
+        vt = np.where(single, 0.0, vt)
+        nonpos = ~r.allvipos
+        for arr in (q, q_pval, i2, h2, vt):
+            arr[nonpos] = np.nan
+
+        # log-likelihoods (metafor's fit.stats, REMLf = TRUE)
+        logv = np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0).sum(axis=1)
+        ll_ml = -0.5 * k * LOG2PI - 0.5 * logv - 0.5 * rss
+        ll_reml = -0.5 * (k - 1.0) * LOG2PI + 0.5 * np.log(k) - 0.5 * logv - 0.5 * np.log(sw)
+        ll_reml = ll_reml - 0.5 * rss
+    return {
+        "beta": beta,
+        "se": se,
+        "stat": stat,
+        "pval": pval,
+        "ci_lower": ci_lower,
+        "ci_upper": ci_upper,
+        "df": df,
+        "crit": crit,
+        "vb": vb,
+        "s2w": s2w,
+        "qm": qm,
+        "qm_pval": qm_pval,
+        "pi_lower": pi_lower,
+        "pi_upper": pi_upper,
+        "q": q,
+        "q_pval": q_pval,
+        "i2": i2,
+        "h2": h2,
+        "vt": vt,
+        "ll_ml": ll_ml,
+        "ll_reml": ll_reml,
+        "rss": rss,
+    }

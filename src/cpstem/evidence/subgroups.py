@@ -1,0 +1,141 @@
+"""Subgroup analysis: a model per subgroup and the test for subgroup differences.
+
+As in metafor's worked example on subgrouping (and RevMan), each subgroup gets its own model
+(own tau^2), and the subgroup estimates are compared with a Wald-type test, ``Q_between`` on
+G - 1 df: the omnibus test of a fixed-effects meta-regression of the subgroup estimates on
+the subgroup (``rma(est, sei = se, mods = ~ group, method = "FE")``). The alternative with a
+common tau^2, the mixed-effects meta-regression ``rma(yi, vi, mods = ~ group)``, is reported
+too (``mixed``: its ``qm``/``qm_pval`` is the moderator test; an F test with knha).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cpstem.evidence.design import outcomes
+from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.rma import RMAResult, rma
+
+
+@dataclass(frozen=True)
+class SubgroupResult:
+    """Per-subgroup models, the overall model and the tests for subgroup differences."""
+
+    levels: tuple[str, ...]
+    fits: dict[str, RMAResult]
+    overall: RMAResult
+    q_between: float
+    q_between_df: int
+    q_between_pval: float
+    mixed: RMAResult | None
+    group_of: tuple[str, ...]
+
+    def summary(self) -> str:
+        ov = self.overall
+        lines = [f"Subgroup analysis ({ov.method}, test {ov.test}; k = {ov.k})", ""]
+        head = f"{'subgroup':<22}{'k':>4}{'estimate':>10}{'ci.lb':>10}{'ci.ub':>10}"
+        lines.append(head + f"{'tau2':>9}{'I2':>8}")
+        for lv in self.levels:
+            f = self.fits[lv]
+            lines.append(
+                f"{lv[:22]:<22}{f.k:>4}{f.estimate:10.4f}{f.ci_lower:10.4f}{f.ci_upper:10.4f}"
+                f"{f.tau2:9.4f}{f.i2:8.2f}"
+            )
+        lines.append(
+            f"{'overall':<22}{ov.k:>4}{ov.estimate:10.4f}{ov.ci_lower:10.4f}{ov.ci_upper:10.4f}"
+            f"{ov.tau2:9.4f}{ov.i2:8.2f}"
+        )
+        lines.append("")
+        lines.append(
+            f"Test for subgroup differences (separate tau^2): Q_between(df = "
+            f"{self.q_between_df}) = {self.q_between:.4f}, p = {self.q_between_pval:.4f}"
+        )
+        if self.mixed is not None:
+            m = self.mixed
+            if m.test == "knha":
+                stat = f"F({m.qm_df[0]}, {m.qm_df[1]:g}) = {m.qm:.4f}"
+            else:
+                stat = f"QM(df = {m.qm_df[0]}) = {m.qm:.4f}"
+            lines.append(
+                f"Mixed-effects model (common tau^2 = {m.tau2:.4f}): {stat}, p = {m.qm_pval:.4f}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def subgroup(
+    yi: Any,
+    vi: Any = None,
+    groups: Any = None,
+    method: str = "REML",
+    test: str = "z",
+    level: float = 95,
+    labels: Any = None,
+    measure: str | None = None,
+) -> SubgroupResult:
+    """Fit the model in each subgroup and test for subgroup differences.
+
+    ``yi``/``vi`` (or an :class:`~cpstem.evidence.EffectSizes` as ``yi``), ``groups``: one
+    label per study (text or numbers; studies with a missing label are left out).
+    """
+    if hasattr(yi, "yi") and hasattr(yi, "vi") and vi is None:
+        labels = labels if labels is not None else getattr(yi, "labels", None)
+        measure = measure or getattr(yi, "measure", None)
+        yi, vi = yi.yi, yi.vi
+    if groups is None:
+        raise EvidenceError("give groups: one subgroup label per study")
+    y, v = outcomes(yi, vi)
+    g_raw = list(groups)
+    if len(g_raw) != y.size:
+        raise EvidenceError(f"{len(g_raw)} group labels for {y.size} studies")
+    g = np.array(["" if x is None or x != x else str(x) for x in g_raw], dtype=object)
+    lab = (
+        np.array([str(x) for x in labels], dtype=object)
+        if labels is not None
+        else np.array([f"Study {i + 1}" for i in range(y.size)], dtype=object)
+    )
+    keep = (g != "") & ~np.isnan(y) & ~np.isnan(v)
+    y, v, g, lab = y[keep], v[keep], g[keep], lab[keep]
+    levels = tuple(sorted(set(g)))
+    if len(levels) < 2:
+        raise EvidenceError(f"subgroups {list(levels)}: need at least two subgroups to compare")
+    fits = {}
+    for lv in levels:
+        sel = g == lv
+        try:
+            fits[lv] = rma(
+                y[sel],
+                v[sel],
+                method=method,
+                test=test,
+                level=level,
+                labels=lab[sel],
+                measure=measure,
+            )
+        except EvidenceError as err:
+            raise EvidenceError(f"subgroup {lv!r}: {err}") from None
+    est = np.array([fits[lv].estimate for lv in levels])
+    se = np.array([fits[lv].se for lv in levels])
+    dummies = np.column_stack([(np.array(levels) == lv).astype(float) for lv in levels[1:]])
+    wald = rma(est, sei=se, mods=dummies, method="FE")
+    overall = rma(y, v, method=method, test=test, level=level, labels=lab, measure=measure)
+    mods = np.column_stack([(g == lv).astype(float) for lv in levels[1:]])
+    try:
+        mixed = rma(y, v, method=method, test=test, level=level, mods=mods, measure=measure)
+    except EvidenceError:
+        mixed = None
+    return SubgroupResult(
+        levels=levels,
+        fits=fits,
+        overall=overall,
+        q_between=wald.qm,
+        q_between_df=len(levels) - 1,
+        q_between_pval=wald.qm_pval,
+        mixed=mixed,
+        group_of=tuple(g),
+    )
