@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cpstem.evidence.errors import EvidenceError
 from cpstem.measures import MeasureError
 from cpstem.reference import CurveError
 
@@ -10,4 +11,9 @@ class InputFileError(ValueError):
     """A file given on the command line is missing or malformed."""
 
 
-USER_ERRORS: tuple[type[Exception], ...] = (MeasureError, CurveError, InputFileError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    MeasureError,
+    CurveError,
+    EvidenceError,
+    InputFileError,
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cpstem import __version__
-from cpstem.cli import curves, gmfm, tour
+from cpstem.cli import curves, evidence, gmfm, tour
 from cpstem.cli.app import App
 
 app = App(
@@ -14,6 +14,7 @@ app = App(
 )
 app.add_typer(gmfm.app, name="gmfm")
 app.add_typer(curves.app, name="curves")
+app.add_typer(evidence.app, name="evidence")
 app.command("tour")(tour.tour)
 
 

@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from cpstem.evidence.escalc import small_sample_correction
 
 #: Columns of a comparison table (one row per trial and time point).
 COMPARISON_COLUMNS = (
@@ -128,3 +132,23 @@ def arm_comparisons(arms: pd.DataFrame, timepoint_months: int) -> tuple[pd.DataF
     comparisons = pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
     exclusions = pd.DataFrame(excluded, columns=["trial", "outcome", "timepoint_months", "reason"])
     return comparisons, exclusions
+
+
+def hedges_g_from_d(d: Any, n1: Any, n2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Hedges' g and its large-sample variance from a published Cohen's d and group sizes.
+
+    ``g = c(n1 + n2 - 2) * d`` with the exact correction, and ``v = 1/n1 + 1/n2 + g^2 /
+    (2 (n1 + n2))`` - the same formulas as ``effect_sizes("SMD")`` (metafor's ``vtype="LS"``).
+    """
+    d, n1, n2 = (np.asarray(x, dtype=float) for x in (d, n1, n2))
+    g = small_sample_correction(n1 + n2 - 2) * d
+    return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
+
+
+def cohens_d(m1: Any, sd1: Any, n1: Any, m2: Any, sd2: Any, n2: Any) -> tuple[np.ndarray, ...]:
+    """Cohen's d (pooled SD, no small-sample correction) and its usual variance
+    ``(n1 + n2) / (n1 n2) + d^2 / (2 (n1 + n2))`` - the "method of Cohen" of some reviews."""
+    m1, sd1, n1, m2, sd2, n2 = (np.asarray(x, dtype=float) for x in (m1, sd1, n1, m2, sd2, n2))
+    sdp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
+    d = (m1 - m2) / sdp
+    return d, (n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2))

@@ -86,6 +86,11 @@ def _cm(m: np.ndarray) -> np.ndarray:
     return np.where(m <= 1, np.nan, out)
 
 
+def small_sample_correction(df: Any) -> np.ndarray:
+    """Hedges' exact correction factor c(m) for ``df`` = n1 + n2 - 2 (g = c(m) * d)."""
+    return _cm(np.asarray(df, dtype=float))
+
+
 def _col(cols: dict[str, Any], name: str, k: int | None) -> np.ndarray:
     from cpstem.evidence.design import as_vector
 

@@ -1,0 +1,31 @@
+"""Neutralising spreadsheet formula injection in exported text cells (OWASP CSV injection).
+
+A cell that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return can be run as a
+formula when the file is opened in a spreadsheet; such cells get a leading apostrophe.
+Numbers are left alone (a negative number is data, not a formula).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def escape_formula(value: Any) -> Any:
+    """``"=1+1"`` -> ``"'=1+1"``; non-text values unchanged."""
+    if isinstance(value, str) and value.startswith(_TRIGGERS):
+        return "'" + value
+    return value
+
+
+def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` with every text cell (and column name) escaped."""
+    out = frame.copy()
+    for col in out.columns:
+        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
+            out[col] = out[col].map(escape_formula)
+    out.columns = [escape_formula(str(c)) for c in out.columns]
+    return out

@@ -1,0 +1,215 @@
+"""`cpstem evidence run`: the bundled report's numbers equal metafor's; user files; hostile text."""
+
+import json
+import re
+
+import pytest
+from typer.testing import CliRunner
+
+from cpstem.cli.main import app
+from cpstem.evidence import EvidenceError
+from cpstem.reports.evidence_input import parse_study_table
+from cpstem.reports.evidence_report import Settings, run_bundled, run_user
+
+# Values printed by tests/reports/bundled_metafor.R (R metafor 3.8-1).
+METAFOR = {
+    "motor_6mo": [
+        0.8622799124,
+        -0.6247048966,
+        2.3492647214,
+        0.7716571359,
+        88.7567972847,
+        26.6656856657,
+        -2.3041755018,
+        4.0287353265,
+    ],
+    "motor_12mo": [
+        1.0172358463,
+        -1.8653188560,
+        3.8997905486,
+        1.2432778800,
+        92.8693184273,
+        26.8604037096,
+        -4.5797009812,
+        6.6141726738,
+    ],
+}
+FIELDS = ["estimate", "ci_lower", "ci_upper", "tau2", "i2", "q", "pi_lower", "pi_upper"]
+
+
+@pytest.fixture(scope="module")
+def bundled(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report")
+    out = run_bundled(folder)
+    return folder, out, json.loads((folder / "results.json").read_text())
+
+
+@pytest.mark.parametrize("key", ["motor_6mo", "motor_12mo"])
+def test_bundled_motor_analyses_equal_metafor(bundled, key):
+    got = bundled[2]["analyses"][key]
+    for name, want in zip(FIELDS, METAFOR[key], strict=True):
+        assert got[name] == pytest.approx(want, rel=1e-6, abs=1e-8), name
+    assert got["method"] == "REML" and got["test"] == "knha"
+
+
+def test_bundled_studies_and_time_points(bundled):
+    analyses = bundled[2]["analyses"]
+    assert analyses["motor_6mo"]["studies"] == ["Huang 2018", "Kang 2015", "Min 2013", "Gu 2020"]
+    assert analyses["motor_12mo"]["studies"] == ["Huang 2018", "Sun 2017", "Gu 2020"]
+    assert analyses["motor_12mo_with_reported_effects"]["k"] == 5
+    assert set(analyses["motor_6mo"]["subgroups"]) == {"cell type", "cell source", "route"}
+
+
+def test_bundled_safety_equals_metafor(bundled):
+    safety = bundled[2]["safety"]
+    rr, rd, peto = safety["MH risk ratio"], safety["MH risk difference"], safety["Peto odds ratio"]
+    assert [rr["estimate"], rr["ci_lower"], rr["ci_upper"]] == pytest.approx(
+        [1.2280338849, 0.3492941952, 4.3174700391], rel=1e-8
+    )
+    assert [rd["estimate"], rd["ci_lower"], rd["ci_upper"]] == pytest.approx(
+        [0.0043266553, -0.0221115137, 0.0307648243], rel=1e-7
+    )
+    assert [peto["estimate"], peto["ci_lower"], peto["ci_upper"]] == pytest.approx(
+        [1.2458020550, 0.3236305209, 4.7956625233], rel=1e-8
+    )
+    assert rr["k_with_events"] == 2
+
+
+def test_eggenberger_reconstruction_matches_the_reference_diagnostic(bundled):
+    # stem-cell-evidence.md section 4: pooled 0.786 (-0.142, 1.714); tau2 0.806; Q 31.09; I2 90.4%
+    rec = bundled[2]["eggenberger_reconstruction"]
+    assert round(rec["estimate"], 3) == 0.786
+    assert (round(rec["ci_lower"], 3), round(rec["ci_upper"], 3)) == (-0.142, 1.714)
+    assert round(rec["tau2"], 3) == 0.806 and round(rec["q"], 2) == 31.09
+    assert round(rec["i2"], 1) == 90.4
+    assert rec["published"]["estimate"] == 0.95
+
+
+def test_not_pooled_list_gives_reasons(bundled):
+    rows = bundled[2]["not_pooled"]
+    by_study = {(r["study"], r["time point"]): r["reason"] for r in rows}
+    assert "no SD published" in by_study[("Liu 2017", "12 months")]
+    assert "numbers inaccurately indicated" in by_study[("Chen 2013", "any")]
+    assert "sensitivity analysis" in by_study[("Amanat 2021", "12 months")]
+
+
+def test_bundled_report_files(bundled):
+    folder, out, _ = bundled
+    for name in (
+        "report.html",
+        "report.md",
+        "results.json",
+        "figures/motor_6mo_forest.png",
+        "figures/motor_6mo_funnel.png",
+        "figures/motor_6mo_forest_by_cells.png",
+        "tables/not_pooled.csv",
+        "tables/safety_sae_pooled.csv",
+    ):
+        assert (folder / name).exists(), name
+    html = (folder / "report.html").read_text()
+    assert "What could not be pooled" in html and '<img src="figures/motor_12mo_forest.png"' in html
+    assert "Pooled SMD 0.86 [-0.62, 2.35]" in (folder / "report.md").read_text()
+    assert "motor_6mo: SMD 0.86" in out.summary()
+
+
+def test_bundled_rejects_other_measures(tmp_path):
+    with pytest.raises(EvidenceError, match="only --measure SMD"):
+        run_bundled(tmp_path, Settings(measure="MD"))
+
+
+HOSTILE = """study,m1i,sd1i,n1i,m2i,sd2i,n2i,subgroup
+<script>alert(1)</script>,7.6,2.4,27,3.0,1.7,27,=HYPERLINK("http://x")
+"$\\frac{1}{0}$ study $",9.1,6.7,31,9.0,6.3,33,b
+C,5.0,2.0,20,4.0,2.0,20,b
+D,6.0,3.0,25,4.5,2.5,24,=cmd
+"""
+
+
+def test_user_file_report_escapes_hostile_text(tmp_path):
+    table = parse_study_table(HOSTILE, "SMD", name="mine.csv")
+    out = run_user(table, tmp_path, Settings(measure="SMD", method="DL", test="z"))
+    html = (tmp_path / "report.html").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;" in html
+    studies = (tmp_path / "tables" / "main_studies.csv").read_text()
+    assert "'=HYPERLINK" in studies and "'=cmd" in studies
+    assert out.results["analyses"]["main"]["k"] == 4
+    assert (tmp_path / "figures" / "main_forest.png").stat().st_size > 10_000
+
+
+BINARY = """study,ai,n1i,ci,n2i
+A,1,45,0,49
+B,3,36,6,70
+C,0,30,0,30
+D,2,40,5,41
+"""
+
+
+def test_user_binary_file_gets_mantel_haenszel(tmp_path):
+    table = parse_study_table(BINARY, "OR", name="events.csv")
+    out = run_user(table, tmp_path)
+    sparse = (tmp_path / "tables" / "main_fixed_effect_sparse.csv").read_text()
+    assert "Mantel-Haenszel OR" in sparse and "Peto" in sparse
+    # metafor's escalc defaults (add 1/2 to tables with a zero, drop00=FALSE) keep the
+    # double-zero study C in the inverse-variance model with log OR 0
+    assert "not_pooled" not in out.results and out.results["analyses"]["main"]["k"] == 4
+
+
+runner = CliRunner()
+
+
+def test_cli_runs_the_bundled_report(tmp_path):
+    r = runner.invoke(app, ["evidence", "run", "--out", str(tmp_path / "rep")])
+    assert r.exit_code == 0, r.output
+    assert "motor_6mo: SMD 0.86 [-0.62, 2.35], k = 4" in r.stdout
+
+
+def test_cli_user_file_and_options(tmp_path):
+    data = tmp_path / "mine.csv"
+    data.write_text(HOSTILE, encoding="utf-8")
+    r = runner.invoke(
+        app,
+        [
+            "evidence",
+            "run",
+            str(data),
+            "--measure",
+            "SMD",
+            "--method",
+            "PM",
+            "--test",
+            "z",
+            "--out",
+            str(tmp_path / "rep"),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    settings = json.loads((tmp_path / "rep" / "results.json").read_text())["settings"]
+    assert settings["method"] == "PM" and settings["test"] == "z"
+
+
+@pytest.mark.parametrize(
+    ("content", "args", "message"),
+    [
+        (
+            HOSTILE.replace("2.4,27", "x,27"),
+            [],
+            "error: mine.csv line 2, column sd1i: 'x' is not a number",
+        ),
+        (HOSTILE, ["--method", "XX"], "error: method 'XX': allowed"),
+        (HOSTILE, ["--measure", "OR"], "error: mine.csv: measure OR needs the columns"),
+    ],
+)
+def test_cli_bad_input_is_one_line(tmp_path, content, args, message):
+    data = tmp_path / "mine.csv"
+    data.write_text(content, encoding="utf-8")
+    r = runner.invoke(app, ["evidence", "run", str(data), "--out", str(tmp_path / "r"), *args])
+    assert r.exit_code == 1
+    assert r.stderr.startswith(message), r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_cli_exports_the_bundled_data(tmp_path):
+    r = runner.invoke(app, ["evidence", "data", "--out", str(tmp_path)])
+    assert r.exit_code == 0
+    assert (tmp_path / "motor_arms.csv").read_text().startswith("trial,outcome,scale")
+    assert re.search(r"GEN .*precomputed", runner.invoke(app, ["evidence", "format"]).stdout)
