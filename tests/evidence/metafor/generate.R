@@ -151,6 +151,13 @@ fit_case <- function(id, d, method, test, control = list()) {
               AIC.ML = fs["AIC", "ML"], BIC.ML = fs["BIC", "ML"], AICc.ML = fs["AICc", "ML"],
               AIC.REML = fs["AIC", "REML"], BIC.REML = fs["BIC", "REML"],
               AICc.REML = fs["AICc", "REML"], weights = num(weights(r)))
+  if (!(method %in% c("FE", "EE")) && r$k > 1) {
+    ci <- try(confint(r)$random, silent = TRUE)
+    if (!inherits(ci, "try-error")) {
+      res$confint <- list(tau2 = num(ci[1, ]), tau = num(ci[2, ]), I2 = num(ci[3, ]),
+                          H2 = num(ci[4, ]))
+    }
+  }
   pr <- predict(r)
   res$pred <- num(pr$pred); res$pred.se <- num(pr$se)
   res$pred.ci.lb <- num(pr$ci.lb); res$pred.ci.ub <- num(pr$ci.ub)
