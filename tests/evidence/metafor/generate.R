@@ -108,6 +108,8 @@ add_data("k3_hetero", c(-1.5, 0.2, 2.1), c(0.01, 0.02, 0.015), source = "k = 3, 
 add_data("vi_ratio", c(0.1, 0.4, -0.2, 0.7, 0.3), c(1e-4, 0.5, 2, 0.05, 10),
          source = "very unequal variances")
 add_data("k1", 0.4, 0.02, source = "k = 1")
+add_data("outlier_far", c(0.10, 0.12, 0.09, 0.11, 0.10, 60), rep(0.01, 6),
+         source = "one far outlier: PM root above metafor's tau2.max")
 
 # datasets where metafor's Fisher scoring does not converge (found by seed search)
 nonconv <- list()
@@ -174,6 +176,10 @@ for (id in names(datasets)) {
       # metafor's default errors; its converged optimum with smaller steps is the reference
       case <- fit_case(id, d, m, t, list(stepadj = 0.5, maxiter = 10000, threshold = 1e-13))
       case$note <- "metafor default did not converge; reference from stepadj = 0.5"
+    }
+    if (!is.null(case$error) && grepl("tau2.max", case$error)) {
+      case <- fit_case(id, d, m, t, list(tau2.max = 1e6, tol = 1e-12))
+      case$note <- "metafor default: root above tau2.max; reference with tau2.max = 1e6"
     }
     cases[[length(cases) + 1]] <- case
   }
