@@ -57,6 +57,10 @@ def test_rma_matches_metafor(case):
     ):
         close(fs[ours], e[theirs], f"{w} {theirs}")
     close(res.weights, e["weights"], f"{w} weights")
+    if "confint" in e:
+        ci = res.confint()
+        for ours, theirs in (("tau2", "tau2"), ("tau", "tau"), ("i2", "I2"), ("h2", "H2")):
+            close(getattr(ci, ours), e["confint"][theirs], f"{w} confint {theirs}")
     pr = res.predict()
     close(pr.pred, e["pred"], f"{w} pred")
     close(pr.se, e["pred.se"], f"{w} pred.se")

@@ -173,24 +173,26 @@ def rma_mh(
                     / den**2
                 )
             )
-        stat = beta / se
     q, qp, i2, h2, k_yi = _heterogeneity(es.yi, es.vi, beta)
+    return _pooled("MH", m, level, k, k_yi, beta, se, z, (q, qp, i2, h2), tests)
+
+
+def _pooled(method, measure, level, k, k_yi, beta, se, z, het, tests) -> PooledTables:
+    with np.errstate(all="ignore"):
+        stat = float(beta / se)
     return PooledTables(
-        "MH",
-        m,
+        method,
+        measure,
         float(level),
         k,
         k_yi,
         beta,
         se,
-        float(stat),
+        stat,
         float(dist.two_sided_p_norm(stat)),
         beta - z * se,
         beta + z * se,
-        q,
-        qp,
-        i2,
-        h2,
+        *het,
         tests,
     )
 
@@ -263,22 +265,4 @@ def rma_peto(*, level: float = 95, add: float = 0.5, **columns: Any) -> PooledTa
         h2 = q / (k_yi - 1)
     else:
         qp, i2, h2 = 1.0, 0.0, 1.0
-    stat = beta / se
-    return PooledTables(
-        "PETO",
-        "PETO",
-        float(level),
-        k,
-        k_yi,
-        beta,
-        se,
-        stat,
-        float(dist.two_sided_p_norm(stat)),
-        beta - z * se,
-        beta + z * se,
-        q,
-        qp,
-        i2,
-        h2,
-        {},
-    )
+    return _pooled("PETO", "PETO", level, k, k_yi, beta, se, z, (q, qp, i2, h2), {})

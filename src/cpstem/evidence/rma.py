@@ -102,6 +102,7 @@ class RMAResult:
     tau2_fixed: bool
     i2: float
     h2: float
+    vt: float
     q: float
     q_df: int
     q_pval: float
@@ -190,6 +191,12 @@ class RMAResult:
             out = [transf(a) if i != 1 else a for i, a in enumerate(out)]
         lv = self.level if level is None else float(level)
         return Prediction(*[np.asarray(a, dtype=float) for a in out], level=lv)
+
+    def confint(self, level: float | None = None):
+        """Q-profile CI of tau^2, tau, I^2 and H^2 (metafor ``confint``)."""
+        from cpstem.evidence.confint import confint_tau2
+
+        return confint_tau2(self, level)
 
     # --- text ------------------------------------------------------------------------
     def summary(self) -> str:
@@ -382,6 +389,7 @@ def rma(
         tau2_fixed=fixed,
         i2=float(fitted["i2"]),
         h2=float(fitted["h2"]),
+        vt=float(fitted["vt"]),
         q=float(fitted["q"]),
         q_df=k - p,
         q_pval=float(fitted["q_pval"]),

@@ -108,6 +108,8 @@ add_data("k3_hetero", c(-1.5, 0.2, 2.1), c(0.01, 0.02, 0.015), source = "k = 3, 
 add_data("vi_ratio", c(0.1, 0.4, -0.2, 0.7, 0.3), c(1e-4, 0.5, 2, 0.05, 10),
          source = "very unequal variances")
 add_data("k1", 0.4, 0.02, source = "k = 1")
+add_data("outlier_far", c(0.10, 0.12, 0.09, 0.11, 0.10, 60), rep(0.01, 6),
+         source = "one far outlier: PM root above metafor's tau2.max")
 
 # datasets where metafor's Fisher scoring does not converge (found by seed search)
 nonconv <- list()
@@ -151,6 +153,13 @@ fit_case <- function(id, d, method, test, control = list()) {
               AIC.ML = fs["AIC", "ML"], BIC.ML = fs["BIC", "ML"], AICc.ML = fs["AICc", "ML"],
               AIC.REML = fs["AIC", "REML"], BIC.REML = fs["BIC", "REML"],
               AICc.REML = fs["AICc", "REML"], weights = num(weights(r)))
+  if (!(method %in% c("FE", "EE")) && r$k > 1) {
+    ci <- try(confint(r)$random, silent = TRUE)
+    if (!inherits(ci, "try-error")) {
+      res$confint <- list(tau2 = num(ci[1, ]), tau = num(ci[2, ]), I2 = num(ci[3, ]),
+                          H2 = num(ci[4, ]))
+    }
+  }
   pr <- predict(r)
   res$pred <- num(pr$pred); res$pred.se <- num(pr$se)
   res$pred.ci.lb <- num(pr$ci.lb); res$pred.ci.ub <- num(pr$ci.ub)
@@ -167,6 +176,10 @@ for (id in names(datasets)) {
       # metafor's default errors; its converged optimum with smaller steps is the reference
       case <- fit_case(id, d, m, t, list(stepadj = 0.5, maxiter = 10000, threshold = 1e-13))
       case$note <- "metafor default did not converge; reference from stepadj = 0.5"
+    }
+    if (!is.null(case$error) && grepl("tau2.max", case$error)) {
+      case <- fit_case(id, d, m, t, list(tau2.max = 1e6, tol = 1e-12))
+      case$note <- "metafor default: root above tau2.max; reference with tau2.max = 1e6"
     }
     cases[[length(cases) + 1]] <- case
   }
