@@ -213,3 +213,12 @@ def test_cli_exports_the_bundled_data(tmp_path):
     assert r.exit_code == 0
     assert (tmp_path / "motor_arms.csv").read_text().startswith("trial,outcome,scale")
     assert re.search(r"GEN .*precomputed", runner.invoke(app, ["evidence", "format"]).stdout)
+
+
+def test_dollar_signs_in_labels_are_drawn_literally(tmp_path):
+    from cpstem import evidence as ev
+
+    res = ev.rma([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], labels=["$\\undefinedcmd$", "b", "c"])
+    ev.forest(res, out=tmp_path / "f.png", title="$\\alsobad$")
+    ev.funnel(res, out=tmp_path / "u.png", title="$\\alsobad$")
+    assert (tmp_path / "f.png").exists() and (tmp_path / "u.png").exists()

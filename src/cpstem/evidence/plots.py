@@ -22,6 +22,7 @@ from matplotlib.transforms import blended_transform_factory
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult
+from cpstem.plotting import literal_text
 
 _FORMATS = {".png", ".svg", ".pdf"}
 _RATIO = {
@@ -62,6 +63,7 @@ def _scale(measure: str | None, transf: Callable | None, xlabel: str | None):
     return (transf or (lambda x: x)), log_axis, label
 
 
+@literal_text
 def forest(
     res: Any,
     out: str | Path | None = None,
@@ -294,6 +296,7 @@ def _het(fit: RMAResult) -> str:
     return "Heterogeneity: " + text
 
 
+@literal_text
 def funnel(
     res: RMAResult,
     out: str | Path | None = None,

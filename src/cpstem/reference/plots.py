@@ -10,6 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from cpstem.measures.gmfcs import Level
+from cpstem.plotting import literal_text
 from cpstem.reference.curves import CurveSet, check_age, check_score, parse_level
 from cpstem.reference.errors import CurveError
 
@@ -17,6 +18,7 @@ _FORMATS = {".png", ".svg", ".pdf"}
 _COLORS = ("#1b9e77", "#66a61e", "#e6ab02", "#d95f02", "#7570b3")
 
 
+@literal_text
 def plot(
     curve_set: CurveSet,
     child: Iterable[tuple[float, float]] | None = None,
