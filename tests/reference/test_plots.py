@@ -38,7 +38,7 @@ def test_user_titles_with_dollar_signs_are_literal(tmp_path):
     path = tmp_path / "set.csv"
     rows = "\n".join(
         f"{lv},{lim},3"
-        for lv, lim in zip("I II III IV V".split(), (80, 60, 50, 40, 20), strict=True)
+        for lv, lim in zip(["I", "II", "III", "IV", "V"], (80, 60, 50, 40, 20), strict=True)
     )
     path.write_text("# title: $\\notacommand$ registry\ngmfcs,limit,age90_years\n" + rows + "\n")
     reference.plot(reference.load_file(path), out=tmp_path / "c.png")
