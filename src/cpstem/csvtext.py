@@ -1,9 +1,10 @@
-"""Parsing of small CSV texts with ``#`` comment lines and line-numbered rows (no file I/O)."""
+"""Small text inputs: CSV with ``#`` comment lines and line-numbered rows, and file reading."""
 
 from __future__ import annotations
 
 import csv
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -44,3 +45,15 @@ def parse_csv_text(text: str, where: str, error: type[Exception] = ValueError) -
         cells += [""] * (len(columns) - len(cells))
         rows.append((lineno, {c: v.strip() for c, v in zip(columns, cells, strict=True)}))
     return CsvText(columns=columns, rows=rows, meta=meta)
+
+
+def read_text_file(path: Path, error: type[Exception], what: str = "file") -> str:
+    """The UTF-8 text of ``path``; a missing file, a folder or binary content raise ``error``."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise error(f"{what} {path} does not exist") from None
+    except IsADirectoryError:
+        raise error(f"{what} {path} is a folder, not a file") from None
+    except UnicodeDecodeError:
+        raise error(f"{what} {path} is not a UTF-8 text file") from None

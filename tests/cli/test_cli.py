@@ -77,7 +77,7 @@ def test_bad_sheets_give_one_clear_line(tmp_path, content, message):
 
 def test_missing_file(tmp_path):
     r = run("gmfm", "score", str(tmp_path / "none.csv"))
-    assert r.exit_code == 1 and "no such file" in r.stderr
+    assert r.exit_code == 1 and "does not exist" in r.stderr
 
 
 def test_curves_expected_population_and_child_anchored():

@@ -91,48 +91,28 @@ def test_combine_groups_equals_pooling_the_raw_data():
     assert combined.sd == pytest.approx(everything.std(ddof=1), rel=1e-12)
 
 
+def arm(name: str, role: str, n: int, mean: float, sd: float) -> dict:
+    return {
+        "trial": "t",
+        "outcome": "o",
+        "scale": "s",
+        "timepoint_months": 6,
+        "arm": name,
+        "role": role,
+        "n": n,
+        "mean_change": mean,
+        "sd_change": sd,
+        "sd_source": "reported",
+        "note": None,
+    }
+
+
 def test_two_cells_arms_sharing_a_control_are_combined():
     arms = pd.DataFrame(
         [
-            dict(
-                trial="t",
-                outcome="o",
-                scale="s",
-                timepoint_months=6,
-                arm="A",
-                role="cells",
-                n=10,
-                mean_change=5.0,
-                sd_change=2.0,
-                sd_source="reported",
-                note=None,
-            ),
-            dict(
-                trial="t",
-                outcome="o",
-                scale="s",
-                timepoint_months=6,
-                arm="B",
-                role="cells",
-                n=12,
-                mean_change=7.0,
-                sd_change=3.0,
-                sd_source="reported",
-                note=None,
-            ),
-            dict(
-                trial="t",
-                outcome="o",
-                scale="s",
-                timepoint_months=6,
-                arm="C",
-                role="control",
-                n=11,
-                mean_change=1.0,
-                sd_change=2.5,
-                sd_source="reported",
-                note=None,
-            ),
+            arm("A", "cells", 10, 5.0, 2.0),
+            arm("B", "cells", 12, 7.0, 3.0),
+            arm("C", "control", 11, 1.0, 2.5),
         ]
     )
     comps, _ = arm_comparisons(arms, 6)

@@ -5,21 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from cpstem.cli.errors import InputFileError
-from cpstem.csvtext import CsvText, parse_csv_text
+from cpstem.csvtext import CsvText, parse_csv_text, read_text_file
 from cpstem.measures import MeasureError
 from cpstem.measures.gmfm import parse_item_number
 
 
 def read_table(path: Path) -> CsvText:
     """A CSV file with ``#`` comments; one clear error if it is missing or not text."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise InputFileError(f"{path}: is a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise InputFileError(f"{path}: not a UTF-8 text (CSV) file") from None
+    text = read_text_file(path, InputFileError)
     return parse_csv_text(text, path.name, InputFileError)
 
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 from scipy import optimize, special, stats
 
-from cpstem.csvtext import parse_csv_text
+from cpstem.csvtext import parse_csv_text, read_text_file
 from cpstem.measures.errors import MeasureError
 from cpstem.measures.gmfm_items import GMFM66_ITEMS, ITEM_BY_NUMBER, ITEM_MAX_SCORE
 
@@ -122,12 +122,7 @@ def parse_item_map(text: str, name: str = "item map") -> ItemMap:
 def load_item_map(path: str | Path) -> ItemMap:
     """Read an item-map CSV file (format in the module docstring)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MeasureError(f"item map file {path} does not exist") from None
-    except UnicodeDecodeError:
-        raise MeasureError(f"item map file {path} is not UTF-8 text") from None
+    text = read_text_file(path, MeasureError, "item map file")
     return parse_item_map(text, name=path.name)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-from cpstem.csvtext import parse_csv_text
+from cpstem.csvtext import parse_csv_text, read_text_file
 from cpstem.measures.gmfcs import Level
 from cpstem.reference.curves import SCALE_MAX, CurveSet, LevelCurve, parse_level
 from cpstem.reference.errors import CurveError
@@ -52,12 +52,7 @@ def load(name: str) -> CurveSet:
 def load_file(path: str | Path) -> CurveSet:
     """A user's own curve set from a TOML or CSV file, validated."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CurveError(f"curve set file {path} does not exist") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise CurveError(f"curve set file {path} is not a UTF-8 text file") from None
+    text = read_text_file(path, CurveError, "curve set file")
     if path.suffix.lower() == ".toml":
         return _from_toml(text, where=path.name, default_name=path.stem)
     if path.suffix.lower() == ".csv":

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from cpstem.csvtext import parse_csv_text
+from cpstem.csvtext import parse_csv_text, read_text_file
 from cpstem.evidence.errors import EvidenceError
 
 CONTINUOUS = ("MD", "SMD", "ROM")
@@ -139,10 +139,5 @@ def _check_row(measure: str, row: dict[str, float], where: str) -> None:
 
 def read_study_table(path: Path, measure: str, subgroup: str | None = None) -> StudyTable:
     """Read and validate a user's CSV file."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise EvidenceError(f"{path}: no such file") from None
-    except (UnicodeDecodeError, IsADirectoryError):
-        raise EvidenceError(f"{path}: not a UTF-8 CSV file") from None
+    text = read_text_file(path, EvidenceError)
     return parse_study_table(text, measure, name=path.name, subgroup=subgroup)

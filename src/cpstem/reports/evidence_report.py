@@ -412,25 +412,16 @@ def _bundled_motor(w: _Writer, bundle: EvidenceBundle, s: Settings) -> list[tupl
                 )
             )
         if months == 12 and res is not None:
-            _sensitivity_reported(w, bundle, comps, s)
+            _sensitivity_reported(w, bundle, comps, es, s)
     return excluded
 
 
 def _sensitivity_reported(
-    w: _Writer, bundle: EvidenceBundle, comps: pd.DataFrame, s: Settings
+    w: _Writer, bundle: EvidenceBundle, comps: pd.DataFrame, base: ev.EffectSizes, s: Settings
 ) -> None:
     eff = bundle.motor_effects[bundle.motor_effects["timepoint_months"] == 12]
     if eff.empty:
         return
-    base = ev.effect_sizes(
-        "SMD",
-        m1i=comps["m1i"],
-        sd1i=comps["sd1i"],
-        n1i=comps["n1i"],
-        m2i=comps["m2i"],
-        sd2i=comps["sd2i"],
-        n2i=comps["n2i"],
-    )
     g, v = hedges_g_from_d(eff["value"], eff["n_cells"], eff["n_control"])
     labels = _labels(bundle, list(comps["trial"])) + _labels(bundle, list(eff["trial"]))
     es = ev.EffectSizes(
@@ -543,12 +534,8 @@ def _bundled_safety(w: _Writer, bundle: EvidenceBundle) -> list[tuple]:
     }
     rows = []
     for name, p in pooled.items():
-        ratio = "ratio" in name
-        est, lo, hi = (
-            (math.exp(p.estimate), math.exp(p.ci_lower), math.exp(p.ci_upper))
-            if ratio
-            else (p.estimate, p.ci_lower, p.ci_upper)
-        )
+        ratio = p.measure in RATIO
+        est, lo, hi = _pooled_tables(p)
         rows.append(
             {
                 "method": name,
@@ -628,6 +615,11 @@ def _bundled_safety(w: _Writer, bundle: EvidenceBundle) -> list[tuple]:
         "safety_single_arm_events",
     )
     return []
+
+
+def _pooled_tables(p: ev.PooledTables) -> tuple[float, float, float]:
+    """Estimate and CI of a Mantel-Haenszel / Peto fit on the natural scale."""
+    return tuple(_back(p.measure, x) for x in (p.estimate, p.ci_lower, p.ci_upper))
 
 
 def _single_arm(
@@ -866,12 +858,7 @@ def _user_binary(w: _Writer, table: StudyTable) -> None:
         methods.append(("Peto", lambda: ev.rma_peto(**cols)))
     for name, fit in methods:
         p = fit()
-        ratio = p.measure in ("OR", "RR", "PETO")
-        est, lo, hi = (
-            (math.exp(p.estimate), math.exp(p.ci_lower), math.exp(p.ci_upper))
-            if ratio
-            else (p.estimate, p.ci_lower, p.ci_upper)
-        )
+        est, lo, hi = _pooled_tables(p)
         rows.append(
             {
                 "method": f"{name} {p.measure}",
