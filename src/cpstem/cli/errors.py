@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from cpstem.measures import MeasureError
+from cpstem.outcomes import OutcomeError
 from cpstem.reference import CurveError
+from cpstem.registry.errors import RegistryError
 
 
 class InputFileError(ValueError):
     """A file given on the command line is missing or malformed."""
 
 
-USER_ERRORS: tuple[type[Exception], ...] = (MeasureError, CurveError, InputFileError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    MeasureError,
+    CurveError,
+    InputFileError,
+    OutcomeError,
+    RegistryError,
+)

@@ -5,9 +5,7 @@ messages ``{"detail": ..., "errors": {"field": ["message"]}}``; no token -> 401;
 -> 403; a patient of another site -> 404 (its existence is not revealed).
 """
 
-from __future__ import annotations
-
-from datetime import date
+import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
@@ -101,7 +99,7 @@ class In(Schema):
 
 class PatientIn(In):
     study_id: str = Field(..., examples=["LUB-001"])
-    birth_date: date
+    birth_date: dt.date
     sex: str = Field(..., description="F, M or U")
     site: str | None = Field(None, description="Site code (administrators only; default: own site)")
     gestational_age_weeks: float | None = None
@@ -115,9 +113,9 @@ class PatientIn(In):
     nsaid_paracetamol_exposure: bool = False
     hie: bool = False
     risk_other: str = ""
-    consent_date: date | None = None
+    consent_date: dt.date | None = None
     consent_version: str = ""
-    consent_withdrawn_date: date | None = None
+    consent_withdrawn_date: dt.date | None = None
 
 
 class PatientOut(Schema):
@@ -125,7 +123,7 @@ class PatientOut(Schema):
     study_id: str | None
     research_id: str
     site: str
-    birth_date: date | None
+    birth_date: dt.date | None
     age_months: int
     sex: str
     gmfcs: str | None
@@ -235,7 +233,7 @@ def get_patient(request, pk: int):
 
 
 class ClassificationIn(In):
-    date: date
+    date: dt.date
     system: Literal["gmfcs", "macs", "cfcs"]
     level: str | int = Field(..., description="I-V or 1-5")
 
@@ -260,8 +258,8 @@ def add_classification(request, pk: int, payload: ClassificationIn):
 class RehabIn(In):
     therapy: str
     hours_per_week: float
-    start_date: date
-    end_date: date | None = None
+    start_date: dt.date
+    end_date: dt.date | None = None
     therapy_other: str = ""
     notes: str = ""
 
@@ -281,7 +279,7 @@ def add_rehab(request, pk: int, payload: RehabIn):
 
 
 class LabIn(In):
-    date: date
+    date: dt.date
     analyte: str
     value: float
     unit: str
@@ -298,7 +296,7 @@ def add_lab(request, pk: int, payload: LabIn):
 
 
 class AdministrationIn(In):
-    date: date
+    date: dt.date
     product: str = Field(..., description="ucb, uc_msc, wj_msc, bm_mnc, bm_msc or other")
     origin: str = Field(..., description="autologous or allogeneic")
     route: str = Field(..., description="intravenous, intrathecal, intra_arterial or other")
@@ -319,7 +317,7 @@ class AdministrationIn(In):
 
 class AdministrationOut(Schema):
     id: int
-    date: date
+    date: dt.date
     product: str
     cells_total: float
     weight_kg: float
@@ -358,7 +356,7 @@ def add_administration(request, pk: int, payload: AdministrationIn):
 
 
 class GMFMIn(In):
-    date: date
+    date: dt.date
     items: dict[str, int | str | None] = Field(
         ..., description='item number -> score 0-3; "NT", 9 or null = not tested; missing = NT'
     )
@@ -378,7 +376,7 @@ class GMFM66Out(Schema):
 
 class GMFMOut(Schema):
     id: int
-    date: date
+    date: dt.date
     total: float
     dimension_percent: dict[str, float]
     dimension_raw: dict[str, int]
@@ -433,7 +431,7 @@ def list_gmfm(request, pk: int):
 
 
 class GMFM66In(In):
-    date: date
+    date: dt.date
     score: float
     se: float | None = None
     ci_lower: float | None = None
@@ -472,7 +470,7 @@ class TardieuIn(In):
 
 
 class SpasticityIn(In):
-    date: date
+    date: dt.date
     mas: list[MASIn] = []
     tardieu: list[TardieuIn] = []
     notes: str = ""
@@ -480,7 +478,7 @@ class SpasticityIn(In):
 
 class SpasticityOut(Schema):
     id: int
-    date: date
+    date: dt.date
     mas: list[dict[str, Any]]
     tardieu: list[dict[str, Any]]
 
@@ -499,12 +497,12 @@ def add_spasticity(request, pk: int, payload: SpasticityIn):
 
 
 class AdverseEventIn(In):
-    onset_date: date
+    onset_date: dt.date
     term: str
     grade: int = Field(..., description="CTCAE grade 1-5")
     serious: bool
     relatedness: str = Field(..., description="not_related, unlikely, possible, probable, definite")
-    resolution_date: date | None = None
+    resolution_date: dt.date | None = None
     administration_id: int | None = None
     action: str = "none"
     outcome: str = ""
@@ -513,8 +511,8 @@ class AdverseEventIn(In):
 
 class AdverseEventOut(Schema):
     id: int
-    onset_date: date
-    resolution_date: date | None
+    onset_date: dt.date
+    resolution_date: dt.date | None
     term: str
     grade: int
     serious: bool
@@ -555,13 +553,13 @@ def add_adverse_event(request, pk: int, payload: AdverseEventIn):
 # --- trajectory, schedule, history -------------------------------------------------------------
 
 
-def _undated(obj: Any, birth: date) -> Any:
+def _undated(obj: Any, birth: dt.date) -> Any:
     """Researchers get ages, not calendar dates."""
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
             if k == "date" and isinstance(v, str):
-                out["age_months"] = age_months(birth, date.fromisoformat(v))
+                out["age_months"] = age_months(birth, dt.date.fromisoformat(v))
             else:
                 out[k] = _undated(v, birth)
         return out

@@ -44,12 +44,12 @@ def counts(patients) -> dict[str, int]:
     }
 
 
-def change_at(patients, months: int = 12) -> pd.DataFrame:
+def change_at(patients, months: int = 12, by: tuple[str, ...] = ("product", "gmfcs")) -> pd.DataFrame:
     """Observed-minus-expected GMFM-66 change at the visit of ``months`` after each child's
     first administration, summarised by product and GMFCS level at baseline."""
     rule = next((r for r in rules() if r.months == months), None)
     if rule is None:
-        return summarise_change(change_table([]))
+        return summarise_change(change_table([]), by)
     ids = list(patients.values_list("id", flat=True))
     births = dict(Patient.objects.filter(id__in=ids).values_list("id", "birth_date"))
     first: dict[int, tuple] = {}
@@ -92,7 +92,7 @@ def change_at(patients, months: int = 12) -> pd.DataFrame:
                 "excess_anchored": row.excess_anchored,
             }
         )
-    return summarise_change(change_table(rows))
+    return summarise_change(change_table(rows), by)
 
 
 def ae_by_product(patients) -> list[dict]:

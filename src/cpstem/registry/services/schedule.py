@@ -56,3 +56,41 @@ def refresh_schedule(patient) -> None:
     with transaction.atomic():
         FollowUpVisit.objects.filter(patient_id=patient.pk).delete()
         FollowUpVisit.objects.bulk_create(visit_rows(patient, plan_for(patient)))
+
+
+def refresh_many(patient_ids) -> int:
+    """Rebuild the follow-up visits of many patients with a few queries (bulk paths)."""
+    from collections import defaultdict
+
+    from cpstem.registry.models import (
+        Administration,
+        FollowUpVisit,
+        GMFM66Assessment,
+        GMFM88Assessment,
+        Patient,
+        SpasticityAssessment,
+    )
+
+    ids = list(patient_ids)
+    admins: dict[int, list] = defaultdict(list)
+    days: dict[int, set] = defaultdict(set)
+    created = 0
+    with transaction.atomic():
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            for pid, aid, day in Administration.objects.filter(patient_id__in=chunk).values_list(
+                "patient_id", "id", "date"
+            ):
+                admins[pid].append((aid, day))
+            for model in (GMFM88Assessment, GMFM66Assessment, SpasticityAssessment):
+                for pid, day in model.objects.filter(patient_id__in=chunk).values_list("patient_id", "date"):
+                    days[pid].add(day)
+            FollowUpVisit.objects.filter(patient_id__in=chunk).delete()
+            rows = []
+            for pid in chunk:
+                if admins[pid]:
+                    visits = schedule.plan(admins[pid], days[pid], today(), rules())
+                    rows += visit_rows(Patient(pk=pid), visits)
+            FollowUpVisit.objects.bulk_create(rows, batch_size=2000)
+            created += len(rows)
+    return created

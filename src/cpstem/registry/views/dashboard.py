@@ -25,13 +25,13 @@ def dashboard(request):
     months = (
         int(request.GET.get("months", "12")) if request.GET.get("months", "12").isdigit() else 12
     )
-    change = cohort.change_at(patients, months)
     return render(
         request,
         "registry/dashboard.html",
         {
             "counts": cohort.counts(patients),
-            "change": change.to_dict("records"),
+            "change_product": cohort.records(cohort.change_at(patients, months, ("product",))),
+            "change": cohort.records(cohort.change_at(patients, months)),
             "months": months,
             "ae": cohort.ae_by_product(patients),
             "gmfcs": cohort.gmfcs_distribution(patients),

@@ -1,0 +1,14 @@
+"""Settings for the test suite: a throw-away data dir and a fast password hasher.
+
+The production settings keep Argon2 first (tested in tests/registry/test_security.py).
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("CPSTEM_DATA_DIR", tempfile.mkdtemp(prefix="cpstem-test-"))
+
+from cpstem.registry.settings import *  # noqa: E402,F403
+from cpstem.registry.settings import PASSWORD_HASHERS as PRODUCTION_PASSWORD_HASHERS  # noqa: E402
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_PASSWORD_HASHERS]
