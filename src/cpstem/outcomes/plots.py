@@ -80,7 +80,11 @@ def trajectory_figure(
     ax.set_xlabel("Age (years)")
     ax.set_ylabel("GMFM-66")
     ax.grid(alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8, frameon=False)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "No GMFM-66 and no GMFCS level recorded yet", ha="center",
+                transform=ax.transAxes, color="#555")
     ax.set_title(
         f"Reference: {curves.title or curves.name} (verified: {curves.verified})",
         fontsize=8,

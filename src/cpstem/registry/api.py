@@ -9,10 +9,9 @@ import datetime as dt
 from typing import Any, Literal
 
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
-from ninja import Field, NinjaAPI, Query, Schema
+from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
@@ -220,7 +219,7 @@ def create_patient(request, payload: PatientIn):
     except PermissionDenied as exc:
         raise FieldErrors({"site": [str(exc)]}) from None
     patient = save_validated(Patient(site=site, **data))
-    return 201, patient_out(patient, False)
+    return Status(201, patient_out(patient, False))
 
 
 @api.get("/patients/{pk}", response=PatientOut, tags=["patients"])
@@ -252,7 +251,7 @@ def add_classification(request, pk: int, payload: ClassificationIn):
     obj = save_validated(
         Classification(patient=patient, date=payload.date, system=payload.system, level=level)
     )
-    return 201, {"id": obj.pk}
+    return Status(201, {"id": obj.pk})
 
 
 class RehabIn(In):
@@ -275,7 +274,7 @@ def add_rehab(request, pk: int, payload: RehabIn):
         raise FieldErrors(
             {("start_date" if k == "date" else k): v for k, v in exc.errors.items()}
         ) from None
-    return 201, {"id": obj.pk}
+    return Status(201, {"id": obj.pk})
 
 
 class LabIn(In):
@@ -289,7 +288,7 @@ class LabIn(In):
 @api.post("/patients/{pk}/labs", response={201: Created}, tags=["records"])
 def add_lab(request, pk: int, payload: LabIn):
     patient = _writable_patient(request, pk)
-    return 201, {"id": save_validated(LabValue(patient=patient, **payload.dict())).pk}
+    return Status(201, {"id": save_validated(LabValue(patient=patient, **payload.dict())).pk})
 
 
 # --- administrations ------------------------------------------------------------------------
@@ -342,14 +341,14 @@ def add_administration(request, pk: int, payload: AdministrationIn):
         raise FieldErrors(
             {("cell_count" if k == "cells_total" else k): v for k, v in exc.errors.items()}
         ) from None
-    return 201, {
+    return Status(201, {
         "id": obj.pk,
         "date": obj.date,
         "product": obj.product,
         "cells_total": obj.cells_total,
         "weight_kg": obj.weight_kg,
         "dose_cells_per_kg": obj.dose_cells_per_kg,
-    }
+    })
 
 
 # --- assessments -----------------------------------------------------------------------------
@@ -418,7 +417,7 @@ def add_gmfm(request, pk: int, payload: GMFMIn):
     patient = _writable_patient(request, pk)
     sheet = GMFM88Assessment(patient=patient, assessor=request.user, **payload.dict())
     save_validated(sheet)
-    return 201, gmfm_out(sheet)
+    return Status(201, gmfm_out(sheet))
 
 
 @api.get("/patients/{pk}/assessments/gmfm", response=list[GMFMOut], tags=["assessments"])
@@ -443,14 +442,14 @@ class GMFM66In(In):
 def add_gmfm66(request, pk: int, payload: GMFM66In):
     patient = _writable_patient(request, pk)
     obj = save_validated(GMFM66Assessment(patient=patient, source="gmae", **payload.dict()))
-    return 201, {
+    return Status(201, {
         "id": obj.pk,
         "score": obj.score,
         "se": obj.se,
         "ci_lower": obj.ci_lower,
         "ci_upper": obj.ci_upper,
         "source": obj.source,
-    }
+    })
 
 
 class MASIn(In):
@@ -490,7 +489,7 @@ def add_spasticity(request, pk: int, payload: SpasticityIn):
     patient = _writable_patient(request, pk)
     data = payload.dict()
     obj = save_validated(SpasticityAssessment(patient=patient, **data))
-    return 201, {"id": obj.pk, "date": obj.date, "mas": obj.mas, "tardieu": obj.tardieu}
+    return Status(201, {"id": obj.pk, "date": obj.date, "mas": obj.mas, "tardieu": obj.tardieu})
 
 
 # --- adverse events --------------------------------------------------------------------------
@@ -536,7 +535,7 @@ def add_adverse_event(request, pk: int, payload: AdverseEventIn):
         raise FieldErrors(
             {("onset_date" if k == "date" else k): v for k, v in exc.errors.items()}
         ) from None
-    return 201, {
+    return Status(201, {
         "id": ae.pk,
         "onset_date": ae.date,
         "resolution_date": ae.resolution_date,
@@ -547,7 +546,7 @@ def add_adverse_event(request, pk: int, payload: AdverseEventIn):
         "administration_id": ae.administration_id,
         "action": ae.action,
         "outcome": ae.outcome,
-    }
+    })
 
 
 # --- trajectory, schedule, history -------------------------------------------------------------
@@ -616,4 +615,3 @@ def get_history(request, pk: int) -> list[dict[str, Any]]:
     return [c.to_dict() for c in history.patient_history(patient)]
 
 
-_ = transaction  # writes go through services.records.save_validated (transactional)

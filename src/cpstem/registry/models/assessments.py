@@ -39,6 +39,7 @@ class GMFM88Assessment(PatientRecord):
     affects_schedule = True
 
     class Meta(PatientRecord.Meta):
+        verbose_name = "GMFM-88 assessment"
         indexes = [models.Index(fields=["patient", "date"])]
 
     def __str__(self) -> str:
@@ -112,6 +113,7 @@ class GMFM66Assessment(PatientRecord):
     affects_schedule = True
 
     class Meta(PatientRecord.Meta):
+        verbose_name = "GMFM-66 assessment"
         indexes = [models.Index(fields=["patient", "date"])]
 
     def __str__(self) -> str:

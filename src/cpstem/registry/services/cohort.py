@@ -32,16 +32,19 @@ ROMAN = ("I", "II", "III", "IV", "V")
 def counts(patients) -> dict[str, int]:
     ids = patients.values("id")
     return {
-        "patients": patients.count(),
-        "administrations": Administration.objects.filter(patient__in=ids).count(),
-        "gmfm88": GMFM88Assessment.objects.filter(patient__in=ids).count(),
-        "gmfm66": GMFM66Assessment.objects.filter(patient__in=ids).count(),
-        "spasticity": SpasticityAssessment.objects.filter(patient__in=ids).count(),
-        "adverse_events": AdverseEvent.objects.filter(patient__in=ids).count(),
-        "serious_adverse_events": AdverseEvent.objects.filter(
-            patient__in=ids, serious=True
-        ).count(),
+        "Patients": patients.count(),
+        "Cell administrations": Administration.objects.filter(patient__in=ids).count(),
+        "GMFM-88 sheets": GMFM88Assessment.objects.filter(patient__in=ids).count(),
+        "GMFM-66 scores": GMFM66Assessment.objects.filter(patient__in=ids).count(),
+        "Spasticity assessments": SpasticityAssessment.objects.filter(patient__in=ids).count(),
+        "Adverse events": AdverseEvent.objects.filter(patient__in=ids).count(),
+        "Serious adverse events": AdverseEvent.objects.filter(patient__in=ids, serious=True).count(),
     }
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """Rows for a template, NaN (e.g. the SD of a single child) as None."""
+    return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
 def change_at(patients, months: int = 12, by: tuple[str, ...] = ("product", "gmfcs")) -> pd.DataFrame:
