@@ -48,3 +48,16 @@ def django_db_modify_db_settings(request, db_vendor, django_db_modify_db_setting
         del connections["default"]
     except (AttributeError, KeyError):
         pass
+
+
+@pytest.fixture
+def registry(tmp_path, db_vendor, request):
+    """A fresh registry for the real ``cpstem`` command: a data dir, and on --db=postgresql a
+    fresh database on the throw-away server."""
+    from tests.registry.cli_env import Registry
+
+    url = None
+    if db_vendor == "postgresql":
+        server = request.getfixturevalue("postgres_server")
+        url = server.url(server.create_database())
+    return Registry(tmp_path / "data", url)

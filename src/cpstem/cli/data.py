@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from cpstem.cli.app import App
 from cpstem.cli.console import console, err_console
@@ -88,12 +87,8 @@ def import_(
             task = bar.add_task(f"Importing {file.name}", total=None)
             result = importer.import_gmfm(file, actor, progress=lambda k: bar.advance(task, k))
     except importer.ImportRejected as exc:
-        table = Table(title=f"Rejected rows of {file.name}")
-        for col in ("line", "study_id", "problem"):
-            table.add_column(col, overflow="fold")
         for r in exc.rows:
-            table.add_row(str(r.line), r.study_id, r.message)
-        err_console.print(table)
+            err_console.print(f"{file.name} line {r.line} ({r.study_id}): {r.message}", markup=False, soft_wrap=True)
         if report:
             with report.open("w", newline="", encoding="utf-8") as fh:
                 w = csv.DictWriter(fh, fieldnames=["line", "study_id", "problem"])

@@ -88,11 +88,11 @@ def read(path: Path) -> tuple[pd.DataFrame, list[int]]:
     missing = {"study_id", "date"} - set(df.columns)
     if missing:
         raise RegistryError(f"{path.name}: required column(s) missing: {', '.join(sorted(missing))}")
-    if not any(c in df.columns for c in ITEM_COLUMNS):
-        raise RegistryError(f"{path.name}: no item columns (item_1 ... item_88)")
     unknown = [c for c in df.columns if c.startswith("item_") and c not in ITEM_COLUMNS]
     if unknown:
         raise RegistryError(f"{path.name}: unknown column(s) {', '.join(unknown)} (items are item_1 ... item_88)")
+    if not any(c in df.columns for c in ITEM_COLUMNS):
+        raise RegistryError(f"{path.name}: no item columns (item_1 ... item_88)")
     return df, keep[1:]
 
 
