@@ -37,18 +37,31 @@ class PostgresServer:
                 subprocess.run(["useradd", "--system", "--no-create-home", self.user], check=True)
             shutil.chown(self.root, self.user)
         self._run(
-            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-            "--locale=C", "--no-sync",
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--locale=C",
+            "--no-sync",
         )
         opts = (
             f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
             "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
-        self._run("pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start")
+        self._run(
+            "pg_ctl", "-D", str(self.data), "-o", opts, "-l", str(self.root / "log"), "-w", "start"
+        )
 
     def _run(self, tool: str, *args: str) -> None:
         subprocess.run(
-            [os.path.join(self.bindir, tool), *args], check=True, capture_output=True, user=self.user,
+            [os.path.join(self.bindir, tool), *args],
+            check=True,
+            capture_output=True,
+            user=self.user,
             cwd=self.root,
         )
 

@@ -16,19 +16,25 @@ import pytest
 
 def apt_install(*packages: str) -> None:
     if os.geteuid() != 0 or shutil.which("apt-get") is None:
-        pytest.fail(f"missing {' '.join(packages)}: run `apt-get install -y {' '.join(packages)}` (as root)")
+        pytest.fail(
+            f"missing {' '.join(packages)}: run `apt-get install -y {' '.join(packages)}` (as root)"
+        )
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-q"], check=True, env=env, capture_output=True)
     subprocess.run(
         ["apt-get", "install", "-y", "-q", "--no-install-recommends", *packages],
-        check=True, env=env, capture_output=True,
+        check=True,
+        env=env,
+        capture_output=True,
     )
 
 
 def pg_bindir() -> str:
     """Folder of initdb/pg_ctl (installing postgresql if needed)."""
     for _ in range(2):
-        found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+        found = sorted(
+            glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4])
+        )
         if found:
             return os.path.dirname(found[-1])
         if shutil.which("initdb"):

@@ -24,7 +24,9 @@ def test_change_against_both_methods():
     a0, a1 = years(date(2024, 1, 5)), years(date(2025, 1, 10))
     assert row.observed_change == 5
     assert row.expected_population == pytest.approx(CURVES.expected_change("III", a0, a1))
-    assert row.expected_anchored == pytest.approx(CURVES.expected_change("III", a0, a1, baseline=40))
+    assert row.expected_anchored == pytest.approx(
+        CURVES.expected_change("III", a0, a1, baseline=40)
+    )
     assert row.excess_population == pytest.approx(5 - row.expected_population)
     # a child below its level's curve is expected to gain less than the average child
     assert row.expected_anchored < row.expected_population
@@ -33,14 +35,20 @@ def test_change_against_both_methods():
 
 
 def test_baseline_is_the_latest_in_the_window_before_administration():
-    obs = [Observation(date(2023, 11, 1), 30), Observation(date(2023, 12, 20), 38),
-           Observation(date(2024, 1, 8), 39), Observation(date(2024, 7, 10), 42)]
+    obs = [
+        Observation(date(2023, 11, 1), 30),
+        Observation(date(2023, 12, 20), 38),
+        Observation(date(2024, 1, 8), 39),
+        Observation(date(2024, 7, 10), 42),
+    ]
     (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], obs, CURVES)
     assert c.baseline.score == 39 and [r.score for r in c.rows] == [42]
 
 
 def test_no_baseline_or_no_level_is_said():
-    (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], [Observation(date(2023, 1, 1), 30)], CURVES)
+    (c,) = compare(
+        BIRTH, "III", [(1, date(2024, 1, 10))], [Observation(date(2023, 1, 1), 30)], CURVES
+    )
     assert c.baseline is None and "baseline window" in c.note
     (c,) = compare(BIRTH, None, [(1, date(2024, 1, 10))], [], CURVES)
     assert c.note == "no GMFCS level"
@@ -52,7 +60,11 @@ def test_observation_before_birth_is_refused():
 
 
 def test_at_visit_picks_the_row_in_the_window():
-    obs = [Observation(date(2024, 1, 5), 40), Observation(date(2024, 7, 1), 42), Observation(date(2025, 1, 25), 45)]
+    obs = [
+        Observation(date(2024, 1, 5), 40),
+        Observation(date(2024, 7, 1), 42),
+        Observation(date(2025, 1, 25), 45),
+    ]
     (c,) = compare(BIRTH, "II", [(1, date(2024, 1, 10))], obs, CURVES)
     rules = {r.months: r for r in load_rules()}
     assert at_visit(c, rules[12]).score == 45 and at_visit(c, rules[6]).score == 42

@@ -9,8 +9,17 @@ from cpstem.outcomes.dose import compute_dose, parse_cell_count, sci
 
 @pytest.mark.parametrize(
     ("text", "value"),
-    [("5e7", 5e7), ("5 x 10^7", 5e7), ("5×10^7", 5e7), ("5*10**7", 5e7), ("50,000,000", 5e7),
-     ("50 000 000", 5e7), ("1.5 x 10^8", 1.5e8), ("1,5 x 10^8", 1.5e8), (3e7, 3e7)],
+    [
+        ("5e7", 5e7),
+        ("5 x 10^7", 5e7),
+        ("5×10^7", 5e7),
+        ("5*10**7", 5e7),
+        ("50,000,000", 5e7),
+        ("50 000 000", 5e7),
+        ("1.5 x 10^8", 1.5e8),
+        ("1,5 x 10^8", 1.5e8),
+        (3e7, 3e7),
+    ],
 )
 def test_parse_cell_count(text, value):
     assert parse_cell_count(text) == pytest.approx(value)
@@ -41,7 +50,10 @@ def test_per_kg_entry():
 
 
 def test_weight_in_grams_is_caught():
-    with pytest.raises(OutcomeError, match=r"weight 15000 kg looks like grams: enter the weight in kilograms \(15 kg\?\)"):
+    with pytest.raises(
+        OutcomeError,
+        match=r"weight 15000 kg looks like grams: enter the weight in kilograms \(15 kg\?\)",
+    ):
         compute_dose(5e7, 15000)
 
 

@@ -23,9 +23,16 @@ def test_exact_poisson_rate():
 
 
 def test_rates_of_a_group():
-    r = ae_rates({"a": 1.0, "b": 2.0, "c": 1.0}, [Event("a", 1, False, True), Event("a", 3, True, False), Event("z", 1, False, False)])
+    r = ae_rates(
+        {"a": 1.0, "b": 2.0, "c": 1.0},
+        [Event("a", 1, False, True), Event("a", 3, True, False), Event("z", 1, False, False)],
+    )
     assert r.n_patients == 3 and r.n_events == 2 and r.patients_with_event == 1
-    assert r.rate_per_100py == pytest.approx(50.0) and r.grade3plus_events == 1 and r.related_events == 1
+    assert (
+        r.rate_per_100py == pytest.approx(50.0)
+        and r.grade3plus_events == 1
+        and r.related_events == 1
+    )
     assert r.proportion == pytest.approx(1 / 3)
 
 

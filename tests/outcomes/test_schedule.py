@@ -26,11 +26,17 @@ def test_default_schedule_is_the_specified_months():
 
 
 def test_statuses():
-    visits = plan([("a", date(2024, 1, 10))], [date(2024, 1, 5), date(2024, 2, 12)], date(2024, 4, 20))
+    visits = plan(
+        [("a", date(2024, 1, 10))], [date(2024, 1, 5), date(2024, 2, 12)], date(2024, 4, 20)
+    )
     status = {v.label: v.status for v in visits}
     assert status == {
-        "baseline": Status.DONE, "1 month": Status.DONE, "3 months": Status.OVERDUE,
-        "6 months": Status.UPCOMING, "12 months": Status.UPCOMING, "24 months": Status.UPCOMING,
+        "baseline": Status.DONE,
+        "1 month": Status.DONE,
+        "3 months": Status.OVERDUE,
+        "6 months": Status.UPCOMING,
+        "12 months": Status.UPCOMING,
+        "24 months": Status.UPCOMING,
     }
     assert visits[2].target == date(2024, 4, 10) and visits[2].window_end == date(2024, 4, 24)
     assert next_open(visits).label == "3 months"
@@ -47,7 +53,9 @@ def test_site_schedule_file_is_validated(tmp_path):
     with pytest.raises(OutcomeError, match="two visits have the same month"):
         rules_from({"visits": [{"label": "a", "months": 1, "days_before": 1, "days_after": 1}] * 2})
     path = tmp_path / "s.toml"
-    path.write_text('[[visits]]\nlabel = "baseline"\nmonths = 0\ndays_before = 14\ndays_after = 0\n')
+    path.write_text(
+        '[[visits]]\nlabel = "baseline"\nmonths = 0\ndays_before = 14\ndays_after = 0\n'
+    )
     assert load_rules(path)[0].days_before == 14
     with pytest.raises(OutcomeError, match="months must be a whole number"):
         rules_from({"visits": [{"label": "x", "months": -1, "days_before": 0, "days_after": 0}]})

@@ -19,27 +19,44 @@ class Registry:
 
     def __init__(self, folder: Path, database_url: str | None = None):
         self.folder = folder
-        self.env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "CPSTEM_DATABASE_URL")}
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in ("DJANGO_SETTINGS_MODULE", "CPSTEM_DATABASE_URL")
+        }
         self.env["CPSTEM_DATA_DIR"] = str(folder)
         if database_url:
             self.env["CPSTEM_DATABASE_URL"] = database_url
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
-        r = subprocess.run([CPSTEM, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=300)
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess:
+        r = subprocess.run(
+            [CPSTEM, *args], input=stdin, capture_output=True, text=True, env=self.env, timeout=300
+        )
         if check and r.returncode != 0:
-            raise AssertionError(f"cpstem {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}")
+            raise AssertionError(
+                f"cpstem {' '.join(args)} failed ({r.returncode}):\n{r.stdout}\n{r.stderr}"
+            )
         return r
 
     def python(self, code: str, check: bool = True) -> subprocess.CompletedProcess:
-        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=self.env, timeout=300)
+        r = subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, env=self.env, timeout=300
+        )
         if check and r.returncode != 0:
             raise AssertionError(r.stderr)
         return r
 
     def serve(self) -> tuple[subprocess.Popen, str]:
         port = free_port()
-        proc = subprocess.Popen([CPSTEM, "serve", "--port", str(port)], env=self.env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [CPSTEM, "serve", "--port", str(port)],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         url = f"http://127.0.0.1:{port}"
         deadline = time.time() + 60
         while time.time() < deadline:

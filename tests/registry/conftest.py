@@ -15,7 +15,9 @@ PASSWORD = "correct-horse-battery-9"
 
 @pytest.fixture
 def sites(db):
-    return users.get_site("LUB", create=True, name="Lublin"), users.get_site("KRK", create=True, name="Krakow")
+    return users.get_site("LUB", create=True, name="Lublin"), users.get_site(
+        "KRK", create=True, name="Krakow"
+    )
 
 
 @pytest.fixture
@@ -65,7 +67,9 @@ class Api:
         return self.client.get("/api/v1" + path, headers=self.headers)
 
     def post(self, path: str, body):
-        return self.client.post("/api/v1" + path, body, content_type="application/json", headers=self.headers)
+        return self.client.post(
+            "/api/v1" + path, body, content_type="application/json", headers=self.headers
+        )
 
 
 @pytest.fixture

@@ -12,27 +12,73 @@ PASSWORD = "a-long-password-77"
 
 
 def test_user_token_and_api(registry):
-    r = registry.run("user", "create", "clara", "--role", "clinician", "--site", "lub", "--password-stdin", stdin=PASSWORD + "\n")
+    r = registry.run(
+        "user",
+        "create",
+        "clara",
+        "--role",
+        "clinician",
+        "--site",
+        "lub",
+        "--password-stdin",
+        stdin=PASSWORD + "\n",
+    )
     assert "Created clinician clara at site LUB" in r.stdout
     token = registry.run("token", "create", "clara").stdout.strip().splitlines()[-1]
     assert token.startswith("cps_")
-    r = registry.run("user", "create", "clara", "--role", "clinician", "--site", "LUB", "--password-stdin", stdin=PASSWORD, check=False)
+    r = registry.run(
+        "user",
+        "create",
+        "clara",
+        "--role",
+        "clinician",
+        "--site",
+        "LUB",
+        "--password-stdin",
+        stdin=PASSWORD,
+        check=False,
+    )
     assert r.returncode == 1 and r.stderr.strip() == "error: user clara already exists"
-    r = registry.run("user", "create", "x", "--role", "nurse", "--password-stdin", stdin=PASSWORD, check=False)
+    r = registry.run(
+        "user", "create", "x", "--role", "nurse", "--password-stdin", stdin=PASSWORD, check=False
+    )
     assert r.returncode == 1 and "role 'nurse' is not valid" in r.stderr
-    r = registry.run("user", "create", "y", "--role", "monitor", "--password-stdin", stdin="short", check=False)
+    r = registry.run(
+        "user", "create", "y", "--role", "monitor", "--password-stdin", stdin="short", check=False
+    )
     assert r.returncode == 1 and "needs --site" in r.stderr
-    r = registry.run("user", "create", "z", "--role", "clinician", "--site", "LUB", "--password-stdin", stdin="short", check=False)
+    r = registry.run(
+        "user",
+        "create",
+        "z",
+        "--role",
+        "clinician",
+        "--site",
+        "LUB",
+        "--password-stdin",
+        stdin="short",
+        check=False,
+    )
     assert r.returncode == 1 and "password:" in r.stderr and "Traceback" not in r.stderr
     r = registry.run("user", "create", "admin", "--role", "admin", "--one-time-password")
     one_time = r.stdout.strip().splitlines()[-1]
     assert len(one_time) >= 12
-    assert "exists" in registry.run("user", "create", "admin", "--role", "admin", "--one-time-password", "--if-missing").stdout
+    assert (
+        "exists"
+        in registry.run(
+            "user", "create", "admin", "--role", "admin", "--one-time-password", "--if-missing"
+        ).stdout
+    )
     proc, url = registry.serve()
     try:
-        req = urllib.request.Request(url + "/api/v1/patients", method="POST",
-                                     data=json.dumps({"study_id": "LUB-001", "birth_date": "2019-04-02", "sex": "F"}).encode(),
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        req = urllib.request.Request(
+            url + "/api/v1/patients",
+            method="POST",
+            data=json.dumps(
+                {"study_id": "LUB-001", "birth_date": "2019-04-02", "sex": "F"}
+            ).encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req) as resp:
             assert resp.status == 201 and json.loads(resp.read())["id"] >= 1
         with urllib.request.urlopen(url + "/static/registry/style.css") as resp:
@@ -55,13 +101,23 @@ def test_demo_export_backup_restore(registry, tmp_path):
     text = (tmp_path / "out.csv").read_text()
     assert "SYN-" not in text and "birth_date" not in text and "study_id" not in text
     sheets = pd.read_excel(tmp_path / "out.xlsx", sheet_name=None)
-    assert {"analysis", "patients", "administrations", "gmfm", "spasticity", "adverse_events", "labs"} <= set(sheets)
+    assert {
+        "analysis",
+        "patients",
+        "administrations",
+        "gmfm",
+        "spasticity",
+        "adverse_events",
+        "labs",
+    } <= set(sheets)
     assert len(sheets["patients"]) == 12 and sheets["patients"]["synthetic"].all()
     backup = tmp_path / "b.json.gz"
     registry.run("backup", "--out", str(backup))
     from tests.registry.cli_env import Registry
 
-    other = Registry(tmp_path / "restored", registry.env.get("CPSTEM_DATABASE_URL") and _fresh_db(registry))
+    other = Registry(
+        tmp_path / "restored", registry.env.get("CPSTEM_DATABASE_URL") and _fresh_db(registry)
+    )
     r = other.run("restore", str(backup))
     assert "12 patients" in r.stdout
     other.run("export", "--pseudonymised", str(tmp_path / "again.csv"))
@@ -104,11 +160,17 @@ def test_import_all_or_nothing(registry, tmp_path):
     assert "before the child's birth" in rej["problem"][0] or "before" in rej["problem"][0]
     assert "in the future" in rej["problem"][1] and "no patient NOPE" in rej["problem"][2]
     assert "GMFM item 23 score '7'" in rej["problem"][3] and "gmfm66 '150'" in rej["problem"][3]
-    path.write_text(f"site,study_id,date,{items},gmfm66,gmfm66_se\nDEMO-N,SYN-N-001,{_recent()},{good},55.5,1.4\n")
+    path.write_text(
+        f"site,study_id,date,{items},gmfm66,gmfm66_se\nDEMO-N,SYN-N-001,{_recent()},{good},55.5,1.4\n"
+    )
     r = registry.run("import", str(path))
     assert "Imported 1 GMFM-88 sheets (1 GMFM-66) for 1 patients" in r.stdout
     r = registry.run("import", str(path), check=False)
-    assert r.returncode == 1 and "line 2 (SYN-N-001): a GMFM-88 for SYN-N-001 on" in r.stderr and "already in the registry" in r.stderr
+    assert (
+        r.returncode == 1
+        and "line 2 (SYN-N-001): a GMFM-88 for SYN-N-001 on" in r.stderr
+        and "already in the registry" in r.stderr
+    )
 
 
 def _recent() -> str:
@@ -119,9 +181,12 @@ def _recent() -> str:
 
 @pytest.mark.parametrize(
     ("content", "message"),
-    [("", "empty file"), ("study_id,date\nA,2020-01-01\n", "no item columns"),
-     ("date,item_1\n2020-01-01,1\n", "required column(s) missing: study_id"),
-     ("study_id,date,item_99\nA,2020-01-01,1\n", "unknown column(s) item_99")],
+    [
+        ("", "empty file"),
+        ("study_id,date\nA,2020-01-01\n", "no item columns"),
+        ("date,item_1\n2020-01-01,1\n", "required column(s) missing: study_id"),
+        ("study_id,date,item_99\nA,2020-01-01,1\n", "unknown column(s) item_99"),
+    ],
 )
 def test_import_malformed_files(registry, tmp_path, content, message):
     path = tmp_path / "bad.csv"

@@ -31,11 +31,26 @@ print(Patient.objects.count(), AdverseEvent.objects.count(), Patient.history.cou
 
 
 def test_parallel_processes_lose_nothing(registry):
-    registry.run("user", "create", "clara", "--role", "clinician", "--site", "LUB", "--password-stdin", stdin="a-long-password-77")
+    registry.run(
+        "user",
+        "create",
+        "clara",
+        "--role",
+        "clinician",
+        "--site",
+        "LUB",
+        "--password-stdin",
+        stdin="a-long-password-77",
+    )
     n, workers = 40, 4
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER.format(n=n), str(w)], env=registry.env,
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER.format(n=n), str(w)],
+            env=registry.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for w in range(workers)
     ]
     for p in procs:
@@ -46,14 +61,30 @@ def test_parallel_processes_lose_nothing(registry):
 
 
 def test_concurrent_api_clients_lose_nothing(registry):
-    registry.run("user", "create", "clara", "--role", "clinician", "--site", "LUB", "--password-stdin", stdin="a-long-password-77")
+    registry.run(
+        "user",
+        "create",
+        "clara",
+        "--role",
+        "clinician",
+        "--site",
+        "LUB",
+        "--password-stdin",
+        stdin="a-long-password-77",
+    )
     token = registry.run("token", "create", "clara").stdout.strip().splitlines()[-1]
     proc, url = registry.serve()
 
     def post(i: int) -> int:
-        body = json.dumps({"study_id": f"T-{i:04d}", "birth_date": "2019-04-02", "sex": "F"}).encode()
-        req = urllib.request.Request(url + "/api/v1/patients", data=body, method="POST",
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+        body = json.dumps(
+            {"study_id": f"T-{i:04d}", "birth_date": "2019-04-02", "sex": "F"}
+        ).encode()
+        req = urllib.request.Request(
+            url + "/api/v1/patients",
+            data=body,
+            method="POST",
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status
 

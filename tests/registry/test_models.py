@@ -29,8 +29,15 @@ def errors_of(obj) -> dict:
 
 
 def admin(patient, **kw):
-    data = dict(patient=patient, date=date(2023, 3, 1), product="ucb", origin="allogeneic",
-                route="intravenous", cells_total=5e7, weight_kg=15.0)
+    data = dict(
+        patient=patient,
+        date=date(2023, 3, 1),
+        product="ucb",
+        origin="allogeneic",
+        route="intravenous",
+        cells_total=5e7,
+        weight_kg=15.0,
+    )
     return Administration(**(data | kw))
 
 
@@ -42,8 +49,14 @@ def test_assessment_before_birth_and_in_the_future(patient):
 
 
 def test_patient_checks(sites):
-    p = Patient(site=sites[0], study_id="LUB 7", birth_date=today() + timedelta(days=3), sex="F",
-                birth_weight_g=3, gestational_age_weeks=50)
+    p = Patient(
+        site=sites[0],
+        study_id="LUB 7",
+        birth_date=today() + timedelta(days=3),
+        sex="F",
+        birth_weight_g=3,
+        gestational_age_weeks=50,
+    )
     e = errors_of(p)
     assert "pseudonym" in e["study_id"][0]
     assert "future" in e["birth_date"][0]
@@ -52,7 +65,9 @@ def test_patient_checks(sites):
 
 
 def test_preterm_follows_who_definition(sites):
-    p = Patient(site=sites[0], study_id="X1", birth_date=date(2020, 1, 1), sex="M", gestational_age_weeks=32)
+    p = Patient(
+        site=sites[0], study_id="X1", birth_date=date(2020, 1, 1), sex="M", gestational_age_weeks=32
+    )
     p.full_clean()
     assert p.preterm_birth is True
 
@@ -64,7 +79,12 @@ def test_consent_withdrawal_before_consent(patient):
 
 
 def test_study_id_unique_per_site_case_insensitively(patient, sites):
-    assert "already used" in errors_of(Patient(site=sites[0], study_id="lub-001", birth_date=date(2019, 1, 1), sex="F"))["study_id"][0]
+    assert (
+        "already used"
+        in errors_of(
+            Patient(site=sites[0], study_id="lub-001", birth_date=date(2019, 1, 1), sex="F")
+        )["study_id"][0]
+    )
     Patient(site=sites[1], study_id="LUB-001", birth_date=date(2019, 1, 1), sex="F").full_clean()
 
 
@@ -96,7 +116,12 @@ def test_unusual_dose_can_be_confirmed(patient):
 
 
 def test_gmfm88_scores_and_not_tested(patient):
-    sheet = GMFM88Assessment(patient=patient, date=date(2024, 5, 1), items={"1": 3, "2": 3, "23": 2, "52": "NT"}, goal_dimensions="d,e")
+    sheet = GMFM88Assessment(
+        patient=patient,
+        date=date(2024, 5, 1),
+        items={"1": 3, "2": 3, "23": 2, "52": "NT"},
+        goal_dimensions="d,e",
+    )
     sheet.full_clean()
     sheet.save()
     assert sheet.pct_a == pytest.approx(6 / 51 * 100)
@@ -109,30 +134,72 @@ def test_gmfm88_scores_and_not_tested(patient):
 
 
 def test_gmfm66_ci_must_contain_score(patient):
-    e = errors_of(GMFM66Assessment(patient=patient, date=date(2024, 5, 1), score=42, ci_lower=43, ci_upper=45))
+    e = errors_of(
+        GMFM66Assessment(patient=patient, date=date(2024, 5, 1), score=42, ci_lower=43, ci_upper=45)
+    )
     assert "contain the score" in e["ci_lower"][0]
-    assert "0 to 100" in errors_of(GMFM66Assessment(patient=patient, date=date(2024, 5, 1), score=120))["score"][0]
+    assert (
+        "0 to 100"
+        in errors_of(GMFM66Assessment(patient=patient, date=date(2024, 5, 1), score=120))["score"][
+            0
+        ]
+    )
 
 
 def test_spasticity_validated_by_measures(patient):
-    s = SpasticityAssessment(patient=patient, date=date(2024, 5, 1), mas=[{"muscle": "Hamstrings", "side": "L", "grade": "1+"}],
-                             tardieu=[{"muscle": "hamstrings", "side": "left", "r1_deg": -70, "r2_deg": -50, "quality": 2}])
+    s = SpasticityAssessment(
+        patient=patient,
+        date=date(2024, 5, 1),
+        mas=[{"muscle": "Hamstrings", "side": "L", "grade": "1+"}],
+        tardieu=[
+            {"muscle": "hamstrings", "side": "left", "r1_deg": -70, "r2_deg": -50, "quality": 2}
+        ],
+    )
     s.full_clean()
     assert s.mas == [{"muscle": "hamstrings", "side": "left", "grade": "1+"}]
-    e = errors_of(SpasticityAssessment(patient=patient, date=date(2024, 5, 1), mas=[{"muscle": "hamstrings", "side": "left", "grade": "5"}]))
+    e = errors_of(
+        SpasticityAssessment(
+            patient=patient,
+            date=date(2024, 5, 1),
+            mas=[{"muscle": "hamstrings", "side": "left", "grade": "5"}],
+        )
+    )
     assert "use 0, 1, 1+, 2, 3 or 4" in e["mas"][0]
-    e = errors_of(SpasticityAssessment(patient=patient, date=date(2024, 5, 1), tardieu=[{"muscle": "hamstrings", "side": "left", "r1_deg": -40, "r2_deg": -50}]))
+    e = errors_of(
+        SpasticityAssessment(
+            patient=patient,
+            date=date(2024, 5, 1),
+            tardieu=[{"muscle": "hamstrings", "side": "left", "r1_deg": -40, "r2_deg": -50}],
+        )
+    )
     assert "R1 <= R2" in e["tardieu"][0]
 
 
 def test_adverse_event_rules(patient):
-    e = errors_of(AdverseEvent(patient=patient, date=date(2024, 5, 2), resolution_date=date(2024, 5, 1), term="fever", grade=5, serious=False, relatedness="possible"))
+    e = errors_of(
+        AdverseEvent(
+            patient=patient,
+            date=date(2024, 5, 2),
+            resolution_date=date(2024, 5, 1),
+            term="fever",
+            grade=5,
+            serious=False,
+            relatedness="possible",
+        )
+    )
     assert "resolves before its onset" in e["resolution_date"][0]
     assert "serious (ICH E2A)" in e["serious"][0]
     assert "fatal" in e["outcome"][0]
     a = admin(patient)
     a.save()
-    ae = AdverseEvent(patient=patient, date=date(2023, 3, 2), term="fever", grade=1, serious=False, relatedness="possible")
+    ae = AdverseEvent(
+        patient=patient,
+        date=date(2023, 3, 2),
+        term="fever",
+        grade=1,
+        serious=False,
+        relatedness="possible",
+    )
     ae.full_clean()
     assert ae.administration == a and ae.outcome == "not_recovered"
 
@@ -146,7 +213,14 @@ def test_current_gmfcs_and_schedule_are_derived(patient):
     a.save()
     GMFM66Assessment(patient=patient, date=date(2023, 2, 20), score=40).save()
     visits = list(FollowUpVisit.objects.filter(patient=patient))
-    assert [v.label for v in visits] == ["baseline", "1 month", "3 months", "6 months", "12 months", "24 months"]
+    assert [v.label for v in visits] == [
+        "baseline",
+        "1 month",
+        "3 months",
+        "6 months",
+        "12 months",
+        "24 months",
+    ]
     assert visits[0].done_on == date(2023, 2, 20)
     assert visits[1].target_date == date(2023, 4, 1) and visits[1].done_on is None
     assert str(visits[1].status_on(date(2023, 4, 5))) == "overdue"
@@ -170,14 +244,23 @@ def test_trajectory_compares_with_reference_both_methods(patient):
     a1 = (date(2024, 3, 1) - patient.birth_date).days / 365.2425
     assert row.observed_change == 6
     assert row.expected_population == pytest.approx(curves.expected_change("III", a0, a1))
-    assert row.expected_anchored == pytest.approx(curves.expected_change("III", a0, a1, baseline=40))
+    assert row.expected_anchored == pytest.approx(
+        curves.expected_change("III", a0, a1, baseline=40)
+    )
     assert row.excess_anchored == pytest.approx(6 - row.expected_anchored)
 
 
 def test_every_change_is_audited(patient, people):
     from simple_history.utils import update_change_reason
 
-    ae = AdverseEvent(patient=patient, date=date(2024, 5, 2), term="fever", grade=1, serious=False, relatedness="possible")
+    ae = AdverseEvent(
+        patient=patient,
+        date=date(2024, 5, 2),
+        term="fever",
+        grade=1,
+        serious=False,
+        relatedness="possible",
+    )
     ae.save()
     ae.grade = 2
     ae.save()
@@ -185,7 +268,11 @@ def test_every_change_is_audited(patient, people):
     ae.delete()
     changes = patient_history(patient)
     kinds = [(c.record, c.kind) for c in changes]
-    assert kinds[:3] == [("adverse event", "deleted"), ("adverse event", "changed"), ("adverse event", "created")]
+    assert kinds[:3] == [
+        ("adverse event", "deleted"),
+        ("adverse event", "changed"),
+        ("adverse event", "created"),
+    ]
     assert ("grade", "1", "2") in changes[1].changes
     assert changes[1].reason == "grade corrected"
     assert ("patient", "created") in kinds

@@ -28,7 +28,9 @@ def test_cookie_and_header_settings():
 
 def test_login_works_then_throttles(people):
     c = Client()
-    assert c.post("/accounts/login/", {"username": "clara", "password": PASSWORD}).status_code == 302
+    assert (
+        c.post("/accounts/login/", {"username": "clara", "password": PASSWORD}).status_code == 302
+    )
     c = Client()
     for _ in range(5):
         r = c.post("/accounts/login/", {"username": "moni", "password": "wrong"})
@@ -51,6 +53,13 @@ def test_one_time_password_must_be_changed(people):
     c.force_login(user)
     r = c.get("/patients/")
     assert r.status_code == 302 and r.url == "/accounts/password/"
-    r = c.post("/accounts/password/", {"old_password": PASSWORD, "new_password1": "a-new-secret-42", "new_password2": "a-new-secret-42"})
+    r = c.post(
+        "/accounts/password/",
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-new-secret-42",
+            "new_password2": "a-new-secret-42",
+        },
+    )
     assert r.status_code == 302
     assert c.get("/patients/").status_code == 200

@@ -17,7 +17,10 @@ def item_post(scores: dict[int, str], **extra) -> dict:
     return data | {"date": "2024-05-01", "goal_dimensions": "D,E", "notes": ""} | extra
 
 
-@pytest.mark.parametrize("url", ["/patients/", "/patients/1/", "/dashboard/", "/export.csv", "/patients/1/trajectory.svg"])
+@pytest.mark.parametrize(
+    "url",
+    ["/patients/", "/patients/1/", "/dashboard/", "/export.csv", "/patients/1/trajectory.svg"],
+)
 def test_login_required(client, url):
     r = client.get(url)
     assert r.status_code == 302 and r.url.startswith("/accounts/login/")
@@ -35,8 +38,12 @@ def test_patient_list_is_site_separated(web, patient, sites):
 
 def test_other_sites_patient_is_404_everywhere(web, patient):
     c = web("clin_b")
-    for url in (f"/patients/{patient.pk}/", f"/patients/{patient.pk}/trajectory.svg",
-                f"/patients/{patient.pk}/history/", f"/patients/{patient.pk}/gmfm88/new/"):
+    for url in (
+        f"/patients/{patient.pk}/",
+        f"/patients/{patient.pk}/trajectory.svg",
+        f"/patients/{patient.pk}/history/",
+        f"/patients/{patient.pk}/gmfm88/new/",
+    ):
         assert c.get(url).status_code == 404, url
     assert c.post(f"/patients/{patient.pk}/ae/new/", {"term": "x"}).status_code == 404
 
@@ -63,7 +70,11 @@ def test_gmfm88_form_saves_scores_and_shows_them(web, patient):
     c = web("clin")
     r = c.get(f"/patients/{patient.pk}/gmfm88/new/")
     assert r.status_code == 200 and r.content.count(b'type="radio"') == 88 * 5
-    r = c.post(f"/patients/{patient.pk}/gmfm88/new/", item_post({1: "3", 2: "3", 23: "2", 52: "0"}), follow=True)
+    r = c.post(
+        f"/patients/{patient.pk}/gmfm88/new/",
+        item_post({1: "3", 2: "3", 23: "2", 52: "0"}),
+        follow=True,
+    )
     assert r.status_code == 200
     sheet = GMFM88Assessment.objects.get()
     assert sheet.items["52"] == 0 and sheet.items["53"] is None  # a true 0 is not NT
@@ -74,9 +85,19 @@ def test_gmfm88_form_saves_scores_and_shows_them(web, patient):
 
 def test_invalid_form_keeps_values_and_names_the_field(web, patient):
     c = web("clin")
-    r = c.post(f"/patients/{patient.pk}/administration/new/", {
-        "date": "2023-03-01", "product": "ucb", "origin": "allogeneic", "route": "intravenous",
-        "cell_count": "5 x 10^7", "cell_count_unit": "total", "weight_kg": "15000", "lot": "LOT-77"})
+    r = c.post(
+        f"/patients/{patient.pk}/administration/new/",
+        {
+            "date": "2023-03-01",
+            "product": "ucb",
+            "origin": "allogeneic",
+            "route": "intravenous",
+            "cell_count": "5 x 10^7",
+            "cell_count_unit": "total",
+            "weight_kg": "15000",
+            "lot": "LOT-77",
+        },
+    )
     assert r.status_code == 200
     html = r.content.decode()
     assert "looks like grams" in html and 'value="LOT-77"' in html and 'value="5 x 10^7"' in html
@@ -88,9 +109,18 @@ def test_invalid_form_keeps_values_and_names_the_field(web, patient):
 
 def test_administration_per_kg_entry(web, patient):
     c = web("clin")
-    r = c.post(f"/patients/{patient.pk}/administration/new/", {
-        "date": "2023-03-01", "product": "ucb", "origin": "allogeneic", "route": "intravenous",
-        "cell_count": "3e7", "cell_count_unit": "per_kg", "weight_kg": "15"})
+    r = c.post(
+        f"/patients/{patient.pk}/administration/new/",
+        {
+            "date": "2023-03-01",
+            "product": "ucb",
+            "origin": "allogeneic",
+            "route": "intravenous",
+            "cell_count": "3e7",
+            "cell_count_unit": "per_kg",
+            "weight_kg": "15",
+        },
+    )
     assert r.status_code == 302
     a = patient.administration_set.get()
     assert a.cells_total == pytest.approx(4.5e8) and a.dose_cells_per_kg == pytest.approx(3e7)
@@ -98,7 +128,14 @@ def test_administration_per_kg_entry(web, patient):
 
 def test_xss_payload_is_escaped(web, patient):
     payload = '<script>alert("x")</script>'
-    AdverseEvent.objects.create(patient=patient, date=date(2024, 5, 2), term=payload, grade=1, serious=False, relatedness="possible")
+    AdverseEvent.objects.create(
+        patient=patient,
+        date=date(2024, 5, 2),
+        term=payload,
+        grade=1,
+        serious=False,
+        relatedness="possible",
+    )
     html = web("clin").get(f"/patients/{patient.pk}/").content.decode()
     assert payload not in html and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in html
     html = web("clin").get(f"/patients/{patient.pk}/history/").content.decode()
@@ -111,7 +148,14 @@ def test_trajectory_chart_is_svg(web, patient):
 
 
 def test_delete_keeps_history(web, patient):
-    ae = AdverseEvent.objects.create(patient=patient, date=date(2024, 5, 2), term="fever", grade=1, serious=False, relatedness="possible")
+    ae = AdverseEvent.objects.create(
+        patient=patient,
+        date=date(2024, 5, 2),
+        term="fever",
+        grade=1,
+        serious=False,
+        relatedness="possible",
+    )
     c = web("clin")
     assert c.post(f"/patients/{patient.pk}/ae/{ae.pk}/delete/").status_code == 302
     assert not AdverseEvent.objects.exists()
@@ -120,7 +164,9 @@ def test_delete_keeps_history(web, patient):
 
 
 def test_create_patient_goes_to_own_site(web, sites):
-    r = web("clin").post("/patients/new/", {"study_id": "LUB-100", "birth_date": "2020-02-02", "sex": "M"})
+    r = web("clin").post(
+        "/patients/new/", {"study_id": "LUB-100", "birth_date": "2020-02-02", "sex": "M"}
+    )
     assert r.status_code == 302
     assert Patient.objects.get(study_id="LUB-100").site.code == "LUB"
 

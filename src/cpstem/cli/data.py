@@ -19,8 +19,12 @@ demo_app = App(help="The synthetic demo cohort.")
 
 def _progress() -> Progress:
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=True,
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
     )
 
 
@@ -65,7 +69,9 @@ def export(
 
 def import_(
     file: Annotated[Path, typer.Argument(help="CSV of GMFM-88 sheets (format: see README).")],
-    user: Annotated[str | None, typer.Option("--user", help="Record the import as this user.")] = None,
+    user: Annotated[
+        str | None, typer.Option("--user", help="Record the import as this user.")
+    ] = None,
     report: Annotated[
         Path | None, typer.Option(help="Write the rejected rows to this CSV as well.")
     ] = None,
@@ -88,7 +94,11 @@ def import_(
             result = importer.import_gmfm(file, actor, progress=lambda k: bar.advance(task, k))
     except importer.ImportRejected as exc:
         for r in exc.rows:
-            err_console.print(f"{file.name} line {r.line} ({r.study_id}): {r.message}", markup=False, soft_wrap=True)
+            err_console.print(
+                f"{file.name} line {r.line} ({r.study_id}): {r.message}",
+                markup=False,
+                soft_wrap=True,
+            )
         if report:
             with report.open("w", newline="", encoding="utf-8") as fh:
                 w = csv.DictWriter(fh, fieldnames=["line", "study_id", "problem"])

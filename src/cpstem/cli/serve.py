@@ -24,7 +24,11 @@ def serve(
     from cpstem.registry.wsgi import application
 
     db = settings.DATABASES["default"]
-    where = db["NAME"] if db["ENGINE"].endswith("sqlite3") else f"PostgreSQL {db.get('HOST')}/{db['NAME']}"
+    where = (
+        db["NAME"]
+        if db["ENGINE"].endswith("sqlite3")
+        else f"PostgreSQL {db.get('HOST')}/{db['NAME']}"
+    )
     console.print(f"cpstem registry: data in {folder}, database {where}")
     console.print(f"Serving on http://{host}:{port}/  (Ctrl+C stops)")
     waitress_serve(application, host=host, port=port, threads=threads, ident="cpstem", _quiet=True)

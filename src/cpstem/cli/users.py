@@ -43,7 +43,9 @@ def create(
     from cpstem.registry import users
 
     if if_missing and get_user_model().objects.filter(username=name).exists():
-        console.print(f"User {name} exists (reset its password with `cpstem user password {name}`).")
+        console.print(
+            f"User {name} exists (reset its password with `cpstem user password {name}`)."
+        )
         return
     if password_stdin == one_time:
         raise RegistryError("give exactly one of --password-stdin or --one-time-password")

@@ -83,8 +83,14 @@ def trajectory_figure(
     if ax.get_legend_handles_labels()[0]:
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     else:
-        ax.text(0.5, 0.5, "No GMFM-66 and no GMFCS level recorded yet", ha="center",
-                transform=ax.transAxes, color="#555")
+        ax.text(
+            0.5,
+            0.5,
+            "No GMFM-66 and no GMFCS level recorded yet",
+            ha="center",
+            transform=ax.transAxes,
+            color="#555",
+        )
     ax.set_title(
         f"Reference: {curves.title or curves.name} (verified: {curves.verified})",
         fontsize=8,

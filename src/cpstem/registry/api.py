@@ -341,14 +341,17 @@ def add_administration(request, pk: int, payload: AdministrationIn):
         raise FieldErrors(
             {("cell_count" if k == "cells_total" else k): v for k, v in exc.errors.items()}
         ) from None
-    return Status(201, {
-        "id": obj.pk,
-        "date": obj.date,
-        "product": obj.product,
-        "cells_total": obj.cells_total,
-        "weight_kg": obj.weight_kg,
-        "dose_cells_per_kg": obj.dose_cells_per_kg,
-    })
+    return Status(
+        201,
+        {
+            "id": obj.pk,
+            "date": obj.date,
+            "product": obj.product,
+            "cells_total": obj.cells_total,
+            "weight_kg": obj.weight_kg,
+            "dose_cells_per_kg": obj.dose_cells_per_kg,
+        },
+    )
 
 
 # --- assessments -----------------------------------------------------------------------------
@@ -442,14 +445,17 @@ class GMFM66In(In):
 def add_gmfm66(request, pk: int, payload: GMFM66In):
     patient = _writable_patient(request, pk)
     obj = save_validated(GMFM66Assessment(patient=patient, source="gmae", **payload.dict()))
-    return Status(201, {
-        "id": obj.pk,
-        "score": obj.score,
-        "se": obj.se,
-        "ci_lower": obj.ci_lower,
-        "ci_upper": obj.ci_upper,
-        "source": obj.source,
-    })
+    return Status(
+        201,
+        {
+            "id": obj.pk,
+            "score": obj.score,
+            "se": obj.se,
+            "ci_lower": obj.ci_lower,
+            "ci_upper": obj.ci_upper,
+            "source": obj.source,
+        },
+    )
 
 
 class MASIn(In):
@@ -535,18 +541,21 @@ def add_adverse_event(request, pk: int, payload: AdverseEventIn):
         raise FieldErrors(
             {("onset_date" if k == "date" else k): v for k, v in exc.errors.items()}
         ) from None
-    return Status(201, {
-        "id": ae.pk,
-        "onset_date": ae.date,
-        "resolution_date": ae.resolution_date,
-        "term": ae.term,
-        "grade": ae.grade,
-        "serious": ae.serious,
-        "relatedness": ae.relatedness,
-        "administration_id": ae.administration_id,
-        "action": ae.action,
-        "outcome": ae.outcome,
-    })
+    return Status(
+        201,
+        {
+            "id": ae.pk,
+            "onset_date": ae.date,
+            "resolution_date": ae.resolution_date,
+            "term": ae.term,
+            "grade": ae.grade,
+            "serious": ae.serious,
+            "relatedness": ae.relatedness,
+            "administration_id": ae.administration_id,
+            "action": ae.action,
+            "outcome": ae.outcome,
+        },
+    )
 
 
 # --- trajectory, schedule, history -------------------------------------------------------------
@@ -613,5 +622,3 @@ def get_history(request, pk: int) -> list[dict[str, Any]]:
     if access.is_pseudonymised(request.user):
         raise PermissionDenied("the audit trail is not part of the pseudonymised research view")
     return [c.to_dict() for c in history.patient_history(patient)]
-
-

@@ -35,7 +35,11 @@ def backup(out: str | Path | None = None) -> Path:
     buf = io.StringIO()
     with transaction.atomic():  # one consistent snapshot
         call_command(
-            "dumpdata", natural_foreign=True, natural_primary=True, exclude=EXCLUDE, stdout=buf,
+            "dumpdata",
+            natural_foreign=True,
+            natural_primary=True,
+            exclude=EXCLUDE,
+            stdout=buf,
             verbosity=0,
         )
     tmp = path.with_name(path.name + ".part")
@@ -52,9 +56,14 @@ def restore(path: str | Path, force: bool = False) -> dict[str, int]:
         raise RegistryError(f"{path}: no such file")
     if not path.name.endswith(".json.gz"):
         raise RegistryError(f"{path.name}: not a cpstem backup (.json.gz)")
-    holds_data = Patient.objects.exists() or Site.objects.exists() or get_user_model().objects.exists()
+    holds_data = (
+        Patient.objects.exists() or Site.objects.exists() or get_user_model().objects.exists()
+    )
     if holds_data and not force:
-        raise RegistryError("this registry already holds data: restore into an empty data dir, or pass --force to replace it")
+        raise RegistryError(
+            "this registry already holds data: restore into an empty data dir, "
+            "or pass --force to replace it"
+        )
     with transaction.atomic():
         if holds_data:
             call_command("flush", interactive=False, verbosity=0)
@@ -62,4 +71,8 @@ def restore(path: str | Path, force: bool = False) -> dict[str, int]:
             call_command("loaddata", str(path), verbosity=0)
         except Exception as exc:  # a damaged or foreign file: nothing is kept
             raise RegistryError(f"{path.name}: cannot be restored ({exc})") from None
-    return {"patients": Patient.objects.count(), "sites": Site.objects.count(), "users": get_user_model().objects.count()}
+    return {
+        "patients": Patient.objects.count(),
+        "sites": Site.objects.count(),
+        "users": get_user_model().objects.count(),
+    }

@@ -256,7 +256,7 @@ class SpasticityForm(RecordForm):
                     required=False,
                     initial=mas.get((m.value, s.value), ""),
                 )
-        muscles = [("", "-")] + MuscleGroup.choices()
+        muscles = [("", "-"), *MuscleGroup.choices()]
         rows = list(self.instance.tardieu or [])
         for i in range(self.TARDIEU_ROWS):
             row = rows[i] if i < len(rows) else {}

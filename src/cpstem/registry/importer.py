@@ -39,7 +39,17 @@ from cpstem.registry.services.schedule import refresh_many
 ITEM_COLUMNS = [f"item_{i}" for i in range(1, 89)]
 _SCORE = {"0": 0.0, "1": 1.0, "2": 2.0, "3": 3.0}
 _NT = {"", "NT", "N/T", "9", "NA", "N/A", "nt", "n/t", "na", "n/a"}
-_YES = {"yes": True, "y": True, "true": True, "1": True, "no": False, "n": False, "false": False, "0": False, "": False}
+_YES = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "1": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "0": False,
+    "": False,
+}
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,11 @@ def read(path: Path) -> tuple[pd.DataFrame, list[int]]:
     except UnicodeDecodeError:
         raise RegistryError(f"{path}: not a UTF-8 text (CSV) file") from None
     lines = raw.splitlines()
-    keep = [i for i, line in enumerate(lines, start=1) if line.strip() and not line.lstrip().startswith("#")]
+    keep = [
+        i
+        for i, line in enumerate(lines, start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     if not keep:
         raise RegistryError(f"{path.name}: empty file (no header line)")
     text = "\n".join(lines[i - 1] for i in keep)
@@ -87,10 +101,14 @@ def read(path: Path) -> tuple[pd.DataFrame, list[int]]:
         raise RegistryError(f"{path.name}: a column name appears twice")
     missing = {"study_id", "date"} - set(df.columns)
     if missing:
-        raise RegistryError(f"{path.name}: required column(s) missing: {', '.join(sorted(missing))}")
+        raise RegistryError(
+            f"{path.name}: required column(s) missing: {', '.join(sorted(missing))}"
+        )
     unknown = [c for c in df.columns if c.startswith("item_") and c not in ITEM_COLUMNS]
     if unknown:
-        raise RegistryError(f"{path.name}: unknown column(s) {', '.join(unknown)} (items are item_1 ... item_88)")
+        raise RegistryError(
+            f"{path.name}: unknown column(s) {', '.join(unknown)} (items are item_1 ... item_88)"
+        )
     if not any(c in df.columns for c in ITEM_COLUMNS):
         raise RegistryError(f"{path.name}: no item columns (item_1 ... item_88)")
     return df, keep[1:]
@@ -114,7 +132,9 @@ def _scores(df: pd.DataFrame) -> tuple[np.ndarray, dict[int, list[str]]]:
     return matrix, bad
 
 
-def validate(path: Path) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Patient | None], list[Rejected]]:
+def validate(
+    path: Path,
+) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Patient | None], list[Rejected]]:
     df, lines = read(path)
     matrix, bad = _scores(df)
     errors: dict[int, list[str]] = {i: list(msgs) for i, msgs in bad.items()}
@@ -125,8 +145,10 @@ def validate(path: Path) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Pati
     has_site = "site" in df.columns
     wanted = set(df["study_id"].str.strip())
     candidates: dict[str, list[Patient]] = {}
-    for p in Patient.objects.filter(study_id__in=wanted).select_related("site").only(
-        "id", "study_id", "birth_date", "site__code"
+    for p in (
+        Patient.objects.filter(study_id__in=wanted)
+        .select_related("site")
+        .only("id", "study_id", "birth_date", "site__code")
     ):
         candidates.setdefault(p.study_id, []).append(p)
     patients: list[Patient | None] = []
@@ -143,9 +165,16 @@ def validate(path: Path) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Pati
         if not sid:
             err(i, "study_id is empty")
         elif not found:
-            err(i, f"no patient {sid}" + (f" at site {df['site'].iat[i].strip()}" if has_site else ""))
+            err(
+                i,
+                f"no patient {sid}" + (f" at site {df['site'].iat[i].strip()}" if has_site else ""),
+            )
         elif len(found) > 1:
-            err(i, f"study ID {sid} exists at several sites ({', '.join(p.site.code for p in found)}): add a site column")
+            err(
+                i,
+                f"study ID {sid} exists at several sites "
+                f"({', '.join(p.site.code for p in found)}): add a site column",
+            )
         else:
             patient = found[0]
         patients.append(patient)
@@ -171,7 +200,9 @@ def validate(path: Path) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Pati
     existing = set()
     for start in range(0, len(pids), 500):
         chunk = list(pids)[start : start + 500]
-        existing |= set(GMFM88Assessment.objects.filter(patient_id__in=chunk).values_list("patient_id", "date"))
+        existing |= set(
+            GMFM88Assessment.objects.filter(patient_id__in=chunk).values_list("patient_id", "date")
+        )
     for (pid, d), i in seen.items():
         if (pid, d) in existing:
             err(i, f"a GMFM-88 for {patients[i].study_id} on {d} is already in the registry")
@@ -190,10 +221,17 @@ def validate(path: Path) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Pati
         if col in df.columns:
             values = pd.to_numeric(df[col].str.strip().replace("", np.nan), errors="coerce")
             for i, (text, v) in enumerate(zip(df[col], values, strict=True)):
-                if text.strip() and (math.isnan(v) or not lo <= v <= hi or (col == "gmfm66_se" and v == 0)):
-                    err(i, f"{col} {text!r} is not valid ({'0-100' if col == 'gmfm66' else 'above 0'})")
+                if text.strip() and (
+                    math.isnan(v) or not lo <= v <= hi or (col == "gmfm66_se" and v == 0)
+                ):
+                    err(
+                        i,
+                        f"{col} {text!r} is not valid "
+                        f"({'0-100' if col == 'gmfm66' else 'above 0'})",
+                    )
     rejected = [
-        Rejected(lines[i], df["study_id"].iat[i], "; ".join(msgs)) for i, msgs in sorted(errors.items())
+        Rejected(lines[i], df["study_id"].iat[i], "; ".join(msgs))
+        for i, msgs in sorted(errors.items())
     ]
     return df, lines, matrix, patients, rejected
 
@@ -201,7 +239,7 @@ def validate(path: Path) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Pati
 def import_gmfm(path: str | Path, user=None, progress=None) -> ImportResult:
     """Validate every row; if all are valid, write them in one transaction (with history)."""
     path = Path(path)
-    df, lines, matrix, patients, rejected = validate(path)
+    df, _, matrix, patients, rejected = validate(path)
     if rejected:
         raise ImportRejected(rejected, len(df))
     col = lambda name: df[name] if name in df.columns else pd.Series([""] * len(df))  # noqa: E731
@@ -230,10 +268,21 @@ def import_gmfm(path: str | Path, user=None, progress=None) -> ImportResult:
         items = {str(j + 1): (None if nt[i, j] else int(row[j])) for j in range(88)}
         sheets.append(
             GMFM88Assessment(
-                patient_id=patients[i].pk, date=pd.Timestamp(df["date"].iat[i].strip()).date(), items=items,
-                with_aids=aids[i], goal_dimensions=goals[i], pct_a=pct[i, 0], pct_b=pct[i, 1],
-                pct_c=pct[i, 2], pct_d=pct[i, 3], pct_e=pct[i, 4], total=float(totals[i]),
-                goal_total=goal_totals[i], n_not_tested=int(nt[i].sum()), notes=notes[i], assessor=user,
+                patient_id=patients[i].pk,
+                date=pd.Timestamp(df["date"].iat[i].strip()).date(),
+                items=items,
+                with_aids=aids[i],
+                goal_dimensions=goals[i],
+                pct_a=pct[i, 0],
+                pct_b=pct[i, 1],
+                pct_c=pct[i, 2],
+                pct_d=pct[i, 3],
+                pct_e=pct[i, 4],
+                total=float(totals[i]),
+                goal_total=goal_totals[i],
+                n_not_tested=int(nt[i].sum()),
+                notes=notes[i],
+                assessor=user,
             )
         )
         if progress and (i + 1) % 1000 == 0:
@@ -241,7 +290,11 @@ def import_gmfm(path: str | Path, user=None, progress=None) -> ImportResult:
     n66 = 0
     with transaction.atomic():
         created = bulk_create_with_history(
-            sheets, GMFM88Assessment, batch_size=2000, default_user=user, default_change_reason=reason
+            sheets,
+            GMFM88Assessment,
+            batch_size=2000,
+            default_user=user,
+            default_change_reason=reason,
         )
         if "gmfm66" in df.columns:
             extra = []
@@ -251,13 +304,20 @@ def import_gmfm(path: str | Path, user=None, progress=None) -> ImportResult:
                     s = se.iat[i].strip()
                     extra.append(
                         GMFM66Assessment(
-                            patient_id=patients[i].pk, date=sheets[i].date, score=float(text),
-                            se=float(s) if s else None, source="gmae",
+                            patient_id=patients[i].pk,
+                            date=sheets[i].date,
+                            score=float(text),
+                            se=float(s) if s else None,
+                            source="gmae",
                             sheet_id=created[i].pk if created[i].pk else None,
                         )
                     )
             bulk_create_with_history(
-                extra, GMFM66Assessment, batch_size=2000, default_user=user, default_change_reason=reason
+                extra,
+                GMFM66Assessment,
+                batch_size=2000,
+                default_user=user,
+                default_change_reason=reason,
             )
             n66 = len(extra)
         affected = {p.pk for p in patients if p is not None}

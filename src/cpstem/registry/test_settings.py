@@ -8,7 +8,7 @@ import tempfile
 
 os.environ.setdefault("CPSTEM_DATA_DIR", tempfile.mkdtemp(prefix="cpstem-test-"))
 
-from cpstem.registry.settings import *  # noqa: E402,F403
-from cpstem.registry.settings import PASSWORD_HASHERS as PRODUCTION_PASSWORD_HASHERS  # noqa: E402
+from cpstem.registry.settings import *  # noqa: F403
+from cpstem.registry.settings import PASSWORD_HASHERS as PRODUCTION_PASSWORD_HASHERS
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher", *PRODUCTION_PASSWORD_HASHERS]

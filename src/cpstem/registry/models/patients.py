@@ -233,6 +233,7 @@ class Classification(PatientRecord):
             if clash.exists():
                 raise ValidationError(
                     {
-                        "date": f"a {self.get_system_display()} level is already recorded on {self.date}"
+                        "date": f"a {self.get_system_display()} level is already "
+                        f"recorded on {self.date}"
                     }
                 )

@@ -148,8 +148,7 @@ class RehabEpisode(PatientRecord):
             errors.setdefault("hours_per_week", []).append(
                 "hours per week must be above 0 and at most 168 (the hours in a week)"
             )
-        if self.end_date is not None and self.date is not None:
-            if self.end_date < self.date:
-                errors.setdefault("end_date", []).append("the episode ends before it starts")
+        if self.end_date is not None and self.date is not None and self.end_date < self.date:
+            errors.setdefault("end_date", []).append("the episode ends before it starts")
         if errors:
             raise ValidationError(errors)

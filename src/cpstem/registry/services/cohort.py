@@ -38,7 +38,9 @@ def counts(patients) -> dict[str, int]:
         "GMFM-66 scores": GMFM66Assessment.objects.filter(patient__in=ids).count(),
         "Spasticity assessments": SpasticityAssessment.objects.filter(patient__in=ids).count(),
         "Adverse events": AdverseEvent.objects.filter(patient__in=ids).count(),
-        "Serious adverse events": AdverseEvent.objects.filter(patient__in=ids, serious=True).count(),
+        "Serious adverse events": AdverseEvent.objects.filter(
+            patient__in=ids, serious=True
+        ).count(),
     }
 
 
@@ -47,7 +49,9 @@ def records(df: pd.DataFrame) -> list[dict]:
     return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
-def change_at(patients, months: int = 12, by: tuple[str, ...] = ("product", "gmfcs")) -> pd.DataFrame:
+def change_at(
+    patients, months: int = 12, by: tuple[str, ...] = ("product", "gmfcs")
+) -> pd.DataFrame:
     """Observed-minus-expected GMFM-66 change at the visit of ``months`` after each child's
     first administration, summarised by product and GMFCS level at baseline."""
     rule = next((r for r in rules() if r.months == months), None)
@@ -108,7 +112,7 @@ def ae_by_product(patients) -> list[dict]:
     )
     first_day = {r["patient_id"]: r["first"] for r in first}
     product_of = {}
-    for pid, product, day in (
+    for pid, product, _day in (
         Administration.objects.filter(patient__in=ids)
         .order_by("date", "id")
         .values_list("patient_id", "product", "date")

@@ -83,7 +83,9 @@ def refresh_many(patient_ids) -> int:
             ):
                 admins[pid].append((aid, day))
             for model in (GMFM88Assessment, GMFM66Assessment, SpasticityAssessment):
-                for pid, day in model.objects.filter(patient_id__in=chunk).values_list("patient_id", "date"):
+                for pid, day in model.objects.filter(patient_id__in=chunk).values_list(
+                    "patient_id", "date"
+                ):
                     days[pid].add(day)
             FollowUpVisit.objects.filter(patient_id__in=chunk).delete()
             rows = []

@@ -104,7 +104,8 @@ def _timeline(p: Patient) -> list[dict]:
                 "date": a.date,
                 "kind": "administration",
                 "label": "Cells",
-                "text": f"{a.get_product_display()}, {a.get_route_display().lower()}, {a.dose_cells_per_kg:.3g} cells/kg",
+                "text": f"{a.get_product_display()}, {a.get_route_display().lower()}, "
+                f"{a.dose_cells_per_kg:.3g} cells/kg",
                 "obj": a,
             }
         )
