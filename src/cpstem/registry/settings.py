@@ -74,6 +74,7 @@ else:
             "NAME": str(DATA_DIR / "registry.sqlite3"),
             # WAL journal and a busy timeout are set per connection in apps.py.
             "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
+            "CONN_MAX_AGE": 600,  # one connection per server thread, not one per request
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

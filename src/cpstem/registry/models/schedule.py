@@ -24,7 +24,7 @@ class FollowUpVisit(models.Model):
 
     class Meta:
         ordering = ["target_date", "months"]
-        indexes = [models.Index(fields=["done_on", "target_date", "window_end"])]
+        indexes = [models.Index(fields=["patient", "done_on", "window_end", "target_date"])]
 
     def __str__(self) -> str:
         return f"{self.label} after {self.administration.date}"

@@ -66,7 +66,7 @@ class ApiTokenManager(models.Manager):
     def authenticate(self, key: str):
         """The active user of a clear key, or None."""
         token = (
-            self.select_related("user", "user__profile")
+            self.select_related("user", "user__profile", "user__profile__site")
             .filter(key_hash=_hash(key), revoked=False, user__is_active=True)
             .first()
         )

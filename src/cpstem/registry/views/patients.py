@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Subquery
+from django.db.models import Exists, Min, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -54,22 +54,13 @@ def patient_list(request):
             Exists(Administration.objects.filter(patient=OuterRef("pk"), product=product))
         )
     overdue = request.GET.get("overdue") == "1"
-    open_visits = FollowUpVisit.objects.filter(
-        patient=OuterRef("pk"), done_on__isnull=True, window_end__gte=on
-    )
     if overdue:
         qs = qs.filter(Exists(overdue_visits(on).filter(patient=OuterRef("pk"))))
-    qs = qs.annotate(
-        next_due=Subquery(open_visits.order_by("target_date").values("target_date")[:1]),
-        is_overdue=Exists(overdue_visits(on).filter(patient=OuterRef("pk"))),
-        first_admin=Subquery(
-            Administration.objects.filter(patient=OuterRef("pk"))
-            .values("patient")
-            .annotate(d=Min("date"))
-            .values("d")[:1]
-        ),
-    ).order_by("site__code", "study_id")
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs.order_by("site__code", "study_id"), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    page.object_list = list(page.object_list)
+    annotate_page(page.object_list, on)
     params = request.GET.copy()
     params.pop("page", None)
     sites = (
@@ -94,6 +85,29 @@ def patient_list(request):
             "today": on,
         },
     )
+
+
+def annotate_page(patients: list[Patient], on) -> None:
+    """Next visit, overdue flag and first administration for one page of patients (a few
+    queries on the page's ids, so that the list stays fast with many patients)."""
+    ids = [p.pk for p in patients]
+    open_visits = FollowUpVisit.objects.filter(
+        patient_id__in=ids, done_on__isnull=True, window_end__gte=on
+    )
+    next_due = dict(
+        open_visits.values("patient_id")
+        .annotate(d=Min("target_date"))
+        .values_list("patient_id", "d")
+    )
+    late = set(overdue_visits(on).filter(patient_id__in=ids).values_list("patient_id", flat=True))
+    first = dict(
+        Administration.objects.filter(patient_id__in=ids)
+        .values("patient_id")
+        .annotate(d=Min("date"))
+        .values_list("patient_id", "d")
+    )
+    for p in patients:
+        p.next_due, p.is_overdue, p.first_admin = next_due.get(p.pk), p.pk in late, first.get(p.pk)
 
 
 def _timeline(p: Patient) -> list[dict]:
