@@ -96,3 +96,17 @@ def test_concurrent_api_clients_lose_nothing(registry):
         proc.wait(10)
     assert statuses == [201] * 120
     assert registry.python(COUNT).stdout.split()[0] == "120"
+
+
+def test_database_mode(registry, db_vendor):
+    """SQLite runs in WAL mode with a busy timeout; --db=postgresql really uses PostgreSQL."""
+    registry.run("user", "list")
+    out = registry.python(
+        "from cpstem.registry import setup; setup.start(migrate=False)\n"
+        "from django.db import connection\n"
+        "print(connection.vendor)\n"
+        "if connection.vendor == 'sqlite':\n"
+        "    c = connection.cursor(); c.execute('PRAGMA journal_mode'); print(c.fetchone()[0])\n"
+        "    c.execute('PRAGMA busy_timeout'); print(c.fetchone()[0])\n"
+    ).stdout.split()
+    assert out == (["sqlite", "wal", "30000"] if db_vendor == "sqlite" else ["postgresql"])

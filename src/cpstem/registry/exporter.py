@@ -31,10 +31,13 @@ def escape_formula(value):
 
 
 def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """Escape every text cell (object or string dtype; numbers and booleans stay as they are)."""
     out = df.copy()
     for col in out.columns:
-        if out[col].dtype == object:
-            out[col] = out[col].map(escape_formula)
+        series = out[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        out[col] = series.map(escape_formula).astype(object)
     return out
 
 
