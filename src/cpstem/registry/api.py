@@ -59,10 +59,6 @@ api = NinjaAPI(
 )
 
 
-def _errors(status: int, detail: str, errors: dict[str, list[str]]):
-    return status, {"detail": detail, "errors": errors}
-
-
 @api.exception_handler(FieldErrors)
 def field_errors(request, exc: FieldErrors):
     return api.create_response(
