@@ -82,7 +82,6 @@ def main() -> None:
             page.fill("#id_password", PASSWORD)
             page.click("button[type=submit]")
             page.wait_for_url("**/patients/")
-            page.screenshot(path=OUT / "registry-list.png")
             # the demo patient with the longest follow-up
             best, rows = None, -1
             for link in page.locator("tbody a").all()[:30]:

@@ -193,3 +193,35 @@ def test_import_malformed_files(registry, tmp_path, content, message):
     path.write_text(content)
     r = registry.run("import", str(path), check=False)
     assert r.returncode == 1 and message in r.stderr and "Traceback" not in r.stderr
+
+
+def test_backup_moves_from_sqlite_to_postgresql(tmp_path, postgres_server):
+    """A backup of a SQLite registry restores into PostgreSQL (and the data read the same)."""
+    from tests.registry.cli_env import Registry
+
+    lite = Registry(tmp_path / "lite")
+    lite.run("demo", "load", "--per-site", "3")
+    lite.run(
+        "user",
+        "create",
+        "clara",
+        "--role",
+        "clinician",
+        "--site",
+        "DEMO-N",
+        "--password-stdin",
+        stdin=PASSWORD,
+    )
+    lite.run("backup", "--out", str(tmp_path / "b.json.gz"))
+    lite.run("export", "--pseudonymised", str(tmp_path / "lite.csv"))
+    pg = Registry(tmp_path / "pg", postgres_server.url(postgres_server.create_database()))
+    assert "6 patients, 2 sites, 1 users" in pg.run("restore", str(tmp_path / "b.json.gz")).stdout
+    pg.run("export", "--pseudonymised", str(tmp_path / "pg.csv"))
+    assert (tmp_path / "pg.csv").read_text() == (tmp_path / "lite.csv").read_text()
+    out = pg.python(
+        "from cpstem.registry import setup; setup.start(migrate=False)\n"
+        "from django.db import connection\n"
+        "from cpstem.registry.models import Patient\n"
+        "print(connection.vendor, Patient.history.count())"
+    ).stdout.split()
+    assert out == ["postgresql", "6"]

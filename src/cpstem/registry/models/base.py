@@ -48,6 +48,11 @@ class PatientRecord(models.Model):
         if self.patient_id is None or self.date is None:
             return
         problems = check_event_date(self.date, self.patient.birth_date, self.date_label)
+        withdrawn = self.patient.consent_withdrawn_date
+        if withdrawn is not None and self.date > withdrawn:
+            problems.append(
+                f"consent was withdrawn on {withdrawn.isoformat()}: no data after that day"
+            )
         if problems:
             raise ValidationError({"date": problems})
 
