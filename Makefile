@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+CPSTEM := $(VENV)/bin/cpstem
+# Debian packages the tests need: chromium (browser tests) and the PostgreSQL server binaries.
+APT := DEBIAN_FRONTEND=noninteractive apt-get
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run test bench lint install clean fixtures r-metafor
+.PHONY: run tour test test-sqlite test-postgresql system-deps bench lint install screenshots \
+	clean fixtures r-metafor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -15,29 +20,55 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# The registry on SQLite in ./cpstem-data with the synthetic demo cohort (loaded once), a local
+# admin (its one-time password is printed the first time) at http://127.0.0.1:8000
 run: $(STAMP)
-	$(VENV)/bin/cpstem tour
+	$(CPSTEM) demo load
+	$(CPSTEM) user create admin --role admin --one-time-password --if-missing
+	$(CPSTEM) serve --host 127.0.0.1 --port 8000
+
+tour: $(STAMP)
+	$(CPSTEM) tour
+
+system-deps:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  { echo "Installing Debian chromium (browser tests)"; $(SUDO) $(APT) update -q && \
+	    $(SUDO) $(APT) install -y -q --no-install-recommends chromium; }
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	  { echo "Installing the PostgreSQL server (database tests)"; $(SUDO) $(APT) update -q && \
+	    $(SUDO) $(APT) install -y -q --no-install-recommends postgresql; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
 
-test: $(STAMP)
-	$(VENV)/bin/ruff check src tests bench
+# Everything on SQLite (unit, API, CLI, browser), then the registry suite on a throw-away
+# PostgreSQL server started by the tests from the machine's binaries.
+test: $(STAMP) system-deps lint test-sqlite test-postgresql
+
+test-sqlite: $(STAMP)
 	$(PY) -m pytest -q
+
+test-postgresql: $(STAMP)
+	$(PY) -m pytest -q --db=postgresql tests/registry
 
 bench: $(STAMP) r-metafor
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/gmfm_batch.py
 	$(PY) bench/evidence.py
+	$(PY) bench/registry.py
 
 # R + metafor (Debian packages) for the metafor reference fixtures and the benchmark
 r-metafor:
 	@Rscript -e 'library(metafor); library(jsonlite)' >/dev/null 2>&1 || \
-		(apt-get update && apt-get install -y --no-install-recommends r-base-core r-cran-metafor r-cran-jsonlite)
+		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
+		r-base-core r-cran-metafor r-cran-jsonlite)
 
 # regenerate tests/evidence/metafor/*.json from R's metafor (not part of `make test`)
 fixtures: r-metafor
 	Rscript tests/evidence/metafor/generate.R tests/evidence/metafor
+
+screenshots: $(STAMP) system-deps
+	$(PY) docs/screenshots.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from cpstem.evidence.errors import EvidenceError
 from cpstem.measures import MeasureError
+from cpstem.outcomes import OutcomeError
 from cpstem.reference import CurveError
+from cpstem.registry.errors import RegistryError
 
 
 class InputFileError(ValueError):
@@ -16,4 +18,6 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     CurveError,
     EvidenceError,
     InputFileError,
+    OutcomeError,
+    RegistryError,
 )

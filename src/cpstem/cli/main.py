@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cpstem import __version__
-from cpstem.cli import curves, evidence, gmfm, tour
+from cpstem.cli import curves, data, evidence, gmfm, serve, tour, users
 from cpstem.cli.app import App
 
 app = App(
@@ -16,6 +16,15 @@ app.add_typer(gmfm.app, name="gmfm")
 app.add_typer(curves.app, name="curves")
 app.add_typer(evidence.app, name="evidence")
 app.command("tour")(tour.tour)
+# registry
+app.command("serve")(serve.serve)
+app.add_typer(users.user_app, name="user")
+app.add_typer(users.token_app, name="token")
+app.add_typer(data.demo_app, name="demo")
+app.command("export")(data.export)
+app.command("import")(data.import_)
+app.command("backup")(data.backup)
+app.command("restore")(data.restore)
 
 
 @app.command()

@@ -1,0 +1,110 @@
+"""``cpstem user`` and ``cpstem token``: accounts with a role and site, API tokens."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from cpstem.cli.app import App
+from cpstem.cli.console import console
+from cpstem.cli.registry import DataDir, start
+from cpstem.registry.errors import RegistryError
+
+user_app = App(help="Registry accounts: roles admin, clinician, monitor, researcher.")
+token_app = App(help="API tokens (Authorization: Bearer <token>).")
+
+ROLE_HELP = "admin | clinician (own site, read/write) | monitor (own site, read-only) | researcher"
+
+
+@user_app.command("create")
+def create(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help=ROLE_HELP)],
+    site: Annotated[str | None, typer.Option(help="Site code (created if new).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    one_time: Annotated[
+        bool,
+        typer.Option("--one-time-password", help="Generate a one-time password and print it."),
+    ] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Do nothing if the user exists.")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Create a user. Give the password on stdin (--password-stdin) or get a one-time one."""
+    start(data_dir)
+    from django.contrib.auth import get_user_model
+
+    from cpstem.registry import users
+
+    if if_missing and get_user_model().objects.filter(username=name).exists():
+        console.print(
+            f"User {name} exists (reset its password with `cpstem user password {name}`)."
+        )
+        return
+    if password_stdin == one_time:
+        raise RegistryError("give exactly one of --password-stdin or --one-time-password")
+    if one_time:
+        password = users.one_time_password()
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise RegistryError("no password on standard input")
+    users.create_user(name, role, site, password, one_time=one_time, check_password=not one_time)
+    console.print(f"Created {role} {name}" + (f" at site {site.upper()}" if site else ""))
+    if one_time:
+        console.print("One-time password (must be changed at the first log-in):")
+        typer.echo(password)
+
+
+@user_app.command("password")
+def password(
+    name: Annotated[str, typer.Argument(help="User name.")], data_dir: DataDir = None
+) -> None:
+    """Reset a password to a new one-time password (printed as the last line)."""
+    start(data_dir)
+    from cpstem.registry import users
+
+    new = users.reset_password(name)
+    console.print(f"New one-time password of {name} (must be changed at the next log-in):")
+    typer.echo(new)
+
+
+@user_app.command("list")
+def list_users(data_dir: DataDir = None) -> None:
+    """List users with their role and site."""
+    start(data_dir)
+    from django.contrib.auth import get_user_model
+
+    table = Table(title="Users")
+    for col in ("name", "role", "site", "active"):
+        table.add_column(col)
+    for u in get_user_model().objects.select_related("profile__site").order_by("username"):
+        profile = getattr(u, "profile", None)
+        table.add_row(
+            u.username,
+            profile.role if profile else ("admin" if u.is_superuser else "-"),
+            profile.site.code if profile and profile.site else "",
+            "yes" if u.is_active else "no",
+        )
+    console.print(table)
+
+
+@token_app.command("create")
+def create_token(
+    name: Annotated[str, typer.Argument(help="User name the token acts as.")],
+    label: Annotated[str, typer.Option(help="What the token is for.")] = "",
+    data_dir: DataDir = None,
+) -> None:
+    """Create an API token for a user; the token is printed once, as the last line."""
+    start(data_dir)
+    from cpstem.registry import users
+
+    key = users.create_token(name, label)
+    console.print(f"API token for {name} (shown once; store it safely):")
+    typer.echo(key)

@@ -1,0 +1,170 @@
+"""Observed versus expected GMFM-66 change after each cell administration.
+
+For every administration the baseline is the GMFM-66 in the baseline window of the schedule
+(the latest on or before the administration, else the nearest after it). For every later
+GMFM-66 the observed change is compared with the change expected for the child's age and
+GMFCS level, by both methods of :class:`cpstem.reference.CurveSet`: the *population* change of
+the average child of that level, and the *child-anchored* change of a child who keeps its own
+limit. ``excess`` = observed - expected: above 0 means more progress than expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from cpstem.outcomes.dates import DAYS_PER_YEAR, age_years
+from cpstem.outcomes.errors import OutcomeError
+from cpstem.outcomes.schedule import VisitRule, load_rules
+from cpstem.reference import CurveError, CurveSet
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A GMFM-66 score on a day (``se`` from the GMAE when known)."""
+
+    day: date
+    score: float
+    se: float | None = None
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One follow-up GMFM-66 compared with its baseline."""
+
+    day: date
+    age_years: float
+    months_since: float
+    score: float
+    observed_change: float
+    expected_population: float
+    expected_anchored: float | None
+
+    @property
+    def excess_population(self) -> float:
+        return self.observed_change - self.expected_population
+
+    @property
+    def excess_anchored(self) -> float | None:
+        if self.expected_anchored is None:
+            return None
+        return self.observed_change - self.expected_anchored
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "age_years": self.age_years,
+            "months_since": self.months_since,
+            "score": self.score,
+            "observed_change": self.observed_change,
+            "expected_population": self.expected_population,
+            "expected_anchored": self.expected_anchored,
+            "excess_population": self.excess_population,
+            "excess_anchored": self.excess_anchored,
+        }
+
+
+@dataclass(frozen=True)
+class AdministrationChange:
+    """The baseline and follow-up comparisons of one administration."""
+
+    anchor: Any
+    day: date
+    age_years: float
+    level: str | None
+    baseline: Observation | None
+    rows: tuple[ChangeRow, ...] = field(default_factory=tuple)
+    note: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "administration": self.anchor,
+            "date": self.day.isoformat(),
+            "age_years": self.age_years,
+            "gmfcs": self.level,
+            "baseline": None
+            if self.baseline is None
+            else {"date": self.baseline.day.isoformat(), "score": self.baseline.score},
+            "follow_up": [r.to_dict() for r in self.rows],
+            "note": self.note,
+        }
+
+
+def _baseline(
+    observations: Sequence[Observation], day: date, rule: VisitRule
+) -> Observation | None:
+    start, end = day - timedelta(days=rule.days_before), day + timedelta(days=rule.days_after)
+    inside = [o for o in observations if start <= o.day <= end]
+    before = [o for o in inside if o.day <= day]
+    if before:
+        return max(before, key=lambda o: o.day)
+    return min(inside, key=lambda o: o.day, default=None)
+
+
+def compare(
+    birth: date,
+    level: Any,
+    administrations: Iterable[tuple[Any, date]],
+    observations: Iterable[Observation],
+    curves: CurveSet,
+    rules: Sequence[VisitRule] | None = None,
+) -> list[AdministrationChange]:
+    """Observed vs expected change after each administration (``level``: GMFCS, or None)."""
+    rules = tuple(rules) if rules is not None else load_rules()
+    base_rule = next((r for r in rules if r.months == 0), None)
+    if base_rule is None:
+        raise OutcomeError("the schedule has no baseline visit (months = 0)")
+    obs = sorted(observations, key=lambda o: o.day)
+    if any(o.day < birth for o in obs):
+        raise OutcomeError("a GMFM-66 is dated before the child's birth")
+    out = []
+    for anchor, day in sorted(administrations, key=lambda a: a[1]):
+        age = age_years(birth, day)
+        lv = None if level is None else str(curves.curve(level).level)
+        base = _baseline(obs, day, base_rule)
+        if lv is None:
+            out.append(AdministrationChange(anchor, day, age, None, base, (), "no GMFCS level"))
+            continue
+        if base is None:
+            out.append(
+                AdministrationChange(
+                    anchor, day, age, lv, None, (), "no GMFM-66 in the baseline window"
+                )
+            )
+            continue
+        base_age = age_years(birth, base.day)
+        rows = []
+        for o in obs:
+            if o.day <= max(day, base.day):
+                continue
+            a = age_years(birth, o.day)
+            pop = curves.expected_change(lv, base_age, a)
+            try:
+                anchored = curves.expected_change(lv, base_age, a, baseline=base.score)
+            except CurveError:
+                anchored = None  # baseline at age 0 or outside 0-100: no own limit
+            rows.append(
+                ChangeRow(
+                    day=o.day,
+                    age_years=a,
+                    months_since=(o.day - day).days / (DAYS_PER_YEAR / 12),
+                    score=o.score,
+                    observed_change=o.score - base.score,
+                    expected_population=pop,
+                    expected_anchored=anchored,
+                )
+            )
+        out.append(AdministrationChange(anchor, day, age, lv, base, tuple(rows)))
+    return out
+
+
+def at_visit(change: AdministrationChange, rule: VisitRule) -> ChangeRow | None:
+    """The follow-up row inside a visit's window (nearest to its target), if any."""
+    from cpstem.outcomes.dates import add_months
+
+    target = add_months(change.day, rule.months)
+    start, end = target - timedelta(days=rule.days_before), target + timedelta(days=rule.days_after)
+    inside = [r for r in change.rows if start <= r.day <= end]
+    return min(inside, key=lambda r: abs((r.day - target).days), default=None)

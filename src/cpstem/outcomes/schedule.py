@@ -1,0 +1,145 @@
+"""Follow-up schedule anchored to each cell administration: what is done, due and overdue.
+
+Visit months and windows come from ``data/schedule.toml`` (the windows are a site policy) or a
+site's own TOML file of the same form. A visit is *done* when an assessment falls in its window;
+otherwise it is *upcoming* before the window opens, *due* from the window's start to the target
+date, *overdue* after the target date while the window is still open, and *missed* once the
+window has closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from cpstem.outcomes.catalog import data, read_toml
+from cpstem.outcomes.dates import add_months
+from cpstem.outcomes.errors import OutcomeError
+
+
+@dataclass(frozen=True)
+class VisitRule:
+    """One planned visit: months after the administration and its window (days)."""
+
+    label: str
+    months: int
+    days_before: int
+    days_after: int
+
+
+class Status(StrEnum):
+    DONE = "done"
+    UPCOMING = "upcoming"
+    DUE = "due"
+    OVERDUE = "overdue"
+    MISSED = "missed"
+
+
+@dataclass(frozen=True)
+class Visit:
+    """A planned visit of one administration, with its status on a given day."""
+
+    anchor: Any  # the administration's key (e.g. its database id)
+    anchor_date: date
+    rule: VisitRule
+    target: date
+    window_start: date
+    window_end: date
+    done_on: date | None
+    status: Status
+
+    @property
+    def label(self) -> str:
+        return self.rule.label
+
+
+def _int(row: dict[str, Any], key: str, where: str) -> int:
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise OutcomeError(f"{where}: {key} must be a whole number of 0 or more")
+    return value
+
+
+def rules_from(raw: dict[str, Any], where: str = "schedule") -> tuple[VisitRule, ...]:
+    """Visit rules from a parsed schedule file (``[[visits]]`` tables)."""
+    visits = raw.get("visits")
+    if not isinstance(visits, list) or not visits:
+        raise OutcomeError(f"{where}: needs at least one [[visits]] table")
+    rules = []
+    for i, row in enumerate(visits):
+        at = f"{where}, visits[{i}]"
+        label = str(row.get("label", "")).strip()
+        if not label:
+            raise OutcomeError(f"{at}: label is missing")
+        rules.append(
+            VisitRule(
+                label,
+                _int(row, "months", at),
+                _int(row, "days_before", at),
+                _int(row, "days_after", at),
+            )
+        )
+    if len({r.months for r in rules}) != len(rules):
+        raise OutcomeError(f"{where}: two visits have the same month")
+    return tuple(sorted(rules, key=lambda r: r.months))
+
+
+def load_rules(path: str | Path | None = None) -> tuple[VisitRule, ...]:
+    """The default schedule, or a site's schedule TOML file."""
+    if path is None:
+        return rules_from(data("schedule"), "default schedule")
+    return rules_from(read_toml(path), str(path))
+
+
+def status(target: date, start: date, end: date, done_on: date | None, today: date) -> Status:
+    """The status of one visit on ``today``."""
+    if done_on is not None:
+        return Status.DONE
+    if today < start:
+        return Status.UPCOMING
+    if today <= target:
+        return Status.DUE
+    if today <= end:
+        return Status.OVERDUE
+    return Status.MISSED
+
+
+def plan(
+    administrations: Iterable[tuple[Any, date]],
+    assessment_dates: Iterable[date],
+    today: date,
+    rules: Sequence[VisitRule] | None = None,
+) -> list[Visit]:
+    """All visits of all administrations with their status on ``today``, by target date."""
+    rules = tuple(rules) if rules is not None else load_rules()
+    done_days = sorted(set(assessment_dates))
+    visits = []
+    for anchor, day in administrations:
+        for rule in rules:
+            target = add_months(day, rule.months)
+            start = target - timedelta(days=rule.days_before)
+            end = target + timedelta(days=rule.days_after)
+            done_on = next((d for d in done_days if start <= d <= end), None)
+            visits.append(
+                Visit(
+                    anchor,
+                    day,
+                    rule,
+                    target,
+                    start,
+                    end,
+                    done_on,
+                    status(target, start, end, done_on, today),
+                )
+            )
+    return sorted(visits, key=lambda v: (v.target, v.rule.months))
+
+
+def next_open(visits: Iterable[Visit]) -> Visit | None:
+    """The earliest visit that is still to be done (due, overdue or upcoming)."""
+    open_ = [v for v in visits if v.status in (Status.DUE, Status.OVERDUE, Status.UPCOMING)]
+    return min(open_, key=lambda v: v.target, default=None)

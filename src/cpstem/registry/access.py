@@ -1,0 +1,79 @@
+"""Roles and site separation. Views and the API filter querysets with these, never templates.
+
+admin: all sites, read/write (and the Django admin); clinician: own site, read/write;
+monitor: own site, read-only; researcher: all sites, pseudonymised, read-only.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+
+from cpstem.registry.models.sites import Role
+
+
+def role_of(user) -> str | None:
+    """The user's role, or None (no access to patient data)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    profile = getattr(user, "profile", None)
+    return profile.role if profile else None
+
+
+def site_of(user):
+    profile = getattr(user, "profile", None)
+    return profile.site if profile else None
+
+
+def visible_site_ids(user) -> list[int] | None:
+    """Site ids a user may see; None = all sites; [] = none."""
+    role = role_of(user)
+    if role in (Role.ADMIN, Role.RESEARCHER):
+        return None
+    if role in (Role.CLINICIAN, Role.MONITOR):
+        site = site_of(user)
+        return [site.pk] if site else []
+    return []
+
+
+def can_write(user) -> bool:
+    return role_of(user) in (Role.ADMIN, Role.CLINICIAN)
+
+
+def is_pseudonymised(user) -> bool:
+    """Researchers see research IDs and ages, never study IDs, birth dates or free text."""
+    return role_of(user) == Role.RESEARCHER
+
+
+def require_read(user) -> None:
+    if role_of(user) is None:
+        raise PermissionDenied("this account has no role in the registry")
+
+
+def require_write(user) -> None:
+    if not can_write(user):
+        raise PermissionDenied("your role is read-only")
+
+
+def writable_site(user, site=None):
+    """The site a new patient goes to: the clinician's own; an admin may choose."""
+    require_write(user)
+    if role_of(user) == Role.ADMIN and site is not None:
+        return site
+    own = site_of(user)
+    if own is None:
+        raise PermissionDenied("choose a site (your account has none)")
+    return own
+
+
+def role_context(request) -> dict:
+    """Template context: the user's role and what it may do."""
+    user = getattr(request, "user", None)
+    role = role_of(user)
+    return {
+        "role": role,
+        "can_write": role in (Role.ADMIN, Role.CLINICIAN),
+        "pseudonymised": role == Role.RESEARCHER,
+        "user_site": site_of(user) if role else None,
+    }

@@ -1,0 +1,25 @@
+"""App configuration: SQLite connections get WAL journaling and a busy timeout."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.db.backends.signals import connection_created
+
+
+def _sqlite_pragmas(sender, connection, **kwargs) -> None:
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cur:
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+
+
+class RegistryConfig(AppConfig):
+    name = "cpstem.registry"
+    label = "registry"
+    verbose_name = "cpstem registry"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        connection_created.connect(_sqlite_pragmas, dispatch_uid="cpstem-sqlite-pragmas")

@@ -1,0 +1,346 @@
+"""Entry forms. Validation lives in the models (and the pure layers they call); forms add
+widgets, unit choices and map every message to its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+
+from cpstem.measures import gmfm
+from cpstem.measures.spasticity import MAS, MuscleGroup, Side
+from cpstem.outcomes import OutcomeError
+from cpstem.outcomes.dose import parse_cell_count
+from cpstem.registry.models import (
+    Administration,
+    AdverseEvent,
+    Classification,
+    GMFM66Assessment,
+    GMFM88Assessment,
+    LabValue,
+    Patient,
+    RehabEpisode,
+    SpasticityAssessment,
+)
+from cpstem.registry.models.base import today
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(format="%Y-%m-%d", **kwargs)
+
+    def get_context(self, name, value, attrs):
+        attrs = {**(attrs or {}), "max": today().isoformat()}
+        return super().get_context(name, value, attrs)
+
+
+class RecordForm(forms.ModelForm):
+    """A ModelForm whose model-level messages for fields not on the form become form errors."""
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            remapped: dict[str, list] = {}
+            for field, messages in errors.error_dict.items():
+                key = (
+                    field if field in self.fields or field == NON_FIELD_ERRORS else NON_FIELD_ERRORS
+                )
+                remapped.setdefault(key, []).extend(messages)
+            errors = ValidationError(remapped)
+        super()._update_errors(errors)
+
+
+def _dates(*names: str) -> dict[str, forms.Widget]:
+    return {n: DateInput() for n in names}
+
+
+class PatientForm(RecordForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "study_id",
+            "birth_date",
+            "sex",
+            "gestational_age_weeks",
+            "birth_weight_g",
+            "subtype",
+            "topography",
+            "mrics",
+            "preterm_birth",
+            "growth_restriction",
+            "maternal_infection",
+            "nsaid_paracetamol_exposure",
+            "hie",
+            "risk_other",
+            "consent_date",
+            "consent_version",
+            "consent_withdrawn_date",
+        ]
+        widgets = _dates("birth_date", "consent_date", "consent_withdrawn_date")
+
+
+class ClassificationForm(RecordForm):
+    class Meta:
+        model = Classification
+        fields = ["date", "system", "level"]
+        widgets = _dates("date")
+
+
+class AdministrationForm(RecordForm):
+    cell_count = forms.CharField(
+        label="Cell count",
+        help_text="e.g. 5e7, 5 x 10^7 or 50000000",
+    )
+    cell_count_unit = forms.ChoiceField(
+        label="The count is",
+        choices=[("total", "total cells"), ("per_kg", "cells per kg")],
+        initial="total",
+        widget=forms.RadioSelect,
+    )
+
+    class Meta:
+        model = Administration
+        fields = [
+            "date",
+            "product",
+            "product_other",
+            "origin",
+            "hla_match",
+            "weight_kg",
+            "dose_confirmed",
+            "route",
+            "route_other",
+            "gcsf",
+            "epo",
+            "immunosuppression",
+            "adjunct_other",
+            "lot",
+            "notes",
+        ]
+        widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    field_order = [
+        "date",
+        "product",
+        "product_other",
+        "origin",
+        "hla_match",
+        "cell_count",
+        "cell_count_unit",
+        "weight_kg",
+    ]
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["cell_count"] = f"{self.instance.cells_total:g}"
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        text, weight = data.get("cell_count"), data.get("weight_kg")
+        if text:
+            try:
+                count = parse_cell_count(text)
+            except OutcomeError as exc:
+                self.add_error("cell_count", str(exc))
+                return data
+            if data.get("cell_count_unit") == "per_kg":
+                self.instance.cells_total = count * weight if weight else None
+            else:
+                self.instance.cells_total = count
+        return data
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict") and "cells_total" in errors.error_dict:
+            errors.error_dict["cell_count"] = errors.error_dict.pop("cells_total")
+        super()._update_errors(errors)
+
+
+class RehabForm(RecordForm):
+    class Meta:
+        model = RehabEpisode
+        fields = ["therapy", "therapy_other", "hours_per_week", "date", "end_date", "notes"]
+        labels = {"date": "Start date"}
+        widgets = _dates("date") | {
+            "end_date": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "notes": forms.Textarea(attrs={"rows": 2}),
+        }
+
+
+SCORE_CHOICES = [("0", "0"), ("1", "1"), ("2", "2"), ("3", "3"), ("NT", "NT")]
+
+
+class GMFM88Form(RecordForm):
+    """88 items, 0/1/2/3/NT each (NT is not 0), grouped by dimension in the template."""
+
+    class Meta:
+        model = GMFM88Assessment
+        fields = ["date", "with_aids", "goal_dimensions", "notes"]
+        widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        saved = self.instance.items or {}
+        for item in gmfm.ITEMS:
+            value = saved.get(str(item.number))
+            self.fields[f"item_{item.number}"] = forms.ChoiceField(
+                label=f"{item.number}. {item.title}",
+                choices=SCORE_CHOICES,
+                initial="NT" if value is None else str(value),
+                widget=forms.RadioSelect(attrs={"class": "score", "data-dim": item.dimension}),
+            )
+
+    def dimensions(self) -> list[dict[str, Any]]:
+        """Items grouped by dimension for the template."""
+        return [
+            {
+                "code": code,
+                "dim": dim,
+                "fields": [self[f"item_{n}"] for n in dim.item_numbers],
+            }
+            for code, dim in gmfm.DIMENSIONS.items()
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.instance.items = {
+            str(i.number): data.get(f"item_{i.number}", "NT") for i in gmfm.ITEMS
+        }
+        return data
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict") and "items" in errors.error_dict:
+            for message in errors.error_dict.pop("items"):
+                text = (
+                    " ".join(message.messages)
+                    if isinstance(message, ValidationError)
+                    else str(message)
+                )
+                words = text.split()
+                number = words[2] if len(words) > 2 and words[:2] == ["GMFM", "item"] else ""
+                key = f"item_{number}" if f"item_{number}" in self.fields else NON_FIELD_ERRORS
+                errors.error_dict.setdefault(key, []).append(ValidationError(text))
+        super()._update_errors(errors)
+
+
+class GMFM66Form(RecordForm):
+    class Meta:
+        model = GMFM66Assessment
+        fields = ["date", "score", "se", "ci_lower", "ci_upper", "notes"]
+        widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
+
+
+MAS_CHOICES = [("", "-")] + [(g.value, g.value) for g in MAS]
+
+
+class SpasticityForm(RecordForm):
+    """A Modified Ashworth grid (muscle x side) and up to six Tardieu rows."""
+
+    TARDIEU_ROWS = 6
+
+    class Meta:
+        model = SpasticityAssessment
+        fields = ["date", "notes"]
+        widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        mas = {(r["muscle"], r["side"]): r["grade"] for r in (self.instance.mas or [])}
+        for m in MuscleGroup:
+            for s in Side:
+                self.fields[f"mas_{m.value}_{s.value}"] = forms.ChoiceField(
+                    label=f"{m.label} {s.value}",
+                    choices=MAS_CHOICES,
+                    required=False,
+                    initial=mas.get((m.value, s.value), ""),
+                )
+        muscles = [("", "-"), *MuscleGroup.choices()]
+        rows = list(self.instance.tardieu or [])
+        for i in range(self.TARDIEU_ROWS):
+            row = rows[i] if i < len(rows) else {}
+            self.fields[f"t{i}_muscle"] = forms.ChoiceField(
+                choices=muscles, required=False, initial=row.get("muscle", ""), label="Muscle"
+            )
+            self.fields[f"t{i}_side"] = forms.ChoiceField(
+                choices=[("left", "left"), ("right", "right")],
+                required=False,
+                initial=row.get("side", "left"),
+                label="Side",
+            )
+            self.fields[f"t{i}_r1"] = forms.FloatField(
+                required=False, initial=row.get("r1_deg"), label="R1 (°)"
+            )
+            self.fields[f"t{i}_r2"] = forms.FloatField(
+                required=False, initial=row.get("r2_deg"), label="R2 (°)"
+            )
+            self.fields[f"t{i}_quality"] = forms.IntegerField(
+                required=False, initial=row.get("quality"), label="X"
+            )
+
+    def mas_rows(self) -> list[dict[str, Any]]:
+        return [
+            {"muscle": m, "cells": [self[f"mas_{m.value}_{s.value}"] for s in Side]}
+            for m in MuscleGroup
+        ]
+
+    def tardieu_rows(self) -> list[list]:
+        return [
+            [self[f"t{i}_{k}"] for k in ("muscle", "side", "r1", "r2", "quality")]
+            for i in range(self.TARDIEU_ROWS)
+        ]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        self.instance.mas = [
+            {"muscle": m.value, "side": s.value, "grade": data[f"mas_{m.value}_{s.value}"]}
+            for m in MuscleGroup
+            for s in Side
+            if data.get(f"mas_{m.value}_{s.value}")
+        ]
+        self.instance.tardieu = [
+            {
+                "muscle": data[f"t{i}_muscle"],
+                "side": data.get(f"t{i}_side") or "left",
+                "r1_deg": data.get(f"t{i}_r1"),
+                "r2_deg": data.get(f"t{i}_r2"),
+                "quality": data.get(f"t{i}_quality"),
+            }
+            for i in range(self.TARDIEU_ROWS)
+            if data.get(f"t{i}_muscle")
+        ]
+        return data
+
+
+class LabForm(RecordForm):
+    class Meta:
+        model = LabValue
+        fields = ["date", "analyte", "value", "unit", "notes"]
+        widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
+
+
+class AdverseEventForm(RecordForm):
+    class Meta:
+        model = AdverseEvent
+        fields = [
+            "term",
+            "date",
+            "resolution_date",
+            "grade",
+            "serious",
+            "relatedness",
+            "administration",
+            "action",
+            "outcome",
+            "notes",
+        ]
+        labels = {"date": "Onset date"}
+        widgets = _dates("date", "resolution_date") | {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["administration"].queryset = Administration.objects.filter(
+            patient_id=self.instance.patient_id
+        )
+        self.fields["outcome"].required = False

@@ -1,0 +1,43 @@
+"""Registry models: sites and roles, patients, treatment, assessments, safety, follow-up."""
+
+from cpstem.registry.models.assessments import (
+    GMFM66Assessment,
+    GMFM88Assessment,
+    LabValue,
+    SpasticityAssessment,
+)
+from cpstem.registry.models.patients import Classification, Patient
+from cpstem.registry.models.safety import AdverseEvent
+from cpstem.registry.models.schedule import FollowUpVisit
+from cpstem.registry.models.sites import ApiToken, Profile, Role, Site
+from cpstem.registry.models.treatment import Administration, RehabEpisode
+
+#: Models whose history belongs to a patient (the per-patient audit trail).
+PATIENT_RECORDS = (
+    Classification,
+    Administration,
+    RehabEpisode,
+    GMFM88Assessment,
+    GMFM66Assessment,
+    SpasticityAssessment,
+    LabValue,
+    AdverseEvent,
+)
+
+__all__ = [
+    "PATIENT_RECORDS",
+    "Administration",
+    "AdverseEvent",
+    "ApiToken",
+    "Classification",
+    "FollowUpVisit",
+    "GMFM66Assessment",
+    "GMFM88Assessment",
+    "LabValue",
+    "Patient",
+    "Profile",
+    "RehabEpisode",
+    "Role",
+    "Site",
+    "SpasticityAssessment",
+]

@@ -1,0 +1,101 @@
+"""Adverse events (CTCAE grade, seriousness, relatedness to the cell product)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+from cpstem.outcomes.catalog import choices, ctcae_grades
+from cpstem.registry.models.base import PatientRecord, check_event_date
+
+GRADES = [(g, f"{g} - {label}") for g, label, _ in ctcae_grades()]
+RELATED = {"possible", "probable", "definite"}
+
+
+class AdverseEvent(PatientRecord):
+    """An adverse event; ``date`` is the onset date."""
+
+    term = models.CharField(max_length=200, help_text="e.g. fever, vomiting, headache")
+    resolution_date = models.DateField(null=True, blank=True)
+    grade = models.PositiveSmallIntegerField("CTCAE grade", choices=GRADES)
+    serious = models.BooleanField(default=False, help_text="ICH E2A serious adverse event")
+    relatedness = models.CharField(
+        "relatedness to the cell product", max_length=12, choices=choices("relatedness")
+    )
+    administration = models.ForeignKey(
+        "registry.Administration",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="adverse_events",
+        help_text="The administration it followed (default: the latest before onset)",
+    )
+    action = models.CharField(
+        "action taken", max_length=12, choices=choices("action"), default="none"
+    )
+    outcome = models.CharField(max_length=14, choices=choices("outcome"), blank=True)
+    notes = models.TextField(blank=True)
+    history = HistoricalRecords()
+
+    date_label = "onset date"
+
+    class Meta(PatientRecord.Meta):
+        indexes = [models.Index(fields=["patient", "date"])]
+
+    def __str__(self) -> str:
+        return f"{self.term} (grade {self.grade}, {self.date})"
+
+    @property
+    def onset_date(self):
+        return self.date
+
+    @property
+    def is_related(self) -> bool:
+        return self.relatedness in RELATED
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        try:
+            super().clean()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        if not (self.term or "").strip():
+            errors.setdefault("term", []).append("name the event, e.g. fever")
+        if self.grade is not None and not 1 <= self.grade <= 5:
+            errors.setdefault("grade", []).append("CTCAE grades run from 1 to 5")
+        if self.resolution_date is not None and self.date is not None:
+            if self.resolution_date < self.date:
+                errors.setdefault("resolution_date", []).append(
+                    "the event resolves before its onset"
+                )
+            problems = check_event_date(self.resolution_date, None, "resolution date")
+            if problems:
+                errors.setdefault("resolution_date", []).extend(problems)
+        if not self.outcome:
+            self.outcome = "recovered" if self.resolution_date else "not_recovered"
+        if self.grade == 5:
+            if not self.serious:
+                errors.setdefault("serious", []).append(
+                    "a fatal event (grade 5) is serious (ICH E2A)"
+                )
+            if self.outcome != "fatal":
+                errors.setdefault("outcome", []).append("a grade 5 event has the outcome 'fatal'")
+        elif self.outcome == "fatal" and self.grade is not None:
+            errors.setdefault("grade", []).append("a fatal outcome is CTCAE grade 5")
+        if (
+            self.administration_id
+            and self.patient_id
+            and self.administration.patient_id != self.patient_id
+        ):
+            errors.setdefault("administration", []).append(
+                "that administration belongs to another patient"
+            )
+        if not self.administration_id and self.patient_id and self.date:
+            self.administration = (
+                self.patient.administration_set.filter(date__lte=self.date)
+                .order_by("-date", "-id")
+                .first()
+            )
+        if errors:
+            raise ValidationError(errors)

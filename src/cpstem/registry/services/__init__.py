@@ -1,0 +1,1 @@
+"""Registry services: transactional writes, derived data, analyses of stored records."""

@@ -1,0 +1,88 @@
+"""The audit trail of one patient: every create/update/delete of the patient and its records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from cpstem.registry.models import PATIENT_RECORDS, Patient
+
+_KIND = {"+": "created", "~": "changed", "-": "deleted"}
+_HIDDEN = {"updated_at", "created_at", "items"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One historical record: who, when, what."""
+
+    when: datetime
+    user: str
+    kind: str
+    record: str
+    record_id: int
+    summary: str
+    changes: tuple[tuple[str, str, str], ...]  # (field, old, new)
+    reason: str
+
+    def to_dict(self) -> dict:
+        return {
+            "when": self.when.isoformat(),
+            "user": self.user,
+            "action": self.kind,
+            "record": self.record,
+            "record_id": self.record_id,
+            "summary": self.summary,
+            "changes": [{"field": f, "old": o, "new": n} for f, o, n in self.changes],
+            "reason": self.reason,
+        }
+
+
+def _text(value) -> str:
+    return "" if value is None else str(value)
+
+
+def _entries(model, records) -> list[Change]:
+    out = []
+    records = list(records)
+    by_id: dict[int, list] = {}
+    for r in sorted(records, key=lambda r: (r.history_date, r.history_id)):
+        by_id.setdefault(r.id, []).append(r)
+    for rows in by_id.values():
+        prev = None
+        for r in rows:
+            changes: tuple = ()
+            if prev is not None and r.history_type == "~":
+                delta = r.diff_against(prev)
+                changes = tuple(
+                    (c.field, _text(c.old), _text(c.new))
+                    for c in delta.changes
+                    if c.field not in _HIDDEN
+                )
+                if "items" in delta.changed_fields:
+                    changes += (("items", "(sheet)", "(sheet changed)"),)
+            out.append(
+                Change(
+                    when=r.history_date,
+                    user=r.history_user.get_username() if r.history_user_id else "system",
+                    kind=_KIND.get(r.history_type, r.history_type),
+                    record=model._meta.verbose_name,
+                    record_id=r.id,
+                    summary=str(r.instance),
+                    changes=changes,
+                    reason=r.history_change_reason or "",
+                )
+            )
+            prev = r
+    return out
+
+
+def patient_history(patient: Patient) -> list[Change]:
+    """Newest first."""
+    entries = _entries(
+        Patient, Patient.history.filter(id=patient.pk).select_related("history_user")
+    )
+    for model in PATIENT_RECORDS:
+        entries += _entries(
+            model, model.history.filter(patient_id=patient.pk).select_related("history_user")
+        )
+    return sorted(entries, key=lambda c: c.when, reverse=True)

@@ -1,0 +1,126 @@
+"""Create / edit / delete the records of a patient (one generic view per action)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cpstem.measures import gmfm
+from cpstem.registry import access, forms
+from cpstem.registry.models import (
+    Administration,
+    AdverseEvent,
+    Classification,
+    GMFM66Assessment,
+    GMFM88Assessment,
+    LabValue,
+    RehabEpisode,
+    SpasticityAssessment,
+)
+from cpstem.registry.services.records import attach_gmfm66
+from cpstem.registry.views.common import visible_patient
+
+
+@dataclass(frozen=True)
+class Kind:
+    model: type
+    form: type
+    title: str
+    template: str = "registry/record_form.html"
+
+
+KINDS = {
+    "classification": Kind(Classification, forms.ClassificationForm, "GMFCS / MACS / CFCS level"),
+    "administration": Kind(Administration, forms.AdministrationForm, "Cell administration"),
+    "rehab": Kind(RehabEpisode, forms.RehabForm, "Rehabilitation episode"),
+    "gmfm88": Kind(GMFM88Assessment, forms.GMFM88Form, "GMFM-88", "registry/gmfm88_form.html"),
+    "gmfm66": Kind(GMFM66Assessment, forms.GMFM66Form, "GMFM-66 (from the GMAE)"),
+    "spasticity": Kind(
+        SpasticityAssessment,
+        forms.SpasticityForm,
+        "Spasticity (MAS, Tardieu)",
+        "registry/spasticity_form.html",
+    ),
+    "lab": Kind(LabValue, forms.LabForm, "Laboratory value"),
+    "ae": Kind(AdverseEvent, forms.AdverseEventForm, "Adverse event"),
+}
+
+
+def _kind(name: str) -> Kind:
+    if name not in KINDS:
+        raise Http404("unknown record type")
+    return KINDS[name]
+
+
+@login_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def record_edit(request, pk: int, kind: str, rid: int | None = None):
+    access.require_write(request.user)
+    patient = visible_patient(request, pk)
+    k = _kind(kind)
+    instance = (
+        get_object_or_404(k.model, pk=rid, patient=patient) if rid else k.model(patient=patient)
+    )
+    form = k.form(request.POST or None, instance=instance)
+    if request.method == "POST" and form.is_valid():
+        with transaction.atomic():
+            obj = form.save(commit=False)
+            if kind == "gmfm88" and obj.assessor_id is None:
+                obj.assessor = request.user
+            obj.save()
+            if kind == "gmfm88":
+                attach_gmfm66(obj)
+        messages.success(request, f"{k.title} saved.")
+        if kind == "gmfm88":
+            return redirect("registry:gmfm88", pk=patient.pk, rid=obj.pk)
+        return redirect("registry:patient", pk=patient.pk)
+    return render(
+        request,
+        k.template,
+        {"form": form, "patient": patient, "kind": kind, "title": k.title, "instance": instance},
+    )
+
+
+@login_required
+@require_POST
+def record_delete(request, pk: int, kind: str, rid: int):
+    access.require_write(request.user)
+    patient = visible_patient(request, pk)
+    k = _kind(kind)
+    obj = get_object_or_404(k.model, pk=rid, patient=patient)
+    obj.delete()
+    messages.success(request, f"{k.title} of {obj.date} deleted (kept in the audit trail).")
+    return redirect("registry:patient", pk=patient.pk)
+
+
+@login_required
+@never_cache
+def gmfm88_detail(request, pk: int, rid: int):
+    patient = visible_patient(request, pk)
+    sheet = get_object_or_404(GMFM88Assessment, pk=rid, patient=patient)
+    result = sheet.result
+    dims = [
+        {
+            "code": c,
+            "name": d.name,
+            "raw": result.dimension_raw[c],
+            "max": d.max_raw,
+            "percent": result.dimension_percent[c],
+            "goal": c in result.goal_dimensions,
+        }
+        for c, d in gmfm.DIMENSIONS.items()
+    ]
+    gmfm66 = GMFM66Assessment.objects.filter(sheet=sheet).first()
+    return render(
+        request,
+        "registry/gmfm88_detail.html",
+        {"patient": patient, "sheet": sheet, "result": result, "dims": dims, "gmfm66": gmfm66},
+    )
