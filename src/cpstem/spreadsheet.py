@@ -22,10 +22,13 @@ def escape_formula(value: Any) -> Any:
 
 
 def safe_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` with every text cell (and column name) escaped."""
+    """A copy of ``frame`` with every text cell and column name escaped (numbers and booleans
+    stay as they are; object, string and categorical columns are escaped cell by cell)."""
     out = frame.copy()
     for col in out.columns:
-        if out[col].dtype == object or pd.api.types.is_string_dtype(out[col]):
-            out[col] = out[col].map(escape_formula)
+        series = out[col]
+        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
+            continue
+        out[col] = series.map(escape_formula).astype(object)
     out.columns = [escape_formula(str(c)) for c in out.columns]
     return out

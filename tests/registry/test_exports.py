@@ -11,6 +11,7 @@ import pytest
 from cpstem.registry import exporter
 from cpstem.registry.models import AdverseEvent, GMFM66Assessment, GMFM88Assessment
 from cpstem.registry.services.records import save_validated
+from cpstem.spreadsheet import escape_formula
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ pytestmark = pytest.mark.django_db
     ],
 )
 def test_escape_formula(text, safe):
-    assert exporter.escape_formula(text) == safe
+    assert escape_formula(text) == safe
 
 
 def test_xlsx_export_is_pseudonymised_and_formula_safe(patient, tmp_path):

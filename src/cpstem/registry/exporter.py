@@ -19,26 +19,7 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
-
-_DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def escape_formula(value):
-    """Neutralise a text cell that a spreadsheet would run as a formula."""
-    if isinstance(value, str) and value.startswith(_DANGEROUS):
-        return "'" + value
-    return value
-
-
-def escape_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Escape every text cell (object or string dtype; numbers and booleans stay as they are)."""
-    out = df.copy()
-    for col in out.columns:
-        series = out[col]
-        if pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series):
-            continue
-        out[col] = series.map(escape_formula).astype(object)
-    return out
+from cpstem.spreadsheet import safe_frame
 
 
 def tables(patients=None) -> dict[str, pd.DataFrame]:
@@ -254,14 +235,14 @@ def write(out: str | Path, patients=None) -> dict[str, int]:
     suffix = path.suffix.lower()
     path.parent.mkdir(parents=True, exist_ok=True)
     if suffix == ".csv":
-        table = escape_frame(analysis_table(t))
+        table = safe_frame(analysis_table(t))
         table.to_csv(path, index=False)
         return {"analysis": len(table)}
     if suffix == ".xlsx":
         with pd.ExcelWriter(path, engine="openpyxl") as xl:
-            analysis = escape_frame(analysis_table(t))
+            analysis = safe_frame(analysis_table(t))
             analysis.to_excel(xl, sheet_name="analysis", index=False)
             for name, df in t.items():
-                escape_frame(df).to_excel(xl, sheet_name=name, index=False)
+                safe_frame(df).to_excel(xl, sheet_name=name, index=False)
         return {"analysis": len(analysis)} | {k: len(v) for k, v in t.items()}
     raise RegistryError(f"export file {path.name}: use a .csv or .xlsx name")
