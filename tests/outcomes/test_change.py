@@ -69,3 +69,35 @@ def test_at_visit_picks_the_row_in_the_window():
     rules = {r.months: r for r in load_rules()}
     assert at_visit(c, rules[12]).score == 45 and at_visit(c, rules[6]).score == 42
     assert at_visit(c, rules[24]) is None
+
+
+def test_excess_is_judged_against_measurement_error():
+    # SEs 1.5 and 2.0 -> se_change = sqrt(2.25 + 4) = 2.5; 1.96 * 2.5 = 4.9 GMFM-66 points
+    obs = [Observation(date(2024, 1, 5), 40, se=1.5), Observation(date(2025, 1, 10), 52, se=2.0)]
+    (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], obs, CURVES)
+    (row,) = c.rows
+    assert row.se_change == pytest.approx(2.5)
+    assert row.excess_population > 4.9 and row.verdict_population == "above"
+    assert row.to_dict()["verdict_anchored"] == "above"
+    small = [Observation(date(2024, 1, 5), 40, se=1.5), Observation(date(2025, 1, 10), 43, se=2.0)]
+    (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], small, CURVES)
+    assert c.rows[0].verdict_population == "within"
+    no_se = [Observation(date(2024, 1, 5), 40), Observation(date(2025, 1, 10), 52, se=2.0)]
+    (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], no_se, CURVES)
+    assert c.rows[0].se_change is None and c.rows[0].verdict_population is None
+
+
+@pytest.mark.parametrize(
+    ("excess", "se", "verdict"),
+    [
+        (5.0, 2.5, "above"),
+        (4.8, 2.5, "within"),
+        (-5.0, 2.5, "below"),
+        (1.0, None, None),
+        (1.0, 0.0, None),
+    ],
+)
+def test_error_verdict(excess, se, verdict):
+    from cpstem.outcomes.change import error_verdict
+
+    assert error_verdict(excess, se) == verdict

@@ -6,6 +6,13 @@ GMFM-66 the observed change is compared with the change expected for the child's
 GMFCS level, by both methods of :class:`cpstem.reference.CurveSet`: the *population* change of
 the average child of that level, and the *child-anchored* change of a child who keeps its own
 limit. ``excess`` = observed - expected: above 0 means more progress than expected.
+
+Whether an excess is larger than measurement error is judged like a reliable change index
+(Jacobson & Truax 1991, J Consult Clin Psychol 59:12-19): with the GMAE standard errors of the
+baseline and follow-up scores, ``se_change = sqrt(se_baseline^2 + se_followup^2)`` and the excess
+is "above" (or "below") expected when it exceeds ``z * se_change`` (z = 1.96 for 95 %). The
+reference curves publish no uncertainty, so the expected change is treated as exact; without
+both standard errors no verdict is given.
 """
 
 from __future__ import annotations
@@ -14,6 +21,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
+
+from scipy import stats
 
 from cpstem.outcomes.dates import DAYS_PER_YEAR, age_years
 from cpstem.outcomes.errors import OutcomeError
@@ -30,6 +39,21 @@ class Observation:
     se: float | None = None
 
 
+#: Two-sided 95 % normal quantile used for the measurement-error verdict.
+Z95 = float(stats.norm.ppf(0.975))
+
+
+def error_verdict(excess: float | None, se_change: float | None, z: float = Z95) -> str | None:
+    """ "above", "below" or "within" measurement error; ``None`` without a standard error."""
+    if excess is None or se_change is None or se_change <= 0:
+        return None
+    if excess > z * se_change:
+        return "above"
+    if excess < -z * se_change:
+        return "below"
+    return "within"
+
+
 @dataclass(frozen=True)
 class ChangeRow:
     """One follow-up GMFM-66 compared with its baseline."""
@@ -41,6 +65,16 @@ class ChangeRow:
     observed_change: float
     expected_population: float
     expected_anchored: float | None
+    se_change: float | None = None
+
+    @property
+    def verdict_population(self) -> str | None:
+        """Excess over the population expectation vs measurement error (see module docs)."""
+        return error_verdict(self.excess_population, self.se_change)
+
+    @property
+    def verdict_anchored(self) -> str | None:
+        return error_verdict(self.excess_anchored, self.se_change)
 
     @property
     def excess_population(self) -> float:
@@ -63,6 +97,9 @@ class ChangeRow:
             "expected_anchored": self.expected_anchored,
             "excess_population": self.excess_population,
             "excess_anchored": self.excess_anchored,
+            "se_change": self.se_change,
+            "verdict_population": self.verdict_population,
+            "verdict_anchored": self.verdict_anchored,
         }
 
 
@@ -154,6 +191,9 @@ def compare(
                     observed_change=o.score - base.score,
                     expected_population=pop,
                     expected_anchored=anchored,
+                    se_change=(
+                        None if o.se is None or base.se is None else (o.se**2 + base.se**2) ** 0.5
+                    ),
                 )
             )
         out.append(AdministrationChange(anchor, day, age, lv, base, tuple(rows)))

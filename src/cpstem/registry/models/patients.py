@@ -10,6 +10,7 @@ from django.core.validators import RegexValidator
 from django.db import models, transaction
 from simple_history.models import HistoricalRecords
 
+from cpstem.measures.levels import ROMAN
 from cpstem.measures.mrics import MRICS
 from cpstem.measures.scpe import Subtype, Topography
 from cpstem.outcomes.catalog import data
@@ -166,7 +167,7 @@ class Patient(models.Model):
 
     @property
     def gmfcs_roman(self) -> str:
-        return "" if self.gmfcs is None else ("I", "II", "III", "IV", "V")[self.gmfcs - 1]
+        return "" if self.gmfcs is None else ROMAN[self.gmfcs - 1]
 
     @property
     def consent_active(self) -> bool:
@@ -199,7 +200,7 @@ class System(models.TextChoices):
     CFCS = "cfcs", "CFCS"
 
 
-LEVELS = [(i, r) for i, r in enumerate(("I", "II", "III", "IV", "V"), start=1)]
+LEVELS = [(i, r) for i, r in enumerate(ROMAN, start=1)]
 
 
 class Classification(PatientRecord):

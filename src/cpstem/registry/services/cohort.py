@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 from django.db.models import Count, Min
 
+from cpstem.measures.levels import ROMAN
 from cpstem.outcomes import safety
 from cpstem.outcomes.change import Observation, at_visit, compare
 from cpstem.outcomes.cohort import change_table, summarise_change
@@ -25,8 +26,6 @@ from cpstem.registry.models.base import today
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services.schedule import rules
 from cpstem.registry.services.trajectory import curve_set
-
-ROMAN = ("I", "II", "III", "IV", "V")
 
 
 def counts(patients) -> dict[str, int]:

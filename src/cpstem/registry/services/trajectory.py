@@ -8,6 +8,7 @@ from functools import cache
 from django.conf import settings
 
 from cpstem import reference
+from cpstem.measures.gmfcs import Level
 from cpstem.outcomes.change import AdministrationChange, Observation, compare
 from cpstem.outcomes.plots import figure_bytes, trajectory_figure
 from cpstem.registry.models import Patient
@@ -57,7 +58,7 @@ def trajectory(patient: Patient) -> Trajectory:
     ]
     admins = list(patient.administration_set.order_by("date").values_list("id", "date"))
     level = patient.level_on("gmfcs", admins[0][1]) if admins else patient.gmfcs
-    roman = None if level is None else ("I", "II", "III", "IV", "V")[level - 1]
+    roman = None if level is None else str(Level(level))
     changes = compare(patient.birth_date, roman, admins, obs, curve_set(), rules())
     return Trajectory(roman, obs, changes)
 

@@ -19,6 +19,7 @@ from cpstem.registry import access
 from cpstem.registry.forms import PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
 from cpstem.registry.models.base import today
+from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import history, trajectory
 from cpstem.registry.views.common import visible_patient
@@ -80,7 +81,7 @@ def patient_list(request):
             "overdue": overdue,
             "sites": sites,
             "products": Product.choices,
-            "levels": [(i, r) for i, r in enumerate(("I", "II", "III", "IV", "V"), start=1)],
+            "levels": LEVELS,
             "querystring": params.urlencode(),
             "today": on,
         },
