@@ -180,3 +180,24 @@ def test_installed_console_script():
         [str(exe), "gmfm", "score", "/nonexistent.csv"], capture_output=True, text=True, check=False
     )
     assert bad.returncode == 1 and bad.stderr.startswith("error:") and not bad.stdout
+
+
+def test_every_layer_error_is_a_one_line_user_error():
+    from cpstem.cli.errors import USER_ERRORS
+    from cpstem.evidence import EvidenceError
+    from cpstem.measures import MeasureError
+    from cpstem.outcomes import OutcomeError
+    from cpstem.reference import CurveError
+    from cpstem.registry.errors import RegistryError
+
+    for cls in (MeasureError, CurveError, EvidenceError, OutcomeError, RegistryError):
+        assert issubclass(cls, USER_ERRORS) and issubclass(cls, ValueError)
+
+
+def test_help_starts_without_the_heavy_libraries():
+    code = (
+        "import sys, cpstem.cli.main; "
+        "print(sorted({'scipy', 'matplotlib', 'django', 'pandas'} & set(sys.modules)))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -73,3 +73,10 @@ def test_errors_name_line_and_column(text, measure, message):
 def test_named_subgroup_column_must_exist():
     with pytest.raises(EvidenceError, match="no column 'route'"):
         parse_study_table(SMD, "SMD", subgroup="route")
+
+
+def test_cli_lists_the_same_measures():
+    from cpstem.cli.evidence import MEASURES as CLI_MEASURES
+    from cpstem.reports.evidence_input import MEASURES
+
+    assert set(CLI_MEASURES) == set(MEASURES)

@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from cpstem.evidence.errors import EvidenceError
-from cpstem.measures import MeasureError
-from cpstem.outcomes import OutcomeError
-from cpstem.reference import CurveError
-from cpstem.registry.errors import RegistryError
+from cpstem.errors import CpstemError
 
 
-class InputFileError(ValueError):
+class InputFileError(CpstemError):
     """A file given on the command line is missing or malformed."""
 
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    MeasureError,
-    CurveError,
-    EvidenceError,
-    InputFileError,
-    OutcomeError,
-    RegistryError,
-)
+#: Every layer's error family derives from CpstemError (see :mod:`cpstem.errors`).
+USER_ERRORS: tuple[type[Exception], ...] = (CpstemError,)

@@ -11,9 +11,24 @@ import typer
 
 from cpstem.cli.app import App
 from cpstem.cli.console import console
-from cpstem.evidence.rma import check_method_test
-from cpstem.reports.evidence_input import MEASURES, read_study_table
-from cpstem.reports.evidence_report import Settings, run_bundled, run_user
+
+# The engine (SciPy, matplotlib, pandas) is imported inside the commands: quick `cpstem --help`.
+MEASURES = (
+    "MD",
+    "SMD",
+    "ROM",
+    "SMCR",
+    "OR",
+    "RR",
+    "RD",
+    "PETO",
+    "PR",
+    "PLO",
+    "PAS",
+    "PFT",
+    "ZCOR",
+    "GEN",
+)
 
 app = App(help="Meta-analysis: the bundled stem-cell CP trials or your own data.")
 
@@ -36,6 +51,10 @@ def run(
     ] = None,
 ) -> None:
     """Write a report folder (HTML, Markdown, JSON, figures, tables)."""
+    from cpstem.evidence.rma import check_method_test
+    from cpstem.reports.evidence_input import read_study_table
+    from cpstem.reports.evidence_report import Settings, run_bundled, run_user
+
     method, test = check_method_test(method, test)
     settings = Settings(measure=measure.upper(), method=method, test=test, level=level)
     if file is None:

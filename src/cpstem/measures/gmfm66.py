@@ -29,7 +29,6 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
-from scipy import optimize, special, stats
 
 from cpstem.csvtext import parse_csv_text, read_text_file
 from cpstem.measures.errors import MeasureError
@@ -168,6 +167,8 @@ class GMFM66Result:
 
 def _log_probs(theta: float, steps: np.ndarray) -> np.ndarray:
     """log P(X=k), k=0..3, for each item (rows of ``steps``) at ability ``theta``."""
+    from scipy import special  # SciPy is imported when a GMFM-66 is first scored
+
     k = np.arange(ITEM_MAX_SCORE + 1)
     psi = theta * k - np.concatenate([np.zeros((steps.shape[0], 1)), np.cumsum(steps, 1)], 1)
     return psi - special.logsumexp(psi, axis=1, keepdims=True)
@@ -188,6 +189,8 @@ def score_gmfm66(items: Mapping[Any, Any], item_map: ItemMap, level: float = 95.
     ``items`` is a sheet as for :func:`cpstem.measures.gmfm.score_gmfm88`; items outside the
     GMFM-66 are ignored and not-tested items are treated as missing (as the GMAE does).
     """
+    from scipy import optimize, stats
+
     from cpstem.measures.gmfm import parse_sheet  # local: gmfm imports this module
 
     if not 0 < level < 100:

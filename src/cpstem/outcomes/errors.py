@@ -1,5 +1,7 @@
 """The exception family of :mod:`cpstem.outcomes`."""
 
+from cpstem.errors import CpstemError
 
-class OutcomeError(ValueError):
+
+class OutcomeError(CpstemError):
     """Invalid input to an analysis (dose, dates, schedule): the message says what is allowed."""

@@ -6,9 +6,22 @@
 51.0
 """
 
+from typing import TYPE_CHECKING, Any
+
 from cpstem.reference.curves import CurveSet, LevelCurve
 from cpstem.reference.errors import CurveError
-from cpstem.reference.plots import plot
 from cpstem.reference.sets import available, load, load_file
 
 __all__ = ["CurveError", "CurveSet", "LevelCurve", "available", "load", "load_file", "plot"]
+
+if TYPE_CHECKING:
+    from cpstem.reference.plots import plot
+
+
+def __getattr__(name: str) -> Any:
+    """``plot`` needs matplotlib, so it is imported on first use (quick CLI start-up)."""
+    if name == "plot":
+        from cpstem.reference.plots import plot
+
+        return plot
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from cpstem.errors import CpstemError
 
-class RegistryError(ValueError):
+
+class RegistryError(CpstemError):
     """A registry operation that cannot be done as asked (unknown user, bad file, ...)."""
 
 
