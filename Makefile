@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CPSTEM := $(VENV)/bin/cpstem
-# Debian packages the tests need: chromium (browser tests) and the PostgreSQL server binaries.
+# Debian packages the tests need: chromium (browser tests), the PostgreSQL server binaries and
+# Pango with a font (PDF reports).
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
@@ -37,6 +38,10 @@ system-deps:
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
 	  { echo "Installing the PostgreSQL server (database tests)"; $(SUDO) $(APT) update -q && \
 	    $(SUDO) $(APT) install -y -q --no-install-recommends postgresql; }
+	@{ ldconfig -p | grep -q libpangoft2-1.0 && fc-list 2>/dev/null | grep -q .; } || \
+	  { echo "Installing Pango and fonts (PDF reports)"; $(SUDO) $(APT) update -q && \
+	    $(SUDO) $(APT) install -y -q --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
+	    fontconfig fonts-dejavu-core; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench

@@ -95,6 +95,7 @@ def test_not_pooled_list_gives_reasons(bundled):
 
 def test_bundled_report_files(bundled):
     folder, out, _ = bundled
+    assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-"
     for name in (
         "report.html",
         "report.md",

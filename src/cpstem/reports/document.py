@@ -111,7 +111,10 @@ def _block_html(b: Block) -> str:
         for row in b.frame.itertuples(index=False)
     )
     caption = f"<caption>{esc(b.caption)}</caption>" if b.caption else ""
-    return f"<table>{caption}<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    return (
+        f'<div class="scroll"><table>{caption}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div>"
+    )
 
 
 _PAGE = """<!doctype html>
@@ -130,6 +133,13 @@ figure {{ margin: 1rem 0; }} img {{ max-width: 100%; }}
 figcaption {{ font-size: 0.85rem; color: #555; }}
 p.note {{ background: #f3f6fb; padding: 0.5rem 0.8rem; border-left: 3px solid #6b8fd6; }}
 p.warning {{ background: #fdf5e6; padding: 0.5rem 0.8rem; border-left: 3px solid #d69a2d; }}
+div.scroll {{ overflow-x: auto; }}
+@page {{ size: A4 landscape; margin: 12mm; }}
+@media print {{
+  body {{ max-width: none; margin: 0; font-size: 9pt; }}
+  table {{ font-size: 6.5pt; }} th, td {{ padding: 0.1rem 0.25rem; }}
+  figure, table {{ break-inside: avoid; }} img {{ max-height: 16cm; }}
+}}
 </style></head>
 <body><h1>{title}</h1>
 {body}

@@ -1,7 +1,8 @@
 """``cpstem evidence run``: a report folder pooling the bundled trials or a user's own file.
 
-The folder holds ``report.html`` and ``report.md`` (same content), ``results.json`` (the key
-figures), ``figures/`` (forest and funnel plots, PNG) and ``tables/`` (CSV, formula-escaped).
+The folder holds ``report.html``, ``report.pdf`` and ``report.md`` (same content),
+``results.json`` (the key figures), ``figures/`` (forest and funnel plots, PNG) and ``tables/``
+(CSV, formula-escaped).
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ class ReportOutput:
     folder: Path
     results: dict[str, Any] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         lines = [f"Report written to {self.folder}"]
@@ -71,7 +73,7 @@ class ReportOutput:
                     f"[{res['ci_lower']:.2f}, {res['ci_upper']:.2f}], k = {res['k']}, "
                     f"I2 = {res['i2']:.0f}%"
                 )
-        return "\n".join(lines)
+        return "\n".join(lines + self.notes)
 
 
 class _Writer:
@@ -102,10 +104,22 @@ class _Writer:
             path = self.folder / name
             path.write_text(text, encoding="utf-8")
             self.out.files.append(path)
+        self._pdf()
         path = self.folder / "results.json"
         path.write_text(json.dumps(_jsonable(self.out.results), indent=2), encoding="utf-8")
         self.out.files.append(path)
         return self.out
+
+    def _pdf(self) -> None:
+        """``report.pdf`` from the HTML with WeasyPrint (needs the system's Pango library)."""
+        try:
+            from weasyprint import HTML
+        except (ImportError, OSError) as exc:  # OSError: Pango is not installed
+            self.out.notes.append(f"report.pdf not written: WeasyPrint is unavailable ({exc})")
+            return
+        path = self.folder / "report.pdf"
+        HTML(filename=str(self.folder / "report.html")).write_pdf(path)
+        self.out.files.append(path)
 
 
 def _jsonable(x: Any) -> Any:
