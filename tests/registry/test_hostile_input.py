@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from cpstem.registry.models import AdverseEvent, LabValue, Patient
+
 pytestmark = pytest.mark.django_db
 
 AE = {
@@ -20,6 +22,81 @@ AE = {
 
 
 # --- API ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("offset=9223372036854775808", "offset"),  # past SQLite's integer range: was a 500
+        ("offset=27581167534611922944", "offset"),
+        ("limit=27581167534611922944", "limit"),
+        ("limit=1001", "limit"),
+        ("limit=0", "limit"),
+        ("offset=-1", "offset"),
+    ],
+)
+def test_paging_out_of_range_is_422(api, patient, query, field):
+    r = api("admin").get(f"/patients?{query}")
+    assert r.status_code == 422 and field in r.json()["errors"], r.content
+
+
+def test_paging_at_its_bounds(api, patient):
+    r = api("admin").get("/patients?limit=1000&offset=1000000000")
+    assert r.status_code == 200 and r.json() == {"items": [], "count": 1}
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/adverse-events", AE | {"term": "fe\x00ver"}, "term"),
+        ("/adverse-events", AE | {"notes": "a\x00b"}, "notes"),
+        ("/labs", {"date": "2024-01-01", "analyte": "CRP", "value": 1, "unit": "mg/L\x00"}, "unit"),
+        (
+            "/administrations",
+            {
+                "date": "2024-01-01",
+                "product": "ucb",
+                "origin": "autologous",
+                "route": "intravenous",
+                "cell_count": 3e8,
+                "weight_kg": 15,
+                "lot": "L\x001",
+            },
+            "lot",
+        ),
+        (
+            "/assessments/spasticity",
+            {
+                "date": "2024-01-02",
+                "mas": [{"muscle": "hip_adductors", "side": "left", "grade": "1"}],
+                "notes": "\x00",
+            },
+            "notes",
+        ),
+    ],
+)
+def test_nul_characters_in_text_are_422(api, patient, path, body, field):
+    r = api("clin").post(f"/patients/{patient.pk}{path}", body)
+    assert r.status_code == 422, r.content
+    assert any(field in key for key in r.json()["errors"]), r.json()
+    assert not AdverseEvent.objects.exists() and not LabValue.objects.exists()
+
+
+def test_nul_characters_in_a_new_patient_and_in_filters_are_422(api, patient):
+    r = api("admin").post(
+        "/patients",
+        {"study_id": "X-1", "birth_date": "2019-01-01", "sex": "F", "site": "LUB\x00"},
+    )
+    assert r.status_code == 422 and "site" in r.json()["errors"]
+    r = api("clin").post(
+        "/patients",
+        {"study_id": "X-1", "birth_date": "2019-01-01", "sex": "F", "risk_other": "\x00"},
+    )
+    assert r.status_code == 422 and "risk_other" in r.json()["errors"]
+    for query in ("q=%00", "site=LUB%00"):
+        r = api("clin").get(f"/patients?{query}")
+        assert r.status_code == 422 and query.split("=")[0] in r.json()["errors"]
+    assert Patient.objects.count() == 1
 
 
 @pytest.mark.parametrize(
