@@ -126,3 +126,12 @@ def test_non_ascii_digits_are_422(api, patient, path, body, field):
 def test_non_ascii_digit_level_filter_is_422(api, patient):
     r = api("clin").get("/patients?gmfcs=%C2%B9")
     assert r.status_code == 422 and "gmfcs" in r.json()["errors"]
+
+
+def test_birth_date_before_1900_is_refused(api, sites):
+    """A birth date in year 1 used to be accepted, and an administration a few days later was
+    a 500 (date arithmetic of the follow-up schedule left the calendar)."""
+    r = api("clin").post("/patients", {"study_id": "OLD-1", "birth_date": "0001-01-01", "sex": "F"})
+    assert r.status_code == 422 and "before 1900-01-01" in r.json()["errors"]["birth_date"][0]
+    r = api("clin").post("/patients", {"study_id": "OLD-1", "birth_date": "1900-01-01", "sex": "F"})
+    assert r.status_code == 201
