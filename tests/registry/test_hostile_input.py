@@ -135,3 +135,31 @@ def test_birth_date_before_1900_is_refused(api, sites):
     assert r.status_code == 422 and "before 1900-01-01" in r.json()["errors"]["birth_date"][0]
     r = api("clin").post("/patients", {"study_id": "OLD-1", "birth_date": "1900-01-01", "sex": "F"})
     assert r.status_code == 201
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/patients/?gmfcs=%C2%B2",  # '²'.isdigit() is True, int('²') fails: was a 500
+        "/patients/?gmfcs=99999999999999999999",
+        "/patients/?q=%00",  # NUL: a 500 on PostgreSQL
+        "/patients/?site=%00",
+        "/patients/?product=%00",
+        "/patients/?overdue=%00",
+        "/patients/?page=%00",
+        "/dashboard/?months=%C2%B2",
+        "/dashboard/?months=99999999999999999999",
+        "/dashboard/?months=-1",
+    ],
+)
+def test_hostile_filters_on_pages_are_not_errors(web, patient, url):
+    r = web("clin").get(url)
+    assert r.status_code == 200
+
+
+def test_invalid_filter_is_named_and_ignored(web, patient):
+    html = web("clin").get("/patients/?gmfcs=9&q=LUB").content.decode()
+    assert "filter gmfcs ignored" in html and "LUB-001" in html
