@@ -6,9 +6,12 @@ there these inputs used to be 500s).
 
 from __future__ import annotations
 
+from datetime import date
+
 import pytest
 
-from cpstem.registry.models import AdverseEvent, LabValue, Patient
+from cpstem.registry import importer
+from cpstem.registry.models import AdverseEvent, GMFM88Assessment, LabValue, Patient
 
 pytestmark = pytest.mark.django_db
 
@@ -163,3 +166,78 @@ def test_hostile_filters_on_pages_are_not_errors(web, patient, url):
 def test_invalid_filter_is_named_and_ignored(web, patient):
     html = web("clin").get("/patients/?gmfcs=9&q=LUB").content.decode()
     assert "filter gmfcs ignored" in html and "LUB-001" in html
+
+
+# --- CSV import ---------------------------------------------------------------------------------
+
+
+def _import(tmp_path, text: str):
+    path = tmp_path / "sheets.csv"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(importer.ImportRejected) as exc:
+        importer.import_gmfm(path)
+    assert not GMFM88Assessment.objects.exists()
+    return {r.line: r for r in exc.value.rows}
+
+
+def test_import_rejects_rows_with_the_wrong_number_of_fields(patient, tmp_path):
+    """Extra fields used to shift the columns (pandas took them as an index): the messages
+    named the wrong study ID and date. A short row was imported."""
+    rows = _import(
+        tmp_path,
+        "study_id,date,item_1,notes\n"
+        "LUB-001,2024-02-01,3,ok,extra,extra\n"
+        "LUB-001,2024-02-02\n"
+        "LUB-001,2024-02-03,3,fine\n",
+    )
+    assert sorted(rows) == [2, 3]
+    assert rows[2].study_id == "LUB-001" and "6 fields, but the header has 4" in rows[2].message
+    assert "2 fields, but the header has 4" in rows[3].message
+
+
+def test_import_rejects_cells_over_several_lines_with_true_line_numbers(patient, tmp_path):
+    """A quoted cell with line breaks used to lose a '#' line inside it and shift the line
+    numbers of every later row."""
+    rows = _import(
+        tmp_path,
+        "study_id,date,item_1,notes\n"
+        'LUB-001,2024-02-01,3,"one\n# two\nthree"\n'
+        "LUB-001,2024-02-02,3\n",
+    )
+    assert sorted(rows) == [2, 5]
+    assert "runs over lines 2-4" in rows[2].message
+    assert "3 fields, but the header has 4" in rows[5].message
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('LUB-001,2024-02-01,3,"a\x00b"', "NUL"),
+        ('LUB-001,2024-02-01,3,"a"b', "not valid CSV"),
+        ('"LUB-001,2024-02-01,3,x', "not valid CSV"),
+    ],
+)
+def test_import_rejects_nul_and_broken_quotes(patient, tmp_path, line, message):
+    rows = _import(tmp_path, f"study_id,date,item_1,notes\n{line}\n")
+    assert list(rows) == [2] and message in rows[2].message
+
+
+def test_import_report_escapes_formulas(patient, tmp_path):
+    rows = _import(
+        tmp_path,
+        'study_id,date,item_1\n"=HYPERLINK(""http://x"")",2024-02-01,3\n+1+1,2024-02-01,3\n',
+    )
+    report = importer.report_rows(importer.ImportRejected(list(rows.values()), 2))
+    assert [r["study_id"] for r in report] == ['\'=HYPERLINK("http://x")', "'+1+1"]
+    assert all(not r["problem"].startswith(("=", "+", "-", "@")) for r in report)
+
+
+def test_import_still_takes_a_good_file(patient, tmp_path):
+    path = tmp_path / "ok.csv"
+    path.write_text(
+        '# comment\nstudy_id, date, item_1, notes\nLUB-001, 2024-02-01, 3, "quoted, text"\n'
+    )
+    result = importer.import_gmfm(path)
+    assert result.sheets == 1
+    assert GMFM88Assessment.objects.get().notes == "quoted, text"
+    assert GMFM88Assessment.objects.get().date == date(2024, 2, 1)
