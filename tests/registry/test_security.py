@@ -63,3 +63,19 @@ def test_one_time_password_must_be_changed(people):
     )
     assert r.status_code == 302
     assert c.get("/patients/").status_code == 200
+
+
+def test_one_time_password_cannot_be_changed_to_itself(people):
+    """Re-entering the one-time password as the new one used to clear the flag, leaving the
+    printed password in use."""
+    user = people["clin"]
+    Profile.objects.filter(user=user).update(must_change_password=True)
+    c = Client()
+    c.force_login(user)
+    r = c.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD},
+    )
+    assert r.status_code == 200 and b"this is the password you have now" in r.content
+    assert Profile.objects.get(user=user).must_change_password
+    assert c.get("/patients/").status_code == 302
