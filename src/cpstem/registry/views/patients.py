@@ -272,6 +272,7 @@ def patient_history(request, pk: int):
 
 
 @login_required
+@never_cache
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, pk: int | None = None):
     access.require_write(request.user)
