@@ -101,6 +101,13 @@ class In(Schema):
     _text = field_validator("*", mode="before")(_no_nul)
 
 
+def choice(model, name: str, default: Any = ..., *, blank: bool = False, **kwargs: Any) -> Any:
+    """A field documented with its model field's choices. The model validates it (its
+    messages name the allowed values); the schema lists them for clients and fuzzers."""
+    values = [c[0] for c in model._meta.get_field(name).choices]
+    return Field(default, json_schema_extra={"enum": ["", *values] if blank else values}, **kwargs)
+
+
 class Message(Schema):
     detail: str
 
@@ -138,13 +145,13 @@ class Pages(LimitOffsetPagination):
 class PatientIn(In):
     study_id: str = Field(..., examples=["LUB-001"])
     birth_date: dt.date
-    sex: str = Field(..., description="F, M or U")
+    sex: str = choice(Patient, "sex", description="F, M or U")
     site: str | None = Field(None, description="Site code (administrators only; default: own site)")
     gestational_age_weeks: float | None = None
     birth_weight_g: int | None = None
-    subtype: str = ""
-    topography: str = ""
-    mrics: str = ""
+    subtype: str = choice(Patient, "subtype", "", blank=True)
+    topography: str = choice(Patient, "topography", "", blank=True)
+    mrics: str = choice(Patient, "mrics", "", blank=True)
     preterm_birth: bool = False
     growth_restriction: bool = False
     maternal_infection: bool = False
@@ -303,8 +310,8 @@ def add_classification(request, pk: int, payload: ClassificationIn):
 
 
 class RehabIn(In):
-    therapy: str
-    hours_per_week: float
+    therapy: str = choice(RehabEpisode, "therapy")
+    hours_per_week: float = Field(..., json_schema_extra={"exclusiveMinimum": 0, "maximum": 168})
     start_date: dt.date
     end_date: dt.date | None = None
     therapy_other: str = ""
@@ -346,9 +353,9 @@ def add_lab(request, pk: int, payload: LabIn):
 
 class AdministrationIn(In):
     date: dt.date
-    product: str = Field(..., description="ucb, uc_msc, wj_msc, bm_mnc, bm_msc or other")
-    origin: str = Field(..., description="autologous or allogeneic")
-    route: str = Field(..., description="intravenous, intrathecal, intra_arterial or other")
+    product: str = choice(Administration, "product")
+    origin: str = choice(Administration, "origin")
+    route: str = choice(Administration, "route")
     cell_count: float | str = Field(..., description="e.g. 5e7 or '5 x 10^7'")
     cell_count_unit: Literal["total", "per_kg"] = "total"
     weight_kg: float
@@ -572,13 +579,17 @@ def add_spasticity(request, pk: int, payload: SpasticityIn):
 class AdverseEventIn(In):
     onset_date: dt.date
     term: str
-    grade: int = Field(..., description="CTCAE grade 1-5")
+    grade: int = Field(
+        ..., description="CTCAE grade 1-5", json_schema_extra={"minimum": 1, "maximum": 5}
+    )
     serious: bool
-    relatedness: str = Field(..., description="not_related, unlikely, possible, probable, definite")
+    relatedness: str = choice(AdverseEvent, "relatedness")
     resolution_date: dt.date | None = None
     administration_id: int | None = None
-    action: str = "none"
-    outcome: str = ""
+    action: str = choice(AdverseEvent, "action", "none")
+    outcome: str = choice(
+        AdverseEvent, "outcome", "", blank=True, description="default: from the resolution date"
+    )
     notes: str = ""
 
 
