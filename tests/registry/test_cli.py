@@ -86,6 +86,12 @@ def test_user_token_and_api(registry):
     finally:
         proc.terminate()
         proc.wait(10)
+    # A leaked token can be found and revoked from the command line (before: Django admin only).
+    listed = registry.run("token", "list", "clara").stdout
+    assert token[:10] in listed and "never" not in listed
+    assert "Revoked 1 token." in registry.run("token", "revoke", token[:10]).stdout
+    r = registry.run("token", "revoke", token[:10], check=False)
+    assert r.returncode == 1 and "no active token" in r.stderr
 
 
 def test_demo_export_backup_restore(registry, tmp_path):

@@ -68,3 +68,17 @@ def test_clinician_cannot_add_a_patient_to_another_site_via_api(api, people):
     assert r.status_code == 201 and r.json()["site"] == "KRK"
     r = api("admin").post("/patients", {"study_id": "X-2", "birth_date": "2019-04-02", "sex": "F"})
     assert r.status_code == 422 and "choose a site" in r.json()["errors"]["site"][0]
+
+
+def test_revoked_tokens_are_refused(people, patient):
+    from cpstem.registry import users
+    from tests.registry.conftest import Api
+
+    first, second = Api(people["clin"]), Api(people["clin"])
+    assert first.get(f"/patients/{patient.pk}").status_code == 200
+    prefix = users.list_tokens("clara")[-1].prefix
+    assert users.revoke_tokens(prefix) == 1
+    assert first.get(f"/patients/{patient.pk}").status_code == 401
+    assert second.get(f"/patients/{patient.pk}").status_code == 200
+    assert users.revoke_tokens(user="clara") == 1
+    assert second.get(f"/patients/{patient.pk}").status_code == 401

@@ -63,3 +63,44 @@ def test_one_time_password_must_be_changed(people):
     )
     assert r.status_code == 302
     assert c.get("/patients/").status_code == 200
+
+
+def test_one_time_password_cannot_be_changed_to_itself(people):
+    """Re-entering the one-time password as the new one used to clear the flag, leaving the
+    printed password in use."""
+    user = people["clin"]
+    Profile.objects.filter(user=user).update(must_change_password=True)
+    c = Client()
+    c.force_login(user)
+    r = c.post(
+        "/accounts/password/",
+        {"old_password": PASSWORD, "new_password1": PASSWORD, "new_password2": PASSWORD},
+    )
+    assert r.status_code == 200 and b"this is the password you have now" in r.content
+    assert Profile.objects.get(user=user).must_change_password
+    assert c.get("/patients/").status_code == 302
+
+
+def test_data_dir_and_backups_are_owner_only(db, tmp_path, monkeypatch, patient):
+    """The data dir (database, secret key) was created world-readable (0755, database 0644),
+    and so were backups, which hold every patient and the password hashes."""
+    import os
+    import stat
+
+    from cpstem.registry import backup, config
+
+    monkeypatch.setenv("CPSTEM_DATA_DIR", str(tmp_path / "new" / "data"))
+    old = os.umask(0o022)
+    try:
+        folder = config.data_dir()
+        path = backup.backup(tmp_path / "out" / "registry.json.gz")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert path.stat().st_size > 0
+
+
+def test_patient_edit_page_is_not_cached(web, patient):
+    r = web("clin").get(f"/patients/{patient.pk}/edit/")
+    assert r.status_code == 200 and "no-store" in r["Cache-Control"]

@@ -176,3 +176,20 @@ def test_dashboard_and_export(web, patient):
     assert web("clin").get("/export.csv").status_code == 403
     r = web("researcher").get("/export.csv")
     assert r.status_code == 200 and r["Content-Type"].startswith("text/csv")
+
+
+def test_researcher_list_is_in_research_id_order_and_hides_the_consent_version(web, patient, sites):
+    """Listed in study-ID order, sequential study IDs could be read off the research IDs."""
+    for i in range(2, 8):
+        Patient.objects.create(
+            site=sites[0], study_id=f"LUB-00{i}", birth_date=date(2020, 1, 1), sex="F"
+        )
+    Patient.objects.filter(pk=patient.pk).update(
+        consent_date=date(2020, 1, 1), consent_version="v3-free-text"
+    )
+    html = web("researcher").get("/patients/").content.decode()
+    shown = re.findall(r">(R[0-9A-F]{10})<", html)
+    assert len(shown) == 7 and shown == sorted(shown)
+    html = web("researcher").get(f"/patients/{patient.pk}/").content.decode()
+    assert "v3-free-text" not in html
+    assert "v3-free-text" in web("clin").get(f"/patients/{patient.pk}/").content.decode()

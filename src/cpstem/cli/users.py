@@ -108,3 +108,43 @@ def create_token(
     key = users.create_token(name, label)
     console.print(f"API token for {name} (shown once; store it safely):")
     typer.echo(key)
+
+
+@token_app.command("list")
+def list_tokens(
+    name: Annotated[str | None, typer.Argument(help="Only this user's tokens.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """List API tokens (prefix, user, label, created, last used, revoked); keys are not kept."""
+    start(data_dir)
+    from cpstem.registry import users
+
+    table = Table(title="API tokens")
+    for col in ("prefix", "user", "label", "created", "last used", "revoked"):
+        table.add_column(col)
+    for t in users.list_tokens(name):
+        table.add_row(
+            t.prefix,
+            t.user.get_username(),
+            t.name,
+            f"{t.created_at:%Y-%m-%d %H:%M}",
+            f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never",
+            "yes" if t.revoked else "no",
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def revoke_token(
+    prefix: Annotated[
+        str | None, typer.Argument(help="Token prefix, as `token list` shows.")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Revoke every token of this user.")] = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Revoke a token (or every token of a user): it is refused from the next request on."""
+    start(data_dir)
+    from cpstem.registry import users
+
+    n = users.revoke_tokens(prefix, user)
+    console.print(f"Revoked {n} token{'s' if n != 1 else ''}.")

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
 from cpstem.measures.gmfm66 import GMFM66Result, ItemMap, load_item_map, score_gmfm66
 from cpstem.measures.gmfm_items import (
@@ -60,7 +61,7 @@ def parse_item_number(key: Any) -> int:
         raise MeasureError(f"GMFM item {key!r} is not an item number: items are numbered 1 to 88")
     if isinstance(key, str):
         text = key.strip()
-        if not text.isdigit():
+        if not ascii_digits(text):
             raise MeasureError(
                 f"GMFM item {key!r} is not an item number: items are numbered 1 to 88"
             )
@@ -85,7 +86,7 @@ def parse_item_score(number: int, value: Any) -> int | None:
         text = value.strip().upper()
         if text in _NT_TEXT:
             return None
-        if not text.isdigit():
+        if not ascii_digits(text):
             raise MeasureError(f"GMFM item {number} score {value.strip()!r}: {_ALLOWED}")
         value = int(text)
     if isinstance(value, float | np.floating):

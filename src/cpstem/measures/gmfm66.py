@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from cpstem.csvtext import parse_csv_text, read_text_file
+from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
 from cpstem.measures.gmfm_items import GMFM66_ITEMS, ITEM_BY_NUMBER, ITEM_MAX_SCORE
 
@@ -102,7 +103,7 @@ def parse_item_map(text: str, name: str = "item map") -> ItemMap:
     for lineno, row in table.rows:
         where = f"{name} line {lineno}"
         cell = row["item"]
-        if not cell.isdigit() or int(cell) not in ITEM_BY_NUMBER:
+        if not ascii_digits(cell) or int(cell) not in ITEM_BY_NUMBER:
             raise MeasureError(f"{where}: {cell!r} is not a GMFM item number")
         item = int(cell)
         if item in thresholds:

@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any, ClassVar, Self
 
 from cpstem.measures.catalog import classifications
+from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
 
 ROMAN = ("I", "II", "III", "IV", "V")
@@ -57,7 +58,7 @@ class FunctionLevel(IntEnum):
             text = re.sub(r"^\s*level\s*", "", text, flags=re.IGNORECASE).strip().upper()
             if text in ROMAN:
                 return cls(ROMAN.index(text) + 1)
-            if text.isdigit() and 1 <= int(text) <= 5:
+            if ascii_digits(text) and 1 <= int(text) <= 5:
                 return cls(int(text))
         raise MeasureError(f"{name} level {value!r} is not valid: {allowed}")
 

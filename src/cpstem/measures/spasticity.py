@@ -10,6 +10,7 @@ from typing import Any, Self
 
 from cpstem.measures.catalog import classifications
 from cpstem.measures.coded import CodedCategory, catalogued
+from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
 
 #: Largest joint angle accepted, in degrees (either sign).
@@ -222,7 +223,7 @@ class Tardieu:
         """Parse loosely typed input (e.g. form or CSV text) into a validated measurement."""
         if isinstance(quality, str):
             text = quality.strip()
-            if text and not text.isdigit():
+            if text and not ascii_digits(text):
                 raise MeasureError(f"Tardieu quality grade {quality!r} is not a whole number")
             quality = int(text) if text else None
         elif isinstance(quality, float) and quality.is_integer():

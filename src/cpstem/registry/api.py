@@ -1,8 +1,9 @@
 """REST API under /api/v1/ (django-ninja; OpenAPI schema at /api/v1/openapi.json).
 
 Bearer-token auth (``cpstem token create NAME``). Invalid input -> 422 with field-level
-messages ``{"detail": ..., "errors": {"field": ["message"]}}``; no token -> 401; read-only role
--> 403; a patient of another site -> 404 (its existence is not revealed).
+messages ``{"detail": ..., "errors": {"field": ["message"]}}``; a body that is not JSON -> 400;
+no token -> 401; read-only role -> 403; a patient of another site -> 404 (its existence is not
+revealed). Every operation documents these answers in the schema.
 """
 
 import datetime as dt
@@ -15,7 +16,7 @@ from ninja import Field, NinjaAPI, Query, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.pagination import LimitOffsetPagination, paginate
 from ninja.security import HttpBearer
-from pydantic import ConfigDict
+from pydantic import ConfigDict, field_validator
 
 from cpstem.measures import MeasureError, gmfcs
 from cpstem.outcomes import OutcomeError
@@ -85,8 +86,57 @@ def not_found(request, exc):
     return api.create_response(request, {"detail": "not found"}, status=404)
 
 
+def _no_nul(value: Any) -> Any:
+    """Text with a NUL character is refused (PostgreSQL cannot store it: it would be a 500)."""
+    if isinstance(value, str) and "\x00" in value:
+        raise ValueError("text must not contain NUL (\\x00) characters")
+    return value
+
+
 class In(Schema):
+    """A request body: unknown fields and NUL characters in text are refused (422)."""
+
     model_config = ConfigDict(extra="forbid")
+
+    _text = field_validator("*", mode="before")(_no_nul)
+
+
+def choice(model, name: str, default: Any = ..., *, blank: bool = False, **kwargs: Any) -> Any:
+    """A field documented with its model field's choices. The model validates it (its
+    messages name the allowed values); the schema lists them for clients and fuzzers."""
+    values = [c[0] for c in model._meta.get_field(name).choices]
+    return Field(default, json_schema_extra={"enum": ["", *values] if blank else values}, **kwargs)
+
+
+class Message(Schema):
+    detail: str
+
+
+class Invalid(Schema):
+    detail: str = Field(..., examples=["invalid input"])
+    errors: dict[str, list[str]] = Field(..., description="field -> messages")
+
+
+def answers(ok: dict[int, Any], *codes: int) -> dict[int, Any]:
+    """The success response plus the documented error answers: 401 and 422 always, and the
+    given ``codes`` (400 body is not JSON, 403 not allowed for the role, 404 no such patient)."""
+    out = dict(ok)
+    for code in sorted({401, 422, *codes}):
+        out[code] = Invalid if code == 422 else Message
+    return out
+
+
+READ = (404,)  # reading one patient
+WRITE = (400, 403, 404)  # writing a patient's record
+
+
+class Pages(LimitOffsetPagination):
+    """Limit/offset paging with bounds: a limit or offset out of range is a 422 (an offset past
+    the database's integer range used to be a 500)."""
+
+    class Input(Schema):
+        limit: int = Field(100, ge=1, le=1000)
+        offset: int = Field(0, ge=0, le=10**9)
 
 
 # --- patients ------------------------------------------------------------------------------
@@ -95,13 +145,13 @@ class In(Schema):
 class PatientIn(In):
     study_id: str = Field(..., examples=["LUB-001"])
     birth_date: dt.date
-    sex: str = Field(..., description="F, M or U")
+    sex: str = choice(Patient, "sex", description="F, M or U")
     site: str | None = Field(None, description="Site code (administrators only; default: own site)")
     gestational_age_weeks: float | None = None
     birth_weight_g: int | None = None
-    subtype: str = ""
-    topography: str = ""
-    mrics: str = ""
+    subtype: str = choice(Patient, "subtype", "", blank=True)
+    topography: str = choice(Patient, "topography", "", blank=True)
+    mrics: str = choice(Patient, "mrics", "", blank=True)
     preterm_birth: bool = False
     growth_restriction: bool = False
     maternal_infection: bool = False
@@ -158,17 +208,24 @@ def _writable_patient(request, pk: int) -> Patient:
 
 
 class PatientFilter(Schema):
+    _text = field_validator("*", mode="before")(_no_nul)
+
     q: str | None = Field(None, description="Study ID (research ID for researchers) contains")
     site: str | None = None
     gmfcs: str | None = Field(None, description="I-V")
 
 
-@api.get("/patients", response=list[PatientOut], tags=["patients"])
-@paginate(LimitOffsetPagination)
+@api.get("/patients", response=answers({200: list[PatientOut]}), tags=["patients"])
+@paginate(Pages)
 def list_patients(request, filters: Query[PatientFilter]):
+    """Researchers get the list in research-ID order (random), not in the order of entry."""
     access.require_read(request.user)
     pseudo = access.is_pseudonymised(request.user)
-    qs = Patient.objects.visible_to(request.user).select_related("site").order_by("id")
+    qs = (
+        Patient.objects.visible_to(request.user)
+        .select_related("site")
+        .order_by("research_id" if pseudo else "id")
+    )
     if filters.q:
         qs = qs.filter(**{("research_id" if pseudo else "study_id") + "__icontains": filters.q})
     if filters.site:
@@ -198,7 +255,7 @@ class _PseudoList:
         return [patient_out(p, self.pseudo) for p in rows]
 
 
-@api.post("/patients", response={201: PatientOut}, tags=["patients"])
+@api.post("/patients", response=answers({201: PatientOut}, 400, 403), tags=["patients"])
 def create_patient(request, payload: PatientIn):
     access.require_write(request.user)
     data = payload.dict()
@@ -218,7 +275,7 @@ def create_patient(request, payload: PatientIn):
     return Status(201, patient_out(patient, False))
 
 
-@api.get("/patients/{pk}", response=PatientOut, tags=["patients"])
+@api.get("/patients/{pk}", response=answers({200: PatientOut}, *READ), tags=["patients"])
 def get_patient(request, pk: int):
     access.require_read(request.user)
     return patient_out(_patient(request, pk), access.is_pseudonymised(request.user))
@@ -237,7 +294,9 @@ class Created(Schema):
     id: int
 
 
-@api.post("/patients/{pk}/classifications", response={201: Created}, tags=["records"])
+@api.post(
+    "/patients/{pk}/classifications", response=answers({201: Created}, *WRITE), tags=["records"]
+)
 def add_classification(request, pk: int, payload: ClassificationIn):
     patient = _writable_patient(request, pk)
     try:
@@ -251,15 +310,17 @@ def add_classification(request, pk: int, payload: ClassificationIn):
 
 
 class RehabIn(In):
-    therapy: str
-    hours_per_week: float
+    therapy: str = choice(RehabEpisode, "therapy")
+    hours_per_week: float = Field(..., json_schema_extra={"exclusiveMinimum": 0, "maximum": 168})
     start_date: dt.date
     end_date: dt.date | None = None
     therapy_other: str = ""
     notes: str = ""
 
 
-@api.post("/patients/{pk}/rehabilitation", response={201: Created}, tags=["records"])
+@api.post(
+    "/patients/{pk}/rehabilitation", response=answers({201: Created}, *WRITE), tags=["records"]
+)
 def add_rehab(request, pk: int, payload: RehabIn):
     patient = _writable_patient(request, pk)
     data = payload.dict()
@@ -281,7 +342,7 @@ class LabIn(In):
     notes: str = ""
 
 
-@api.post("/patients/{pk}/labs", response={201: Created}, tags=["records"])
+@api.post("/patients/{pk}/labs", response=answers({201: Created}, *WRITE), tags=["records"])
 def add_lab(request, pk: int, payload: LabIn):
     patient = _writable_patient(request, pk)
     return Status(201, {"id": save_validated(LabValue(patient=patient, **payload.dict())).pk})
@@ -292,9 +353,9 @@ def add_lab(request, pk: int, payload: LabIn):
 
 class AdministrationIn(In):
     date: dt.date
-    product: str = Field(..., description="ucb, uc_msc, wj_msc, bm_mnc, bm_msc or other")
-    origin: str = Field(..., description="autologous or allogeneic")
-    route: str = Field(..., description="intravenous, intrathecal, intra_arterial or other")
+    product: str = choice(Administration, "product")
+    origin: str = choice(Administration, "origin")
+    route: str = choice(Administration, "route")
     cell_count: float | str = Field(..., description="e.g. 5e7 or '5 x 10^7'")
     cell_count_unit: Literal["total", "per_kg"] = "total"
     weight_kg: float
@@ -319,7 +380,11 @@ class AdministrationOut(Schema):
     dose_cells_per_kg: float
 
 
-@api.post("/patients/{pk}/administrations", response={201: AdministrationOut}, tags=["records"])
+@api.post(
+    "/patients/{pk}/administrations",
+    response=answers({201: AdministrationOut}, *WRITE),
+    tags=["records"],
+)
 def add_administration(request, pk: int, payload: AdministrationIn):
     patient = _writable_patient(request, pk)
     data = payload.dict()
@@ -411,7 +476,11 @@ def gmfm_out(sheet: GMFM88Assessment) -> dict[str, Any]:
     }
 
 
-@api.post("/patients/{pk}/assessments/gmfm", response={201: GMFMOut}, tags=["assessments"])
+@api.post(
+    "/patients/{pk}/assessments/gmfm",
+    response=answers({201: GMFMOut}, *WRITE),
+    tags=["assessments"],
+)
 def add_gmfm(request, pk: int, payload: GMFMIn):
     patient = _writable_patient(request, pk)
     sheet = GMFM88Assessment(patient=patient, assessor=request.user, **payload.dict())
@@ -419,7 +488,11 @@ def add_gmfm(request, pk: int, payload: GMFMIn):
     return Status(201, gmfm_out(sheet))
 
 
-@api.get("/patients/{pk}/assessments/gmfm", response=list[GMFMOut], tags=["assessments"])
+@api.get(
+    "/patients/{pk}/assessments/gmfm",
+    response=answers({200: list[GMFMOut]}, 403, *READ),
+    tags=["assessments"],
+)
 def list_gmfm(request, pk: int):
     access.require_read(request.user)
     patient = _patient(request, pk)
@@ -437,7 +510,11 @@ class GMFM66In(In):
     notes: str = ""
 
 
-@api.post("/patients/{pk}/assessments/gmfm66", response={201: GMFM66Out}, tags=["assessments"])
+@api.post(
+    "/patients/{pk}/assessments/gmfm66",
+    response=answers({201: GMFM66Out}, *WRITE),
+    tags=["assessments"],
+)
 def add_gmfm66(request, pk: int, payload: GMFM66In):
     patient = _writable_patient(request, pk)
     obj = save_validated(GMFM66Assessment(patient=patient, source="gmae", **payload.dict()))
@@ -485,7 +562,9 @@ class SpasticityOut(Schema):
 
 
 @api.post(
-    "/patients/{pk}/assessments/spasticity", response={201: SpasticityOut}, tags=["assessments"]
+    "/patients/{pk}/assessments/spasticity",
+    response=answers({201: SpasticityOut}, *WRITE),
+    tags=["assessments"],
 )
 def add_spasticity(request, pk: int, payload: SpasticityIn):
     patient = _writable_patient(request, pk)
@@ -500,13 +579,17 @@ def add_spasticity(request, pk: int, payload: SpasticityIn):
 class AdverseEventIn(In):
     onset_date: dt.date
     term: str
-    grade: int = Field(..., description="CTCAE grade 1-5")
+    grade: int = Field(
+        ..., description="CTCAE grade 1-5", json_schema_extra={"minimum": 1, "maximum": 5}
+    )
     serious: bool
-    relatedness: str = Field(..., description="not_related, unlikely, possible, probable, definite")
+    relatedness: str = choice(AdverseEvent, "relatedness")
     resolution_date: dt.date | None = None
     administration_id: int | None = None
-    action: str = "none"
-    outcome: str = ""
+    action: str = choice(AdverseEvent, "action", "none")
+    outcome: str = choice(
+        AdverseEvent, "outcome", "", blank=True, description="default: from the resolution date"
+    )
     notes: str = ""
 
 
@@ -523,7 +606,11 @@ class AdverseEventOut(Schema):
     outcome: str
 
 
-@api.post("/patients/{pk}/adverse-events", response={201: AdverseEventOut}, tags=["safety"])
+@api.post(
+    "/patients/{pk}/adverse-events",
+    response=answers({201: AdverseEventOut}, *WRITE),
+    tags=["safety"],
+)
 def add_adverse_event(request, pk: int, payload: AdverseEventIn):
     patient = _writable_patient(request, pk)
     data = payload.dict()
@@ -572,10 +659,63 @@ def _undated(obj: Any, birth: dt.date) -> Any:
     return obj
 
 
-@api.get("/patients/{pk}/trajectory", tags=["analysis"])
-def get_trajectory(request, pk: int) -> dict[str, Any]:
+class When(Schema):
+    """A calendar date, or for researchers the child's age in months instead."""
+
+    date: dt.date | None = Field(None, description="calendar date (not for researchers)")
+    age_months: int | None = Field(None, description="age in months (researchers only)")
+
+
+class ObservationOut(When):
+    gmfm66: float
+    se: float | None
+
+
+class BaselineOut(When):
+    score: float
+
+
+class FollowUpOut(When):
+    age_years: float
+    months_since: float
+    score: float
+    observed_change: float
+    expected_population: float | None
+    expected_anchored: float | None
+    excess_population: float | None
+    excess_anchored: float | None
+    se_change: float | None
+    verdict_population: str | None
+    verdict_anchored: str | None
+
+
+class AdministrationChangeOut(When):
+    administration: int
+    age_years: float
+    gmfcs: str | None
+    baseline: BaselineOut | None
+    follow_up: list[FollowUpOut]
+    note: str
+
+
+class TrajectoryOut(Schema):
+    curve_set: str
+    curve_set_verified: str
+    gmfcs: str | None
+    observations: list[ObservationOut]
+    administrations: list[AdministrationChangeOut]
+
+
+@api.get(
+    "/patients/{pk}/trajectory",
+    response=answers({200: TrajectoryOut}, *READ),
+    exclude_unset=True,
+    tags=["analysis"],
+)
+def get_trajectory(request, pk: int):
     """Observed GMFM-66 and observed vs expected change after each administration (population
-    and child-anchored methods of the configured reference curves)."""
+    and child-anchored methods of the configured reference curves). Researchers get ages in
+    months instead of dates."""
     access.require_read(request.user)
     patient = _patient(request, pk)
     out = trajectory.trajectory(patient).to_dict()
@@ -584,34 +724,68 @@ def get_trajectory(request, pk: int) -> dict[str, Any]:
     return out
 
 
-@api.get("/patients/{pk}/schedule", tags=["analysis"])
-def get_schedule(request, pk: int) -> list[dict[str, Any]]:
-    """The follow-up visits of each administration and their status today."""
+class VisitOut(Schema):
+    administration_id: int
+    visit: str
+    months: int
+    date: dt.date
+    window_start: dt.date
+    window_end: dt.date
+    done_on: dt.date | None
+    status: str
+
+
+@api.get(
+    "/patients/{pk}/schedule",
+    response=answers({200: list[VisitOut]}, 403, *READ),
+    tags=["analysis"],
+)
+def get_schedule(request, pk: int):
+    """The follow-up visits of each administration and their status today (not for researchers:
+    it is a list of calendar dates)."""
     access.require_read(request.user)
     patient = _patient(request, pk)
+    if access.is_pseudonymised(request.user):
+        raise PermissionDenied("the schedule is not part of the pseudonymised research view")
     from cpstem.registry.models.base import today
 
     on = today()
-    rows = [
+    return [
         {
             "administration_id": v.administration_id,
             "visit": v.label,
             "months": v.months,
-            "date": v.target_date.isoformat(),
-            "window_start": v.window_start.isoformat(),
-            "window_end": v.window_end.isoformat(),
-            "done_on": v.done_on.isoformat() if v.done_on else None,
+            "date": v.target_date,
+            "window_start": v.window_start,
+            "window_end": v.window_end,
+            "done_on": v.done_on,
             "status": str(v.status_on(on)),
         }
         for v in patient.visits.all()
     ]
-    if access.is_pseudonymised(request.user):
-        raise PermissionDenied("the schedule is not part of the pseudonymised research view")
-    return rows
 
 
-@api.get("/patients/{pk}/history", tags=["audit"])
-def get_history(request, pk: int) -> list[dict[str, Any]]:
+class FieldChangeOut(Schema):
+    field: str
+    old: str
+    new: str
+
+
+class ChangeOut(Schema):
+    when: dt.datetime
+    user: str
+    action: str
+    record: str
+    record_id: int
+    summary: str
+    changes: list[FieldChangeOut]
+    reason: str
+
+
+@api.get(
+    "/patients/{pk}/history", response=answers({200: list[ChangeOut]}, 403, *READ), tags=["audit"]
+)
+def get_history(request, pk: int):
     """The audit trail of the patient and all its records: who, when, what (newest first)."""
     access.require_read(request.user)
     patient = _patient(request, pk)

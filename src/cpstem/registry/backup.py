@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -26,7 +27,7 @@ def backup(out: str | Path | None = None) -> Path:
     """Write a backup (default: <data dir>/backups/cpstem-YYYYmmdd-HHMMSS.json.gz)."""
     if out is None:
         folder = Path(settings.DATA_DIR) / "backups"
-        folder.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         out = folder / f"cpstem-{datetime.now():%Y%m%d-%H%M%S}.json.gz"
     path = Path(out)
     if not path.name.endswith(".json.gz"):
@@ -43,7 +44,10 @@ def backup(out: str | Path | None = None) -> Path:
             verbosity=0,
         )
     tmp = path.with_name(path.name + ".part")
-    with gzip.open(tmp, "wt", encoding="utf-8") as fh:
+    # Owner-only: a backup holds every patient, password hashes and API token hashes.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as fh:
         fh.write(buf.getvalue())
     tmp.replace(path)
     return path

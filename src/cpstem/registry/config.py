@@ -19,9 +19,10 @@ DEFAULT_DATA_DIR = "cpstem-data"
 
 
 def data_dir() -> Path:
-    """The data directory (created if missing)."""
+    """The data directory (created if missing, readable by its owner only: it holds the
+    database, its backups and the secret key)."""
     path = Path(os.environ.get("CPSTEM_DATA_DIR") or DEFAULT_DATA_DIR).expanduser().resolve()
-    path.mkdir(parents=True, exist_ok=True)
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
 

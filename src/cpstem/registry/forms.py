@@ -24,6 +24,8 @@ from cpstem.registry.models import (
     SpasticityAssessment,
 )
 from cpstem.registry.models.base import today
+from cpstem.registry.models.patients import LEVELS
+from cpstem.registry.models.treatment import Product
 
 
 class DateInput(forms.DateInput):
@@ -344,3 +346,35 @@ class AdverseEventForm(RecordForm):
             patient_id=self.instance.patient_id
         )
         self.fields["outcome"].required = False
+
+
+class PatientFilterForm(forms.Form):
+    """The patient list's filters (query string). A value that is not valid (a NUL character, a
+    level that is not I-V, ...) is ignored and named on the page, never a server error."""
+
+    q = forms.CharField(required=False, max_length=40)
+    site = forms.CharField(required=False, max_length=16)
+    gmfcs = forms.TypedChoiceField(
+        required=False,
+        choices=[("", "all"), *((str(v), r) for v, r in LEVELS)],
+        coerce=int,
+        empty_value=None,
+    )
+    product = forms.ChoiceField(required=False, choices=[("", "all"), *Product.choices])
+    overdue = forms.BooleanField(required=False)
+
+    def filters(self) -> dict[str, Any]:
+        """The valid filters (invalid ones dropped)."""
+        self.is_valid()
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "", False)}
+
+
+class DashboardForm(forms.Form):
+    """The dashboard's visit (months after the first administration)."""
+
+    months = forms.IntegerField(required=False, min_value=0, max_value=1200)
+
+    def months_or(self, default: int = 12) -> int:
+        self.is_valid()
+        value = self.cleaned_data.get("months")
+        return default if value is None else value

@@ -13,11 +13,14 @@ Format (UTF-8 CSV, one row per sheet, header required, ``#`` lines are comments)
 
 A row is rejected if its patient is unknown, its date is before birth or in the future, a score
 is not allowed, or a GMFM-88 already exists for that patient on that day (in the file or in the
-registry). If any row is rejected nothing is written and every rejected row is reported.
+registry). If any row is rejected nothing is written and every rejected row is reported. A row whose
+number of fields differs from the header's, a cell with a line break (a quoted field running over
+several lines) and a NUL character are rejected before the cells are read.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 from dataclasses import dataclass
@@ -35,6 +38,7 @@ from cpstem.registry.errors import RegistryError
 from cpstem.registry.models import GMFM66Assessment, GMFM88Assessment, Patient
 from cpstem.registry.models.base import today
 from cpstem.registry.services.schedule import refresh_many
+from cpstem.spreadsheet import escape_formula
 
 ITEM_COLUMNS = [f"item_{i}" for i in range(1, 89)]
 _SCORE = {"0": 0.0, "1": 1.0, "2": 2.0, "3": 3.0}
@@ -91,7 +95,11 @@ def read(path: Path) -> tuple[pd.DataFrame, list[int]]:
     ]
     if not keep:
         raise RegistryError(f"{path.name}: empty file (no header line)")
-    text = "\n".join(lines[i - 1] for i in keep)
+    kept = [lines[i - 1] for i in keep]
+    broken = _malformed_rows(kept, keep)
+    if broken:
+        raise ImportRejected(broken, len(keep) - 1)
+    text = "\n".join(kept)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, skipinitialspace=True)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -112,6 +120,44 @@ def read(path: Path) -> tuple[pd.DataFrame, list[int]]:
     if not any(c in df.columns for c in ITEM_COLUMNS):
         raise RegistryError(f"{path.name}: no item columns (item_1 ... item_88)")
     return df, keep[1:]
+
+
+def _malformed_rows(kept: list[str], numbers: list[int]) -> list[Rejected]:
+    """Rows that cannot be read safely: broken quoting, a field count other than the header's,
+    a quoted cell running over several lines (the line numbers and ``#`` lines would be wrong),
+    a NUL character."""
+    reader = csv.reader(kept, skipinitialspace=True, strict=True)
+    out: list[Rejected] = []
+    start = 0
+    expected = None
+    while True:
+        problems = []
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            row = []
+            problems.append(f"not valid CSV ({exc}): check the quotes")
+        if expected is None:
+            if problems:  # the header itself: pandas reports it as a file error
+                return out
+            expected, start = len(row), reader.line_num
+            continue
+        if reader.line_num - start > 1:
+            problems.append(
+                f"a quoted cell runs over lines {numbers[start]}-{numbers[reader.line_num - 1]}: "
+                "line breaks inside a cell are not allowed"
+            )
+        elif row and len(row) != expected:
+            problems.append(f"{len(row)} fields, but the header has {expected}")
+        if any("\x00" in line for line in kept[start : reader.line_num]):
+            problems.append("a NUL (\\x00) character")
+        if problems:
+            sid = row[0].strip() if row else kept[start].split(",", 1)[0].strip(' "')
+            out.append(Rejected(numbers[start], sid, "; ".join(problems)))
+        start = reader.line_num
+    return out
 
 
 def _scores(df: pd.DataFrame) -> tuple[np.ndarray, dict[int, list[str]]]:
@@ -328,4 +374,13 @@ def import_gmfm(path: str | Path, user=None, progress=None) -> ImportResult:
 
 
 def report_rows(exc: ImportRejected) -> list[dict[str, Any]]:
-    return [{"line": r.line, "study_id": r.study_id, "problem": r.message} for r in exc.rows]
+    """The rejected rows for a report file; text cells escaped against formula injection (the
+    study ID and the messages repeat what the imported file says)."""
+    return [
+        {
+            "line": r.line,
+            "study_id": escape_formula(r.study_id),
+            "problem": escape_formula(r.message),
+        }
+        for r in exc.rows
+    ]

@@ -87,3 +87,26 @@ def create_token(name: str, label: str = "") -> str:
         raise RegistryError(f"no user {name}: create it first with `cpstem user create`")
     _, key = ApiToken.objects.issue(user, label)
     return key
+
+
+def list_tokens(name: str | None = None) -> list[ApiToken]:
+    """API tokens (of one user, or all), newest first."""
+    qs = ApiToken.objects.select_related("user").order_by("-created_at", "-id")
+    return list(qs.filter(user__username=name) if name else qs)
+
+
+def revoke_tokens(prefix: str | None = None, user: str | None = None) -> int:
+    """Revoke the token with this prefix (as ``token list`` shows it) or every token of a user;
+    the number revoked. A revoked token is refused at once (401)."""
+    if bool(prefix) == bool(user):
+        raise RegistryError("give a token prefix or --user NAME (one of them)")
+    qs = ApiToken.objects.filter(revoked=False)
+    if prefix:
+        qs = qs.filter(prefix=prefix)
+        if not qs.exists():
+            raise RegistryError(f"no active token {prefix} (see `cpstem token list`)")
+    else:
+        if not get_user_model().objects.filter(username=user).exists():
+            raise RegistryError(f"no user {user}")
+        qs = qs.filter(user__username=user)
+    return qs.update(revoked=True)

@@ -106,6 +106,12 @@ class Patient(models.Model):
         plaus = data("plausibility")
         if self.birth_date and self.birth_date > today():
             errors.setdefault("birth_date", []).append("birth date is in the future")
+        earliest = plaus["birth_date"]["earliest"]
+        if self.birth_date and self.birth_date < earliest:
+            errors.setdefault("birth_date", []).append(
+                f"birth date {self.birth_date.isoformat()} is before {earliest.isoformat()}: "
+                "check the year"
+            )
         ga = self.gestational_age_weeks
         lim = plaus["gestational_age_weeks"]
         if ga is not None and not lim["min"] <= float(ga) <= lim["max"]:

@@ -3,12 +3,35 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.forms import PasswordChangeForm
+from django.core.exceptions import ValidationError
+from django.views.decorators.debug import sensitive_variables
 
 from cpstem.registry.models import Profile
 
 
+class NewPasswordForm(PasswordChangeForm):
+    """The new password must differ from the current one (else a one-time password could be
+    "changed" to itself and stay in use)."""
+
+    @sensitive_variables()
+    def clean(self):
+        data = super().clean()
+        old, new = data.get("old_password"), data.get("new_password1")
+        if old and new and old == new and "new_password2" not in self.errors:
+            self.add_error(
+                "new_password2",
+                ValidationError(
+                    "choose a new password: this is the password you have now",
+                    code="password_unchanged",
+                ),
+            )
+        return data
+
+
 class PasswordChange(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
+    form_class = NewPasswordForm
 
     def form_valid(self, form):
         response = super().form_valid(form)

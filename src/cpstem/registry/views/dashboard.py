@@ -12,6 +12,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from cpstem.registry import access, exporter
+from cpstem.registry.forms import DashboardForm
 from cpstem.registry.models import Patient
 from cpstem.registry.services import cohort
 from cpstem.registry.services.trajectory import curve_set
@@ -22,9 +23,7 @@ from cpstem.registry.services.trajectory import curve_set
 def dashboard(request):
     access.require_read(request.user)
     patients = Patient.objects.visible_to(request.user)
-    months = (
-        int(request.GET.get("months", "12")) if request.GET.get("months", "12").isdigit() else 12
-    )
+    months = DashboardForm(request.GET).months_or(12)
     return render(
         request,
         "registry/dashboard.html",

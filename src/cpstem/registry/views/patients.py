@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from cpstem.measures.spasticity import MuscleGroup
 from cpstem.registry import access
-from cpstem.registry.forms import PatientForm
+from cpstem.registry.forms import PatientFilterForm, PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
 from cpstem.registry.models.base import today
 from cpstem.registry.models.patients import LEVELS
@@ -37,29 +37,27 @@ def overdue_visits(on):
 @never_cache
 def patient_list(request):
     access.require_read(request.user)
+    pseudo = access.is_pseudonymised(request.user)
     on = today()
+    form = PatientFilterForm(request.GET)
+    f = form.filters()
     qs = Patient.objects.visible_to(request.user).select_related("site")
-    q = request.GET.get("q", "").strip()
-    if q:
-        field = "research_id" if access.is_pseudonymised(request.user) else "study_id"
-        qs = qs.filter(**{f"{field}__icontains": q})
-    site = request.GET.get("site", "")
-    if site:
-        qs = qs.filter(site__code=site)
-    gmfcs = request.GET.get("gmfcs", "")
-    if gmfcs.isdigit():
-        qs = qs.filter(gmfcs=int(gmfcs))
-    product = request.GET.get("product", "")
-    if product:
+    if f.get("q"):
+        field = "research_id" if pseudo else "study_id"
+        qs = qs.filter(**{f"{field}__icontains": f["q"]})
+    if f.get("site"):
+        qs = qs.filter(site__code=f["site"])
+    if f.get("gmfcs"):
+        qs = qs.filter(gmfcs=f["gmfcs"])
+    if f.get("product"):
         qs = qs.filter(
-            Exists(Administration.objects.filter(patient=OuterRef("pk"), product=product))
+            Exists(Administration.objects.filter(patient=OuterRef("pk"), product=f["product"]))
         )
-    overdue = request.GET.get("overdue") == "1"
-    if overdue:
+    if f.get("overdue"):
         qs = qs.filter(Exists(overdue_visits(on).filter(patient=OuterRef("pk"))))
-    page = Paginator(qs.order_by("site__code", "study_id"), PAGE_SIZE).get_page(
-        request.GET.get("page")
-    )
+    # Researchers see the list in research-ID order (random), not in study-ID order.
+    order = ("research_id",) if pseudo else ("site__code", "study_id")
+    page = Paginator(qs.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     annotate_page(page.object_list, on)
     params = request.GET.copy()
@@ -74,11 +72,12 @@ def patient_list(request):
         "registry/patient_list.html",
         {
             "page": page,
-            "q": q,
-            "site": site,
-            "gmfcs": gmfcs,
-            "product": product,
-            "overdue": overdue,
+            "q": f.get("q", ""),
+            "site": f.get("site", ""),
+            "gmfcs": str(f["gmfcs"]) if f.get("gmfcs") else "",
+            "product": f.get("product", ""),
+            "overdue": bool(f.get("overdue")),
+            "filter_errors": form.errors,
             "sites": sites,
             "products": Product.choices,
             "levels": LEVELS,
@@ -273,6 +272,7 @@ def patient_history(request, pk: int):
 
 
 @login_required
+@never_cache
 @require_http_methods(["GET", "POST"])
 def patient_edit(request, pk: int | None = None):
     access.require_write(request.user)
