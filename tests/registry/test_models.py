@@ -276,3 +276,17 @@ def test_every_change_is_audited(patient, people):
     assert ("grade", "1", "2") in changes[1].changes
     assert changes[1].reason == "grade corrected"
     assert ("patient", "created") in kinds
+
+
+def test_patient_keys_are_random_not_sequential(sites):
+    from cpstem.registry.models.patients import random_patient_key
+
+    made = []
+    for i in range(5):
+        p = Patient(site=sites[0], study_id=f"LUB-9{i}", birth_date=date(2019, 4, 2), sex="F")
+        p.full_clean()
+        p.save()
+        made.append(p.pk)
+    assert all(0 < pk < 2**53 for pk in made)
+    assert sorted(made) != [made[0] + i for i in range(5)]  # not an entry-order sequence
+    assert len({random_patient_key() for _ in range(1000)}) == 1000

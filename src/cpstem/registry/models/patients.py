@@ -19,6 +19,16 @@ from cpstem.registry.models.base import PatientRecord, check_event_date, today
 from cpstem.registry.models.sites import Site
 
 
+#: Patient keys are drawn from 1 .. 2^53 - 1 (exact in JavaScript numbers).
+_KEY_SPACE = 2**53 - 1
+
+
+def random_patient_key() -> int:
+    """A random primary key: URLs and API ids reveal neither the order of entry nor a count,
+    so nothing in a researcher's view can be lined up with the sites' study-ID sequences."""
+    return secrets.randbelow(_KEY_SPACE) + 1
+
+
 def _research_id() -> str:
     return "R" + secrets.token_hex(5).upper()
 
@@ -43,6 +53,7 @@ class PatientQuerySet(models.QuerySet):
 class Patient(models.Model):
     """A child in the registry, identified only by a study ID (a pseudonym, never a name)."""
 
+    id = models.BigIntegerField(primary_key=True, default=random_patient_key, editable=False)
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     study_id = models.CharField(
         max_length=40,
