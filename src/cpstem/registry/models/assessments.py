@@ -6,7 +6,6 @@ import math
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -67,19 +66,12 @@ class GMFM88Assessment(PatientRecord):
     def result(self) -> gmfm.GMFM88Result:
         return gmfm.score_gmfm88(self.items, self.goal_dimensions or (), with_aids=self.with_aids)
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
         try:
             self.score()
         except MeasureError as exc:
             key = "goal_dimensions" if "goal dimension" in str(exc) else "items"
             errors.setdefault(key, []).append(str(exc))
-        if errors:
-            raise ValidationError(errors)
 
     def save(self, *args, **kwargs) -> None:
         if self.total is None:
@@ -119,12 +111,7 @@ class GMFM66Assessment(PatientRecord):
     def __str__(self) -> str:
         return f"GMFM-66 {self.score:.1f} ({self.date})"
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
         s = self.score
         if s is not None and not (math.isfinite(s) and 0 <= s <= 100):
             errors.setdefault("score", []).append(
@@ -139,8 +126,6 @@ class GMFM66Assessment(PatientRecord):
             errors.setdefault("ci_lower", []).append(
                 "the 95 % CI must contain the score and lie within 0-100 (lower <= score <= upper)"
             )
-        if errors:
-            raise ValidationError(errors)
 
 
 def _mas_rows(rows: Any) -> list[dict[str, Any]]:
@@ -206,12 +191,7 @@ class SpasticityAssessment(PatientRecord):
     def __str__(self) -> str:
         return f"Spasticity {self.date}"
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
         try:
             self.mas = _mas_rows(self.mas or [])
         except MeasureError as exc:
@@ -224,8 +204,6 @@ class SpasticityAssessment(PatientRecord):
             errors.setdefault("mas", []).append(
                 "record at least one Modified Ashworth or Tardieu rating"
             )
-        if errors:
-            raise ValidationError(errors)
 
 
 class LabValue(PatientRecord):
@@ -242,15 +220,8 @@ class LabValue(PatientRecord):
     def __str__(self) -> str:
         return f"{self.analyte} {self.value:g} {self.unit}"
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
         if self.value is not None and not math.isfinite(self.value):
             errors.setdefault("value", []).append("the value must be a finite number")
         if not (self.unit or "").strip():
             errors.setdefault("unit", []).append("give the unit, e.g. mg/L")
-        if errors:
-            raise ValidationError(errors)

@@ -57,8 +57,19 @@ class PatientRecord(models.Model):
             raise ValidationError({"date": problems})
 
     def clean(self) -> None:
+        """Date checks, then :meth:`validate_record`; all messages together, per field."""
         super().clean()
-        self.clean_date()
+        errors: dict[str, list[str]] = {}
+        try:
+            self.clean_date()
+        except ValidationError as exc:
+            errors.update(exc.message_dict)
+        self.validate_record(errors)
+        if errors:
+            raise ValidationError(errors)
+
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
+        """Checks of one kind of record: add messages to ``errors`` (field -> messages)."""
 
     def save(self, *args, **kwargs) -> None:
         with transaction.atomic():

@@ -18,7 +18,6 @@ from cpstem.outcomes.dates import age_months, age_years
 from cpstem.registry.models.base import PatientRecord, check_event_date, today
 from cpstem.registry.models.sites import Site
 
-
 #: Patient keys are drawn from 1 .. 2^53 - 1 (exact in JavaScript numbers).
 _KEY_SPACE = 2**53 - 1
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -54,12 +53,7 @@ class AdverseEvent(PatientRecord):
     def is_related(self) -> bool:
         return self.relatedness in RELATED
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
         if not (self.term or "").strip():
             errors.setdefault("term", []).append("name the event, e.g. fever")
         if self.grade is not None and not 1 <= self.grade <= 5:
@@ -97,5 +91,3 @@ class AdverseEvent(PatientRecord):
                 .order_by("-date", "-id")
                 .first()
             )
-        if errors:
-            raise ValidationError(errors)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -71,12 +70,7 @@ class Administration(PatientRecord):
     def __str__(self) -> str:
         return f"{self.get_product_display()} {self.date}"
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
         if self.product == Product.OTHER and not self.product_other.strip():
             errors.setdefault("product_other", []).append("name the product")
         if self.route == Route.OTHER and not self.route_other.strip():
@@ -103,8 +97,6 @@ class Administration(PatientRecord):
                 self.dose_cells_per_kg = dose.cells_per_kg
                 if dose.needs_confirmation and not self.dose_confirmed:
                     errors.setdefault("cells_total", []).append(str(dose.outside_published))
-        if errors:
-            raise ValidationError(errors)
 
     def save(self, *args, **kwargs) -> None:
         if self.cells_total and self.weight_kg:
@@ -136,12 +128,7 @@ class RehabEpisode(PatientRecord):
     def __str__(self) -> str:
         return f"{self.get_therapy_display()} from {self.date}"
 
-    def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
-        try:
-            super().clean()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+    def validate_record(self, errors: dict[str, list[str]]) -> None:
         if self.therapy == Therapy.OTHER and not self.therapy_other.strip():
             errors.setdefault("therapy_other", []).append("name the therapy")
         if self.hours_per_week is not None and not 0 < self.hours_per_week <= 168:
@@ -150,5 +137,3 @@ class RehabEpisode(PatientRecord):
             )
         if self.end_date is not None and self.date is not None and self.end_date < self.date:
             errors.setdefault("end_date", []).append("the episode ends before it starts")
-        if errors:
-            raise ValidationError(errors)
