@@ -40,6 +40,20 @@ class Registry:
             )
         return r
 
+    def create_clinician(self, name: str, site: str, password: str) -> subprocess.CompletedProcess:
+        """``cpstem user create NAME --role clinician --site SITE --password-stdin``."""
+        return self.run(
+            "user",
+            "create",
+            name,
+            "--role",
+            "clinician",
+            "--site",
+            site,
+            "--password-stdin",
+            stdin=password,
+        )
+
     def python(self, code: str, check: bool = True) -> subprocess.CompletedProcess:
         r = subprocess.run(
             [sys.executable, "-c", code], capture_output=True, text=True, env=self.env, timeout=300

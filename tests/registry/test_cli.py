@@ -12,17 +12,7 @@ PASSWORD = "a-long-password-77"
 
 
 def test_user_token_and_api(registry):
-    r = registry.run(
-        "user",
-        "create",
-        "clara",
-        "--role",
-        "clinician",
-        "--site",
-        "lub",
-        "--password-stdin",
-        stdin=PASSWORD + "\n",
-    )
+    r = registry.create_clinician("clara", "lub", PASSWORD + "\n")
     assert "Created clinician clara at site LUB" in r.stdout
     token = registry.run("token", "create", "clara").stdout.strip().splitlines()[-1]
     assert token.startswith("cps_")
@@ -207,17 +197,7 @@ def test_backup_moves_from_sqlite_to_postgresql(tmp_path, postgres_server):
 
     lite = Registry(tmp_path / "lite")
     lite.run("demo", "load", "--per-site", "3")
-    lite.run(
-        "user",
-        "create",
-        "clara",
-        "--role",
-        "clinician",
-        "--site",
-        "DEMO-N",
-        "--password-stdin",
-        stdin=PASSWORD,
-    )
+    lite.create_clinician("clara", "DEMO-N", PASSWORD)
     lite.run("backup", "--out", str(tmp_path / "b.json.gz"))
     lite.run("export", "--pseudonymised", str(tmp_path / "lite.csv"))
     pg = Registry(tmp_path / "pg", postgres_server.url(postgres_server.create_database()))

@@ -31,17 +31,7 @@ print(Patient.objects.count(), AdverseEvent.objects.count(), Patient.history.cou
 
 
 def test_parallel_processes_lose_nothing(registry):
-    registry.run(
-        "user",
-        "create",
-        "clara",
-        "--role",
-        "clinician",
-        "--site",
-        "LUB",
-        "--password-stdin",
-        stdin="a-long-password-77",
-    )
+    registry.create_clinician("clara", "LUB", "a-long-password-77")
     n, workers = 40, 4
     procs = [
         subprocess.Popen(
@@ -61,17 +51,7 @@ def test_parallel_processes_lose_nothing(registry):
 
 
 def test_concurrent_api_clients_lose_nothing(registry):
-    registry.run(
-        "user",
-        "create",
-        "clara",
-        "--role",
-        "clinician",
-        "--site",
-        "LUB",
-        "--password-stdin",
-        stdin="a-long-password-77",
-    )
+    registry.create_clinician("clara", "LUB", "a-long-password-77")
     token = registry.run("token", "create", "clara").stdout.strip().splitlines()[-1]
     proc, url = registry.serve()
 
