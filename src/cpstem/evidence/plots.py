@@ -208,40 +208,21 @@ def forest(
     ax.tick_params(axis="x", labelsize=8)
     lvl = f"{100 * (1 - alpha):g}%"
     ytop = n + 0.6
-    ax.text(
-        left,
-        ytop,
-        "Study",
-        transform=trans,
-        ha="left",
-        va="bottom",
-        fontsize=9,
-        fontweight="bold",
-        clip_on=False,
-    )
+    columns = [(left, "Study", "left"), (1.62, f"Estimate [{lvl} CI]", "right")]
     if show_weights:
+        columns.insert(1, (1.12, "Weight", "right"))
+    for x, text, ha in columns:
         ax.text(
-            1.12,
+            x,
             ytop,
-            "Weight",
+            text,
             transform=trans,
-            ha="right",
+            ha=ha,
             va="bottom",
             fontsize=9,
             fontweight="bold",
             clip_on=False,
         )
-    ax.text(
-        1.62,
-        ytop,
-        f"Estimate [{lvl} CI]",
-        transform=trans,
-        ha="right",
-        va="bottom",
-        fontsize=9,
-        fontweight="bold",
-        clip_on=False,
-    )
     if title:
         fig.suptitle(title, fontsize=11, y=1 - 0.12 / height)
     if show_pi and overall.method != "FE" and overall.k > 1:
