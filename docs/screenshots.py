@@ -17,16 +17,9 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root
+from tests.browser import CHROMIUM_ARGS
+
 OUT = Path(__file__).resolve().parent / "images"
 PASSWORD = "screenshot-password-1"
 
@@ -75,7 +68,9 @@ def main() -> None:
                 time.sleep(0.2)
         OUT.mkdir(parents=True, exist_ok=True)
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=ARGS)
+            browser = p.chromium.launch(
+                executable_path=shutil.which("chromium"), args=CHROMIUM_ARGS
+            )
             page = browser.new_page(viewport={"width": 1024, "height": 1300}, device_scale_factor=1)
             page.goto(base + "/accounts/login/")
             page.fill("#id_username", "dr.nowak")

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser import CHROMIUM_ARGS
 from tests.registry.cli_env import Registry
 from tests.system import chromium
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PASSWORD = "browser-test-password-1"
 
 

@@ -1,0 +1,16 @@
+"""How Debian chromium is launched headless here (browser tests and the README screenshots).
+
+Without the networking flags chromium keeps trying to reach Google's hosts, which this
+machine's closed network refuses.
+"""
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
