@@ -108,7 +108,7 @@ def run_bundled(folder: Path, settings: Settings | None = None) -> ReportOutput:
 
 
 def labels(bundle: EvidenceBundle, trial_ids: list[str]) -> list[str]:
-    """``"Huang 2018"`` for each trial id."""
+    """``"<study> <year>"`` (columns of trials.csv) for each trial id."""
     t = bundle.trials.set_index("trial")
     return [f"{t.loc[i, 'study']} {t.loc[i, 'year']}" for i in trial_ids]
 
