@@ -102,3 +102,27 @@ def test_reconstruction_stays_at_the_reviews_level(at90):
     rec = at90[1]["eggenberger_reconstruction"]
     assert rec["level"] == 95.0
     assert (round(rec["ci_lower"], 3), round(rec["ci_upper"], 3)) == (-0.142, 1.714)
+
+
+def test_cli_level_reaches_a_user_report(tmp_path):
+    from typer.testing import CliRunner
+
+    from cpstem.cli.main import app
+
+    # Two studies, fixed effect: pooled yi = sum(w y) / sum(w), w = 1 / vi, z-interval at 90 %
+    data = tmp_path / "gen.csv"
+    data.write_text("study,yi,vi\nA,0.2,0.04\nB,0.6,0.01\n", encoding="utf-8")
+    out = tmp_path / "rep"
+    args = ["evidence", "run", str(data), "--measure", "GEN", "--method", "FE", "--test", "z"]
+    r = CliRunner().invoke(app, [*args, "--level", "90", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    est, se = (0.2 / 0.04 + 0.6 / 0.01) / (1 / 0.04 + 1 / 0.01), (1 / (1 / 0.04 + 1 / 0.01)) ** 0.5
+    z = stats.norm.ppf(0.95)
+    main = json.loads((out / "results.json").read_text())["analyses"]["main"]
+    assert [main["estimate"], main["ci_lower"], main["ci_upper"]] == pytest.approx(
+        [est, est - z * se, est + z * se], rel=1e-12
+    )
+    assert (
+        f"Pooled GEN {est:.2f} [{est - z * se:.2f}, {est + z * se:.2f}] (90% CI;"
+        in (out / "report.md").read_text()
+    )

@@ -198,6 +198,7 @@ def test_cli_user_file_and_options(tmp_path):
         ),
         (HOSTILE, ["--method", "XX"], "error: method 'XX': allowed"),
         (HOSTILE, ["--measure", "OR"], "error: mine.csv: measure OR needs the columns"),
+        (HOSTILE, ["--level", "150"], "error: level 150.0: give the confidence level"),
     ],
 )
 def test_cli_bad_input_is_one_line(tmp_path, content, args, message):
