@@ -40,8 +40,9 @@ def at90(tmp_path_factory):
 def test_settings_level_in_percent():
     assert Settings(level=0.9).level == 90.0 and Settings(level=90).level == 90.0
     assert Settings().level_text == "95%" and Settings(level=0.9).level_text == "90%"
-    with pytest.raises(EvidenceError, match="level 150"):
+    with pytest.raises(EvidenceError, match="level 150") as info:
         Settings(level=150)
+    assert (info.value.code, info.value.field) == ("out_of_range", "level")
 
 
 @pytest.mark.parametrize("key", ["motor_6mo", "motor_12mo"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from cpstem.evidence import dist
+from cpstem.evidence.errors import EvidenceError
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,12 @@ class Settings:
 def percent(level: float) -> float:
     """A confidence level in percent: ``95 -> 95.0``, ``0.9 -> 90.0``; a level outside 50-100 %
     raises :class:`~cpstem.evidence.EvidenceError` (as metafor's ``level`` argument)."""
-    dist.alpha_from_level(level)  # validates
+    try:
+        dist.alpha_from_level(level)
+    except EvidenceError as exc:
+        raise EvidenceError(
+            exc.message, code="out_of_range", field="level", params={"level": level}
+        ) from None
     lv = float(level)
     return round(lv * 100.0, 10) if lv < 1.0 else lv
 
