@@ -21,7 +21,9 @@ study has sampling variance 0 and the optimum would be tau^2 = 0 the likelihood 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +62,8 @@ class Control:
     ll0check: bool = True
 
     @classmethod
-    def of(cls, control: Control | dict | None) -> Control:
+    def of(cls, control: Control | Mapping[str, Any] | None) -> Control:
+        """``control`` as settings: ``None`` -> defaults, a mapping -> those keys set."""
         from cpstem.evidence.errors import EvidenceError
 
         if control is None:
@@ -70,7 +73,12 @@ class Control:
         allowed = set(cls.__dataclass_fields__)
         bad = sorted(set(control) - allowed)
         if bad:
-            raise EvidenceError(f"control {bad}: allowed keys are {', '.join(sorted(allowed))}")
+            raise EvidenceError(
+                f"control {bad}: allowed keys are {', '.join(sorted(allowed))}",
+                code="not_allowed",
+                field="control",
+                params={"keys": bad, "allowed": sorted(allowed)},
+            )
         return cls(**control)
 
 

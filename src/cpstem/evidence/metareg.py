@@ -80,7 +80,10 @@ def _estimate(d: Design, method: str, control: Control) -> tuple[float, float, i
     k, p, ymc, v = d.k, d.p, d.ymc, d.v
     if method in ("DL", "HS", "PM") and not d.allvipos:
         raise EvidenceError(
-            f"method {method} needs every sampling variance > 0; use REML, ML, HE, SJ or EB"
+            f"method {method} needs every sampling variance > 0; use REML, ML, HE, SJ or EB",
+            code="nonpositive_variance",
+            field="vi",
+            params={"method": method},
         )
     if method in ("HS", "DL"):
         w = 1.0 / v

@@ -22,6 +22,7 @@ from matplotlib.transforms import blended_transform_factory
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult
+from cpstem.formatting import format_p
 from cpstem.plotting import literal_text
 
 _FORMATS = {".png", ".svg", ".pdf"}
@@ -49,7 +50,12 @@ def _save(fig: Figure, out: str | Path | None) -> None:
         return
     path = Path(out)
     if path.suffix.lower() not in _FORMATS:
-        raise EvidenceError(f"plot file {path.name}: use a .png, .svg or .pdf name")
+        raise EvidenceError(
+            f"plot file {path.name}: use a .png, .svg or .pdf name",
+            code="not_allowed",
+            field="out",
+            params={"suffix": path.suffix},
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
 
@@ -85,15 +91,23 @@ def forest(
     from cpstem.evidence.subgroups import SubgroupResult
 
     if isinstance(res, SubgroupResult):
-        blocks = [(lv, res.fits[lv]) for lv in res.levels]
+        blocks: list[tuple[str | None, RMAResult]] = [(lv, res.fits[lv]) for lv in res.levels]
         overall = res.overall
     elif isinstance(res, RMAResult):
         if not res.int_only:
-            raise EvidenceError("a forest plot needs a model without moderators (or subgroups)")
+            raise EvidenceError(
+                "a forest plot needs a model without moderators (or subgroups)",
+                code="not_applicable",
+                field="res",
+            )
         blocks = [(None, res)]
         overall = res
     else:
-        raise EvidenceError("forest() takes a fitted model (rma) or a subgroup analysis")
+        raise EvidenceError(
+            "forest() takes a fitted model (rma) or a subgroup analysis",
+            code="not_applicable",
+            field="res",
+        )
     tf, log_axis, xl = _scale(overall.measure, transf, xlabel)
     alpha = overall.alpha
     z = dist.crit_norm(alpha)
@@ -267,7 +281,7 @@ def _right(ax, trans, y, e, a, b, w, digits, bold=False):
 
 
 def _pv(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    return format_p(p, 3, prefix=True)
 
 
 def _het(fit: RMAResult) -> str:
@@ -298,7 +312,11 @@ def funnel(
     funnel's symmetry is only visible on the analysis scale.
     """
     if not isinstance(res, RMAResult) or not res.int_only:
-        raise EvidenceError("a funnel plot needs a fitted model without moderators")
+        raise EvidenceError(
+            "a funnel plot needs a fitted model without moderators",
+            code="not_applicable",
+            field="res",
+        )
     del transf
     fig = Figure(figsize=(6.4, 5.2), dpi=150, layout="constrained")
     ax = fig.add_subplot()
