@@ -75,8 +75,7 @@ def _text(package: str, name: str) -> str:
 def _missing(where: str, row: int | str, line: int | None = None) -> DataFileError:
     at = f"row {row}" + (f" (line {line})" if line is not None else "")
     return DataFileError(
-        f"data file {where}, {at}: no source given (every record of a data file names its "
-        "source)",
+        f"data file {where}, {at}: no source given (every record of a data file names its source)",
         code="missing_source",
         field="source",
         params={"file": where, "row": row, "line": line},
@@ -155,6 +154,4 @@ def csv_frame(package: str, name: str) -> pd.DataFrame:
     import pandas as pd
 
     csv_rows(package, name)
-    return pd.read_csv(
-        io.StringIO(_text(package, name)), keep_default_na=False, na_values=[""]
-    )
+    return pd.read_csv(io.StringIO(_text(package, name)), keep_default_na=False, na_values=[""])

@@ -27,6 +27,7 @@ class CodedCategory(StrEnum):
     """Base for categories coded by a short string (value) with a catalogue label."""
 
     _catalogue: ClassVar[tuple[str, str, str]]
+    _value_: str
 
     @classmethod
     def catalogue(cls) -> tuple[str, str, str]:
