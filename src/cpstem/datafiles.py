@@ -90,6 +90,7 @@ def check_csv_text(text: str, where: str) -> list[dict[str, str]]:
         if None in row:
             raise DataFileError(
                 f"data file {where}, row {i} (line {reader.line_num}): more values than columns",
+                code="malformed_file",
                 params={"file": where, "row": i, "line": reader.line_num},
             )
         if not (row.get("source") or "").strip():
@@ -136,7 +137,9 @@ def toml_data(package: str, name: str) -> dict[str, Any]:
         data = tomllib.loads(_text(package, name))
     except tomllib.TOMLDecodeError as exc:
         raise DataFileError(
-            f"data file {where}: not valid TOML ({exc})", params={"file": where}
+            f"data file {where}: not valid TOML ({exc})",
+            code="malformed_file",
+            params={"file": where},
         ) from None
     check_toml_records(data, where)
     return data

@@ -167,6 +167,10 @@ def loglik(r: Rows, tau2: np.ndarray, reml: bool, y: np.ndarray | None = None) -
     return -0.5 * r.k * LOG2PI - 0.5 * logv - 0.5 * rss
 
 
+#: tau^2, its standard error, status and iterations of the rows an estimator was given
+_Fit = tuple[np.ndarray, np.ndarray, np.ndarray | int, np.ndarray | int]
+
+
 @dataclass
 class Tau2Fit:
     """tau^2 per row with its standard error, status and iteration count."""
@@ -212,7 +216,7 @@ def estimate(r: Rows, method: str, control: Control, tau2_fixed: float | None = 
     return Tau2Fit(tau2, se, status, iters)
 
 
-def _dl(r: Rows, method: str, control: Control):
+def _dl(r: Rows, method: str, control: Control) -> _Fit:
     w = weights(r, np.zeros(r.k.size))
     _sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
     df = r.k - 1.0
@@ -221,7 +225,7 @@ def _dl(r: Rows, method: str, control: Control):
     return tau2, se, np.zeros(r.k.size, dtype=int), np.zeros(r.k.size, dtype=int)
 
 
-def _hs(r: Rows, method: str, control: Control):
+def _hs(r: Rows, method: str, control: Control) -> _Fit:
     w = weights(r, np.zeros(r.k.size))
     sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
     df = r.k - 1.0
@@ -237,7 +241,7 @@ def _he_raw(r: Rows) -> np.ndarray:
     return (rss - trpv) / (k - 1.0)
 
 
-def _he(r: Rows, method: str, control: Control):
+def _he(r: Rows, method: str, control: Control) -> _Fit:
     k = r.k.astype(float)
     tau2 = np.maximum(0.0, _he_raw(r))
     vv = np.where(r.m, r.v, 0.0)
@@ -249,7 +253,7 @@ def _he(r: Rows, method: str, control: Control):
     return tau2, se, np.zeros(r.k.size, dtype=int), np.zeros(r.k.size, dtype=int)
 
 
-def _sj(r: Rows, method: str, control: Control):
+def _sj(r: Rows, method: str, control: Control) -> _Fit:
     k = r.k.astype(float)
     if control.tau2_init is None:
         tau0 = (r.ymc**2).sum(axis=1) / k
@@ -308,7 +312,7 @@ def _qroot_fallback(r: Rows, lo: np.ndarray, target: np.ndarray) -> np.ndarray:
     return bisect_decreasing(g, lo, hi)
 
 
-def _pm(r: Rows, method: str, control: Control):
+def _pm(r: Rows, method: str, control: Control) -> _Fit:
     n = r.k.size
     target = r.k - 1.0
     tau2 = np.zeros(n)
@@ -358,7 +362,7 @@ def _adjust(r: Rows, tau2: np.ndarray, method: str) -> np.ndarray:
         return (ypy * k / (k - 1.0) - k) / sw
 
 
-def _fisher(r: Rows, method: str, control: Control):
+def _fisher(r: Rows, method: str, control: Control) -> _Fit:
     n = r.k.size
     status = np.zeros(n, dtype=int)
     iters = np.zeros(n, dtype=int)

@@ -189,7 +189,7 @@ def _score(d: Design, tau2: float, method: str) -> float:
     return float(Py @ Py) - (w.sum() if method == "ML" else float(np.trace(P)))
 
 
-def _fisher(d: Design, method: str, control: Control, he: float):
+def _fisher(d: Design, method: str, control: Control, he: float) -> tuple[float, float, int, int]:
     tau2 = max(0.0, he) if control.tau2_init is None else float(control.tau2_init)
     it = 0
     conv = True

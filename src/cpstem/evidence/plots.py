@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import Transform, blended_transform_factory
 
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
@@ -60,7 +61,9 @@ def _save(fig: Figure, out: str | Path | None) -> None:
     fig.savefig(path)
 
 
-def _scale(measure: str | None, transf: Callable | None, xlabel: str | None):
+def _scale(
+    measure: str | None, transf: Callable[[Any], Any] | None, xlabel: str | None
+) -> tuple[Callable[[Any], Any], bool, str]:
     """Back-transformation and axis label: ratios are shown as ratios on a log axis."""
     if transf is None and measure in _RATIO:
         transf = np.exp
@@ -252,7 +255,17 @@ def forest(
     return fig
 
 
-def _right(ax, trans, y, e, a, b, w, digits, bold=False):
+def _right(
+    ax: Axes,
+    trans: Transform,
+    y: float,
+    e: float,
+    a: float,
+    b: float,
+    w: float | None,
+    digits: int,
+    bold: bool = False,
+) -> None:
     weight = "bold" if bold else "normal"
     if w is not None:
         ax.text(

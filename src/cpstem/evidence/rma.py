@@ -514,7 +514,15 @@ def rma(
     )
 
 
-def _fit_int_only(y, v, method, test, alpha, ctrl, tau2_fixed):
+def _fit_int_only(
+    y: np.ndarray,
+    v: np.ndarray,
+    method: str,
+    test: str,
+    alpha: float,
+    ctrl: Control,
+    tau2_fixed: float | None,
+) -> dict[str, Any]:
     r = Rows(y[None, :], v[None, :], np.ones((1, y.size), dtype=bool))
     est = estimators.estimate(r, method, ctrl, tau2_fixed)
     out = finish(r, est.tau2, method, test, alpha)
@@ -529,7 +537,17 @@ def _fit_int_only(y, v, method, test, alpha, ctrl, tau2_fixed):
     return res
 
 
-def _fit_mods(y, v, X, method, test, alpha, ctrl, tau2_fixed, has_int):
+def _fit_mods(
+    y: np.ndarray,
+    v: np.ndarray,
+    X: np.ndarray,
+    method: str,
+    test: str,
+    alpha: float,
+    ctrl: Control,
+    tau2_fixed: float | None,
+    has_int: bool,
+) -> dict[str, Any]:
     d = metareg.Design(y, v, X)
     if method == "FE":
         t2, se_t2, status, it = 0.0, float("nan"), estimators.OK, 0
@@ -558,7 +576,9 @@ def _fit_mods(y, v, X, method, test, alpha, ctrl, tau2_fixed, has_int):
     return res
 
 
-def _fit_stats(ll_ml, ll_reml, k, p, parms, v, q) -> dict[str, float]:
+def _fit_stats(
+    ll_ml: float, ll_reml: float, k: int, p: int, parms: int, v: np.ndarray, q: float
+) -> dict[str, float]:
     allpos = bool(np.all(v > 0))
     if k > p:
         dev_ml = -2 * (ll_ml - np.sum(-0.5 * np.log(2 * np.pi * v))) if allpos else -2 * ll_ml
