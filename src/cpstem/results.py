@@ -36,23 +36,50 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Result", "frame_of", "frozen_array", "jsonable", "records_frame"]
+__all__ = ["Result", "frame_of", "frozen_array", "jsonable", "records_frame", "sealed"]
 
 
 def frozen_array(value: Any) -> np.ndarray:
-    """A private read-only copy of ``value`` as a NumPy array."""
+    """A private read-only copy of ``value`` as a NumPy array (no copy of a sealed array)."""
+    if isinstance(value, np.ndarray) and not value.flags.writeable and value.base is None:
+        return value  # sealed: read-only and owning its data, nobody can write to it
     arr = np.array(value, copy=True)
     arr.flags.writeable = False
     return arr
+
+
+def sealed(arr: np.ndarray) -> np.ndarray:
+    """``arr`` made read-only in place, so that a result keeps it without copying.
+
+    Only for an array the calling function has just created (owning its data) and hands over
+    to a result: the fast batch functions use it to skip a copy of large arrays.
+    """
+    arr.flags.writeable = False
+    return arr
+
+
+#: Values that are immutable already (checked first: isinstance with classes is fast).
+_ATOMIC = (int, float, str, bytes, type(None), np.generic, date, time, Enum)
+_CONTAINERS = frozenset({np.ndarray, dict, MappingProxyType})
+#: Exact types of plain immutable values (a fast check for a whole mapping at once).
+_PLAIN = frozenset({int, float, str, bool, type(None), np.float64, np.int64, np.bool_})
 
 
 def _freeze(value: Any) -> Any:
     """Arrays -> read-only copies; dicts and mappings -> read-only mappings of copies."""
     if isinstance(value, np.ndarray):
         return frozen_array(value)
-    if isinstance(value, Mapping) and not isinstance(value, Result):
-        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
-    return value
+    if isinstance(value, dict | MappingProxyType):
+        items = value.copy()  # a dict's (or a proxy's dict's) copy: fast
+    elif isinstance(value, Mapping) and not isinstance(value, Result):
+        items = dict(value)
+    else:
+        return value
+    if not set(map(type, items.values())) <= _PLAIN:
+        for key, item in items.items():
+            if not isinstance(item, _ATOMIC):
+                items[key] = _freeze(item)
+    return MappingProxyType(items)
 
 
 def _key(key: Any) -> str:
@@ -147,7 +174,12 @@ class Result:
             Result._freeze_fields[cls] = names
         for name in names:
             value = getattr(self, name)
-            if isinstance(value, np.ndarray | Mapping) and not isinstance(value, Result):
+            kind = type(value)
+            if kind in _PLAIN or kind is tuple:
+                continue
+            if kind in _CONTAINERS or (
+                isinstance(value, np.ndarray | Mapping) and not isinstance(value, Result)
+            ):
                 object.__setattr__(self, name, _freeze(value))
 
     def _dict_items(self) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.estimators import STATUS_TEXT, Control, Rows, estimate
 from cpstem.evidence.inference import finish
 from cpstem.evidence.rma import check_method_test
-from cpstem.results import Result, frame_of
+from cpstem.results import Result, frame_of, sealed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -170,20 +170,21 @@ def rma_batch(
     est = estimate(rows, method, ctrl)
     out = finish(rows, est.tau2, method, test, alpha)
     bad = est.status > 1
-    res = {key: np.where(bad, np.nan, val) for key, val in out.items()}
+    # every array below is new: sealed (read-only), the result keeps them without a copy
+    res = {key: sealed(np.where(bad, np.nan, val)) for key, val in out.items()}
     return BatchResult(
         method=method,
         test=test,
         level=float(level),
-        k=rows.k,
+        k=sealed(rows.k.copy()),
         estimate=res["beta"],
         se=res["se"],
         stat=res["stat"],
         pval=res["pval"],
         ci_lower=res["ci_lower"],
         ci_upper=res["ci_upper"],
-        tau2=np.where(bad, np.nan, est.tau2),
-        se_tau2=np.where(bad, np.nan, est.se_tau2),
+        tau2=sealed(np.where(bad, np.nan, est.tau2)),
+        se_tau2=sealed(np.where(bad, np.nan, est.se_tau2)),
         i2=res["i2"],
         h2=res["h2"],
         q=res["q"],
@@ -193,5 +194,5 @@ def rma_batch(
         pi_lower=res["pi_lower"],
         pi_upper=res["pi_upper"],
         df=res["df"],
-        status=est.status,
+        status=sealed(est.status.copy()),
     )

@@ -36,7 +36,7 @@ from cpstem.measures.gmfm_items import (
     Dimension,
     Item,
 )
-from cpstem.results import Result, frame_of
+from cpstem.results import Result, frame_of, sealed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -332,13 +332,14 @@ def score_gmfm88_batch(
             acc = acc + percent[c]
         return acc / len(codes)
 
+    # every array here is new: sealed (read-only), the result keeps them without a copy
     return GMFM88BatchResult(
-        dimension_percent=MappingProxyType(percent),
-        dimension_raw=MappingProxyType(raw),
-        total=mean_in_order(DIMENSION_CODES),
-        goal_total=mean_in_order(goals) if goals else None,
+        dimension_percent=MappingProxyType({c: sealed(a) for c, a in percent.items()}),
+        dimension_raw=MappingProxyType({c: sealed(a) for c, a in raw.items()}),
+        total=sealed(mean_in_order(DIMENSION_CODES)),
+        goal_total=sealed(mean_in_order(goals)) if goals else None,
         goal_dimensions=goals,
-        not_tested=not_tested,
+        not_tested=sealed(not_tested),
     )
 
 
