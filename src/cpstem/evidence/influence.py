@@ -16,6 +16,7 @@ from cpstem.evidence import dist
 from cpstem.evidence.batch import rma_batch
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult, rma
+from cpstem.formatting import format_p
 from cpstem.results import Result, frame_of
 
 if TYPE_CHECKING:
@@ -72,7 +73,8 @@ class Sequence(Result):
         for i, lab in enumerate(self.labels):
             lines.append(
                 f"{lab[:24]:<24}{self.estimate[i]:10.4f}{self.ci_lower[i]:10.4f}"
-                f"{self.ci_upper[i]:10.4f}{self.pval[i]:10.4f}{self.tau2[i]:9.4f}"
+                f"{self.ci_upper[i]:10.4f}{format_p(self.pval[i], 4, metafor=True):>10}"
+                f"{self.tau2[i]:9.4f}"
                 f"{self.i2[i]:8.2f}"
             )
         return "\n".join(lines)

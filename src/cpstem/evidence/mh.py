@@ -79,14 +79,15 @@ class PooledTables(Result):
         lv = self.level
         lines.append(
             f"estimate {self.estimate:.4f} (SE {self.se:.4f}), z = {self.stat:.4f}, "
-            f"p = {self.pval:.4g}, {lv:g}% CI {self.ci_lower:.4f} to {self.ci_upper:.4f}"
+            f"p {format_p(self.pval, 4, prefix=True)}, "
+            f"{lv:g}% CI {self.ci_lower:.4f} to {self.ci_upper:.4f}"
         )
         if self.ratio and np.isfinite(self.estimate):
             est, lo, hi = self.exp()
             label = "risk ratio" if self.measure == "RR" else "odds ratio"
             lines.append(f"{label}: {est:.4f} ({lv:g}% CI {lo:.4f} to {hi:.4f})")
         for key, val in self.tests.items():
-            lines.append(f"{key}: {val:.4f}")
+            lines.append(f"{key}: {format_p(val) if key.endswith(' p') else f'{val:.4f}'}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
