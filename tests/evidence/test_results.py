@@ -182,8 +182,8 @@ def test_metafor_style_p_values_in_the_summary(bcg):
 @pytest.mark.parametrize(
     ("call", "code", "field"),
     [
-        (lambda: ev.rma([0.1, 0.2], [0.01, 0.02], method="XX"), "not_allowed", "method"),
-        (lambda: ev.rma([0.1, 0.2], [0.01, 0.02], test="q"), "not_allowed", "test"),
+        (lambda: ev.rma([0.1, 0.2], [0.01, 0.02], method="XX"), "invalid_choice", "method"),
+        (lambda: ev.rma([0.1, 0.2], [0.01, 0.02], test="q"), "invalid_choice", "test"),
         (lambda: ev.rma([0.1, 0.2], [0.01, 0.02], mods=[1.0, 2.0]), "too_few_studies", "yi"),
         (lambda: ev.rma([0.1, 0.2], [0.01, -0.02]), "out_of_range", "vi"),
         (lambda: ev.rma([0.1, 0.2, 0.3], [0.01, 0.02]), "length_mismatch", "vi"),

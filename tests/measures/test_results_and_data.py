@@ -86,7 +86,7 @@ def test_level_classes_come_from_one_factory():
     assert pickle.loads(pickle.dumps(cfcs.Level.IV)) is cfcs.Level.IV
     with pytest.raises(MeasureError) as info:
         macs.Level.parse("VI")
-    assert (info.value.code, info.value.field) == ("not_allowed", "macs")
+    assert (info.value.code, info.value.field) == ("invalid_choice", "macs")
     with pytest.raises(MeasureError, match="no classification 'xyz'"):
         level_class("xyz", __name__, "")
 

@@ -28,7 +28,7 @@ def test_curve_set_to_dict_is_json():
 @pytest.mark.parametrize(
     ("call", "code", "field"),
     [
-        (lambda s: s.expected("VI", 3.0), "not_allowed", "level"),
+        (lambda s: s.expected("VI", 3.0), "invalid_choice", "level"),
         (lambda s: s.expected("III", -1), "out_of_range", "age"),
         (lambda s: s.expected_change("III", 5, 4), "inconsistent", "age_to"),
         (lambda s: s.child_limit("III", 4, 120), "out_of_range", "baseline_score"),

@@ -100,14 +100,14 @@ def regtest(
     if model not in ("rma", "lm"):
         raise EvidenceError(
             f"model {model!r}: allowed 'rma' or 'lm'",
-            code="not_allowed",
+            code="invalid_choice",
             field="model",
             params={"value": model},
         )
     if predictor not in ("sei", "vi"):
         raise EvidenceError(
             f"predictor {predictor!r}: allowed 'sei' or 'vi'",
-            code="not_allowed",
+            code="invalid_choice",
             field="predictor",
             params={"value": predictor},
         )
@@ -293,7 +293,7 @@ def trimfill(
     if estimator not in ("L0", "R0", "Q0"):
         raise EvidenceError(
             f"estimator {estimator!r}: allowed L0, R0 or Q0",
-            code="not_allowed",
+            code="invalid_choice",
             field="estimator",
             params={"value": estimator},
         )
@@ -304,7 +304,7 @@ def trimfill(
     if side not in ("left", "right"):
         raise EvidenceError(
             f"side {side!r}: allowed 'left' or 'right'",
-            code="not_allowed",
+            code="invalid_choice",
             field="side",
             params={"value": side},
         )

@@ -77,7 +77,7 @@ def _check(bundle: EvidenceBundle) -> None:
     if not roles <= set(ROLES):
         raise EvidenceError(
             f"bundled motor_arms.csv has unknown role(s) {roles - set(ROLES)}",
-            code="not_allowed",
+            code="invalid_choice",
             field="role",
             params={"file": "motor_arms.csv", "roles": sorted(roles - set(ROLES))},
         )

@@ -102,7 +102,7 @@ def mean_sd_from_median(
     if mean_method not in ("luo", "wan"):
         raise EvidenceError(
             f"mean_method {mean_method!r}: allowed 'luo' or 'wan'",
-            code="not_allowed",
+            code="invalid_choice",
             field="mean_method",
             params={"value": mean_method},
         )
@@ -189,7 +189,7 @@ def sd_from_ci(lower: float, upper: float, n: int, level: float = 95, dist: str 
     else:
         raise EvidenceError(
             f"dist {dist!r}: allowed 't' or 'z'",
-            code="not_allowed",
+            code="invalid_choice",
             field="dist",
             params={"value": dist},
         )

@@ -32,7 +32,7 @@ def as_vector(x: Any, name: str) -> np.ndarray:
     if arr.ndim != 1:
         raise EvidenceError(
             f"{name}: give one value per study (a 1-D array), got shape {arr.shape}",
-            code="wrong_shape",
+            code="bad_shape",
             field=name,
             params={"shape": list(arr.shape)},
         )
@@ -104,7 +104,7 @@ def moderators(mods: Any, k: int, intercept: bool) -> tuple[np.ndarray | None, l
         if arr.ndim != 2:
             raise EvidenceError(
                 f"mods: give a 1-D or 2-D array, got shape {arr.shape}",
-                code="wrong_shape",
+                code="bad_shape",
                 field="mods",
                 params={"shape": list(arr.shape)},
             )

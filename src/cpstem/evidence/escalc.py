@@ -150,21 +150,21 @@ def effect_sizes(
     if m not in MEASURES:
         raise EvidenceError(
             f"measure {measure!r}: allowed {', '.join(MEASURES)}",
-            code="not_allowed",
+            code="invalid_choice",
             field="measure",
             params={"value": measure, "allowed": list(MEASURES)},
         )
     if to not in _TO:
         raise EvidenceError(
             f"to={to!r}: allowed {', '.join(_TO)}",
-            code="not_allowed",
+            code="invalid_choice",
             field="to",
             params={"value": to, "allowed": list(_TO)},
         )
     if vtype not in ("LS", "UB"):
         raise EvidenceError(
             f"vtype={vtype!r}: allowed 'LS' or 'UB'",
-            code="not_allowed",
+            code="invalid_choice",
             field="vtype",
             params={"value": vtype},
         )

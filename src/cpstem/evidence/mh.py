@@ -125,7 +125,7 @@ def rma_mh(
     if m not in ("OR", "RR", "RD"):
         raise EvidenceError(
             f"measure {measure!r}: Mantel-Haenszel pools OR, RR or RD",
-            code="not_allowed",
+            code="invalid_choice",
             field="measure",
             params={"value": measure, "allowed": ["OR", "RR", "RD"]},
         )

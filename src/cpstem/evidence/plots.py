@@ -53,7 +53,7 @@ def _save(fig: Figure, out: str | Path | None) -> None:
     if path.suffix.lower() not in _FORMATS:
         raise EvidenceError(
             f"plot file {path.name}: use a .png, .svg or .pdf name",
-            code="not_allowed",
+            code="invalid_choice",
             field="out",
             params={"suffix": path.suffix},
         )

@@ -43,7 +43,7 @@ def check_method_test(method: str, test: str) -> tuple[str, str]:
     if m not in METHODS:
         raise EvidenceError(
             f"method {method!r}: allowed {', '.join(METHODS)}",
-            code="not_allowed",
+            code="invalid_choice",
             field="method",
             params={"value": method, "allowed": list(METHODS)},
         )
@@ -53,7 +53,7 @@ def check_method_test(method: str, test: str) -> tuple[str, str]:
     if t not in TESTS:
         raise EvidenceError(
             f"test {test!r}: allowed 'z' or 'knha' (Hartung-Knapp-Sidik-Jonkman)",
-            code="not_allowed",
+            code="invalid_choice",
             field="test",
             params={"value": test, "allowed": list(TESTS)},
         )

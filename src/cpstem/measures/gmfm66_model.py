@@ -73,7 +73,7 @@ class ItemMap(Result):
         if extra:
             raise MeasureError(
                 f"item map lists item(s) {_items_text(extra)} that are not GMFM-66 items",
-                code="not_allowed",
+                code="unknown_item",
                 field="item",
                 params={"items": extra},
             )
@@ -156,7 +156,7 @@ def parse_item_map(text: str, name: str = "item map") -> ItemMap:
         if not ascii_digits(cell) or int(cell) not in ITEM_BY_NUMBER:
             raise MeasureError(
                 f"{where}: {cell!r} is not a GMFM item number",
-                code="not_allowed",
+                code="unknown_item",
                 field="item",
                 params={"file": name, "line": lineno, "value": cell},
             )
@@ -164,7 +164,7 @@ def parse_item_map(text: str, name: str = "item map") -> ItemMap:
         if item in thresholds:
             raise MeasureError(
                 f"{where}: item {item} is listed twice",
-                code="duplicate",
+                code="duplicate_item",
                 field="item",
                 params={"file": name, "line": lineno, "item": item},
             )

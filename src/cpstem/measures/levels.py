@@ -40,7 +40,7 @@ class FunctionLevel(IntEnum):
         shown = value if isinstance(value, int) and not isinstance(value, bool) else repr(value)
         return MeasureError(
             f"{cls.system_name()} level {shown} is not valid: {_ALLOWED}",
-            code="not_allowed",
+            code="invalid_choice",
             field=cls.system(),
             params={"value": str(value), "allowed": list(ROMAN)},
         )

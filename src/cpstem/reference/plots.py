@@ -83,7 +83,7 @@ def plot(
         if path.suffix.lower() not in _FORMATS:
             raise CurveError(
                 f"plot file {path.name}: use a .png, .svg or .pdf name",
-                code="not_allowed",
+                code="invalid_choice",
                 field="out",
                 params={"suffix": path.suffix},
             )

@@ -65,7 +65,7 @@ def load_file(path: str | Path) -> CurveSet:
         return _from_csv(text, where=path.name, name=path.stem)
     raise CurveError(
         f"curve set file {path.name}: use a .toml or .csv file",
-        code="not_allowed",
+        code="invalid_choice",
         field="path",
         params={"suffix": path.suffix},
     )
@@ -173,7 +173,7 @@ def _from_data(data: Mapping[str, Any], where: str, default_name: str = "") -> C
     if meta.get("model", "stable-limit") != "stable-limit":
         raise CurveError(
             f"{where}: model {meta['model']!r} is not supported (stable-limit only)",
-            code="not_allowed",
+            code="invalid_choice",
             field="model",
             params={"where": where, "value": meta["model"]},
         )
