@@ -60,15 +60,20 @@ def sealed(arr: np.ndarray) -> np.ndarray:
 
 #: Values that are immutable already (checked first: isinstance with classes is fast).
 _ATOMIC = (int, float, str, bytes, type(None), np.generic, date, time, Enum)
-_CONTAINERS = frozenset({np.ndarray, dict, MappingProxyType})
+_CONTAINERS = frozenset({np.ndarray, dict, MappingProxyType, tuple})
 #: Exact types of plain immutable values (a fast check for a whole mapping at once).
 _PLAIN = frozenset({int, float, str, bool, type(None), np.float64, np.int64, np.bool_})
 
 
 def _freeze(value: Any) -> Any:
-    """Arrays -> read-only copies; dicts and mappings -> read-only mappings of copies."""
+    """Arrays -> read-only copies; dicts and mappings -> read-only mappings of copies; tuples
+    with such values inside -> tuples of their frozen values."""
     if isinstance(value, np.ndarray):
         return frozen_array(value)
+    if isinstance(value, tuple):
+        if set(map(type, value)) <= _PLAIN:
+            return value
+        return tuple(v if isinstance(v, _ATOMIC) else _freeze(v) for v in value)
     if isinstance(value, dict | MappingProxyType):
         items = value.copy()  # a dict's (or a proxy's dict's) copy: fast
     elif isinstance(value, Mapping) and not isinstance(value, Result):
@@ -175,12 +180,14 @@ class Result:
         for name in names:
             value = getattr(self, name)
             kind = type(value)
-            if kind in _PLAIN or kind is tuple:
+            if kind in _PLAIN:
                 continue
             if kind in _CONTAINERS or (
-                isinstance(value, np.ndarray | Mapping) and not isinstance(value, Result)
+                isinstance(value, np.ndarray | Mapping | tuple) and not isinstance(value, Result)
             ):
-                object.__setattr__(self, name, _freeze(value))
+                frozen = _freeze(value)
+                if frozen is not value:
+                    object.__setattr__(self, name, frozen)
 
     def _dict_items(self) -> dict[str, Any]:
         out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
