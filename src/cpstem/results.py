@@ -95,12 +95,12 @@ def _key(key: Any) -> str:
 
 def jsonable(value: Any) -> Any:
     """``value`` as JSON-safe Python data (see the module documentation for the rules)."""
+    if isinstance(value, Enum):  # first: a StrEnum or IntEnum is also a str or int
+        return jsonable(value.value)
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, Result):
         return value.to_dict()
-    if isinstance(value, Enum):
-        return jsonable(value.value)
     if isinstance(value, np.generic):
         value = value.item()
         if isinstance(value, bool | str):

@@ -172,3 +172,15 @@ def test_the_loader_refuses_a_missing_file():
     with pytest.raises(DataFileError) as info:
         toml_data("cpstem.measures", "data/nope.toml")
     assert info.value.code == "not_found"
+
+
+def test_spasticity_measurements_serialise_as_codes():
+    from cpstem.measures.spasticity import MASMeasurement, Tardieu
+
+    mas = MASMeasurement.create("Hamstrings", "L", "1+")
+    assert mas.to_dict() == {"muscle": "hamstrings", "side": "left", "grade": "1+", "ordinal": 2}
+    t = Tardieu.create("gastrocnemius_soleus", "right", r1_deg=-10, r2_deg=15, quality="2")
+    data = t.to_dict()
+    assert type(data["muscle"]) is str and data["velocity"] == "V3"
+    assert data["dynamic_component_deg"] == 25.0
+    assert t.to_frame()["side"][0] == "right"

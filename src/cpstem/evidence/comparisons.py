@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cpstem.evidence.escalc import small_sample_correction
+from cpstem.results import Result
 
 #: Columns of a comparison table (one row per trial and time point).
 COMPARISON_COLUMNS = (
@@ -39,7 +40,7 @@ COMPARISON_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(Result):
     """Summary of one group: size, mean and SD of the change."""
 
     n: float
