@@ -10,6 +10,7 @@ from cpstem.outcomes.dates import age_months
 from cpstem.registry import access
 from cpstem.registry.api.lookup import patient_for
 from cpstem.registry.api.schemas import READ, ChangeOut, TrajectoryOut, VisitOut, answers
+from cpstem.registry.clock import today
 from cpstem.registry.services import history, trajectory
 
 router = Router()
@@ -60,8 +61,6 @@ def get_schedule(request, pk: int):
     patient = patient_for(request, pk)
     if access.is_pseudonymised(request.user):
         raise PermissionDenied("the schedule is not part of the pseudonymised research view")
-    from cpstem.registry.models.base import today
-
     on = today()
     return [
         {
