@@ -8,7 +8,7 @@ from ninja import Router
 
 from cpstem.outcomes.dates import age_months
 from cpstem.registry import access
-from cpstem.registry.api.lookup import patient_for
+from cpstem.registry.api.common import patient_for
 from cpstem.registry.api.schemas import READ, ChangeOut, TrajectoryOut, VisitOut, answers
 from cpstem.registry.clock import today
 from cpstem.registry.services import history, trajectory
