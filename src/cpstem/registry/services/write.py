@@ -12,17 +12,19 @@ name, to the same coded field error as the check before it -- never a 500.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from simple_history.utils import bulk_create_with_history
 
 from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.models import GMFM88Assessment, Patient
 from cpstem.registry.models.base import PatientRecord
 from cpstem.registry.models.patients import DUPLICATE_STUDY_ID, STUDY_ID_CONSTRAINT
-from cpstem.registry.services.derived import attach_gmfm66
+from cpstem.registry.services.derived import attach_gmfm66, item_map
+from cpstem.registry.services.schedule import refresh_many
 
 M = TypeVar("M", bound=models.Model)
 
@@ -96,3 +98,36 @@ def delete(instance: models.Model, reason: str | None = None) -> None:
     with transaction.atomic():
         _lock_patient(instance)
         instance.delete()
+
+
+def create_many(
+    instances: Sequence[M], user=None, reason: str | None = None, batch_size: int = 2000
+) -> list[M]:
+    """Insert many new records of one model, with their audit-trail rows, in bulk.
+
+    For the bulk paths (``cpstem import``): the caller has validated every instance with
+    :func:`validate` inside the same transaction (all or nothing) and then calls
+    :func:`refresh_derived_many` for the patients concerned.
+    """
+    if not instances:
+        return []
+    with transaction.atomic():
+        return bulk_create_with_history(
+            list(instances),
+            type(instances[0]),
+            batch_size=batch_size,
+            default_user=user,
+            default_change_reason=reason,
+        )
+
+
+def refresh_derived_many(
+    patient_ids: Iterable[int], sheets: Sequence[GMFM88Assessment] = ()
+) -> None:
+    """After :func:`create_many`: the patients' follow-up schedules, and with an item map
+    configured the GMFM-66 of each new sheet (as :func:`save` does for one record)."""
+    with transaction.atomic():
+        if item_map() is not None:
+            for sheet in sheets:
+                attach_gmfm66(sheet)
+        refresh_many(patient_ids)
