@@ -206,11 +206,15 @@ class GMFM88Form(RecordForm):
         saved = self.instance.items or {}
         for item in gmfm.ITEMS:
             value = saved.get(str(item.number))
-            self.fields[f"item_{item.number}"] = forms.ChoiceField(
+            # The score is checked by the model (the GMFM scorer), as for the API and the import:
+            # the radio buttons offer the allowed values, the field does not copy the rule.
+            self.fields[f"item_{item.number}"] = forms.CharField(
                 label=f"{item.number}. {item.title}",
-                choices=SCORE_CHOICES,
                 initial="NT" if value is None else str(value),
-                widget=forms.RadioSelect(attrs={"class": "score", "data-dim": item.dimension}),
+                widget=forms.RadioSelect(
+                    choices=SCORE_CHOICES,
+                    attrs={"class": "score", "data-dim": item.dimension},
+                ),
             )
 
     def dimensions(self) -> list[dict[str, Any]]:
