@@ -26,7 +26,7 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
-from cpstem.registry.models.patients import LEVELS
+from cpstem.registry.models.patients import LEVELS, PATIENT_FIELDS
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import write
 
@@ -83,25 +83,7 @@ def _dates(*names: str) -> dict[str, forms.Widget]:
 class PatientForm(RecordForm):
     class Meta:
         model = Patient
-        fields = [
-            "study_id",
-            "birth_date",
-            "sex",
-            "gestational_age_weeks",
-            "birth_weight_g",
-            "subtype",
-            "topography",
-            "mrics",
-            "preterm_birth",
-            "growth_restriction",
-            "maternal_infection",
-            "nsaid_paracetamol_exposure",
-            "hie",
-            "risk_other",
-            "consent_date",
-            "consent_version",
-            "consent_withdrawn_date",
-        ]
+        fields = PATIENT_FIELDS
         widgets = _dates("birth_date", "consent_date", "consent_withdrawn_date")
 
 
