@@ -382,7 +382,7 @@ def test_regression_birth_date_moved_after_records_is_refused_naming_them(web, p
     ]
 
 
-def test_regression_one_unanalysable_child_does_not_take_down_the_dashboard(web, patient, sites):
+def test_regression_one_unanalysable_child_does_not_take_down_the_pages(web, api, patient, sites):
     """A child whose records are inconsistent (written before these checks existed) is listed
     as not analysable; the other children are still summarised."""
     other = write.save(
@@ -413,3 +413,11 @@ def test_regression_one_unanalysable_child_does_not_take_down_the_dashboard(web,
     assert b"LUB-001: not analysable: a GMFM-66 is dated before the child&#x27;s birth" in (
         r.content
     )
+    # the child's own page still shows, saying why there is no trajectory; the API says 422
+    r = web("clin").get(f"/patients/{patient.pk}/")
+    assert r.status_code == 200
+    assert b"Trajectory not analysable: a GMFM-66 is dated before the child" in r.content
+    r = api("clin").get(f"/patients/{patient.pk}/trajectory")
+    assert r.status_code == 422
+    assert r.json()["errors"] == {"__all__": ["a GMFM-66 is dated before the child's birth"]}
+    assert api("clin").get(f"/patients/{other.pk}/trajectory").status_code == 200

@@ -6,11 +6,13 @@ from typing import Any
 from django.core.exceptions import PermissionDenied
 from ninja import Router
 
+from cpstem.errors import CpstemError
 from cpstem.outcomes.dates import age_months
 from cpstem.registry import access
 from cpstem.registry.api.common import patient_for
 from cpstem.registry.api.schemas import READ, ChangeOut, TrajectoryOut, VisitOut, answers
 from cpstem.registry.clock import today
+from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.services import history, trajectory
 
 router = Router()
@@ -43,7 +45,10 @@ def get_trajectory(request, pk: int):
     months instead of dates."""
     access.require_read(request.user)
     patient = patient_for(request, pk)
-    out = trajectory.trajectory(patient).to_dict()
+    try:
+        out = trajectory.trajectory(patient).to_dict()
+    except CpstemError as exc:  # the child's data cannot be analysed: say why (422), not a 500
+        raise FieldErrors({"__all__": [FieldError.of(exc)]}) from None
     if access.is_pseudonymised(request.user):
         out = _undated(out, patient.birth_date)
     return out

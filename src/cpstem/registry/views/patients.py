@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -13,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from cpstem.errors import CpstemError
 from cpstem.measures.spasticity import MuscleGroup
 from cpstem.registry import access
 from cpstem.registry.clock import today
@@ -232,7 +234,11 @@ def patient_detail(request, pk: int):
     for v in visits:
         v.status = v.status_on(on)
     spast_dates, spast_rows = _spasticity_table(p)
-    traj = trajectory.trajectory(p)
+    try:
+        traj = trajectory.trajectory(p)
+    except CpstemError as exc:  # the rest of the page still shows (e.g. legacy dates)
+        traj = None
+        messages.warning(request, f"Trajectory not analysable: {exc.message}")
     return render(
         request,
         "registry/patient_detail.html",
