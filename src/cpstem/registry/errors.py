@@ -1,14 +1,22 @@
-"""The exception family of :mod:`cpstem.registry`."""
+"""The exception family of :mod:`cpstem.registry`.
+
+Importable without Django (the command line imports it before it starts Django): Django's
+``ValidationError`` is imported where it is converted.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from typing import TYPE_CHECKING, Any
 
 from cpstem.errors import CpstemError
+
+if TYPE_CHECKING:
+    from django.core.exceptions import ValidationError
+
+#: The key of errors of the record as a whole (Django's ``NON_FIELD_ERRORS``).
+NON_FIELD_ERRORS = "__all__"
 
 
 class RegistryError(CpstemError):
@@ -25,6 +33,8 @@ class FieldError:
 
     @classmethod
     def of(cls, error: str | FieldError | ValidationError | CpstemError) -> FieldError:
+        from django.core.exceptions import ValidationError
+
         if isinstance(error, FieldError):
             return error
         if isinstance(error, ValidationError):
@@ -84,6 +94,8 @@ class FieldErrors(RegistryError):
 
     def as_validation_error(self) -> ValidationError:
         """The errors as a Django ``ValidationError`` (for forms)."""
+        from django.core.exceptions import ValidationError
+
         return ValidationError(
             {
                 k: [ValidationError(e.message, code=e.code) for e in v]
