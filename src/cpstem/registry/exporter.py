@@ -19,6 +19,7 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
+from cpstem.registry.models.patients import CLINICAL_FIELDS
 from cpstem.spreadsheet import safe_frame
 
 
@@ -34,14 +35,7 @@ def tables(patients=None) -> dict[str, pd.DataFrame]:
             "birth_date",
             "gestational_age_weeks",
             "birth_weight_g",
-            "subtype",
-            "topography",
-            "mrics",
-            "preterm_birth",
-            "growth_restriction",
-            "maternal_infection",
-            "nsaid_paracetamol_exposure",
-            "hie",
+            *CLINICAL_FIELDS,
             "gmfcs",
             "consent_date",
             "consent_withdrawn_date",
@@ -82,14 +76,7 @@ def tables(patients=None) -> dict[str, pd.DataFrame]:
                 if p["gestational_age_weeks"] is not None
                 else None,
                 "birth_weight_g": p["birth_weight_g"],
-                "subtype": p["subtype"],
-                "topography": p["topography"],
-                "mrics": p["mrics"],
-                "preterm_birth": p["preterm_birth"],
-                "growth_restriction": p["growth_restriction"],
-                "maternal_infection": p["maternal_infection"],
-                "nsaid_paracetamol_exposure": p["nsaid_paracetamol_exposure"],
-                "hie": p["hie"],
+                **{name: p[name] for name in CLINICAL_FIELDS},
                 "gmfcs_current": p["gmfcs"],
                 "consent_withdrawn": p["consent_withdrawn_date"] is not None,
                 "synthetic": p["is_synthetic"],

@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from cpstem.outcomes.cohort import change_table, summarise_change
 from cpstem.registry import access, exporter
 from cpstem.registry.forms import DashboardForm
 from cpstem.registry.models import Patient
@@ -24,13 +25,22 @@ def dashboard(request):
     access.require_read(request.user)
     patients = Patient.objects.visible_to(request.user)
     months = DashboardForm(request.GET).months_or(12)
+    rows, skipped = cohort.change_rows(patients, months)
+    table = change_table(rows)
+    label = "research_id" if access.is_pseudonymised(request.user) else "study_id"
+    names = dict(
+        Patient.objects.filter(pk__in=[s.patient_id for s in skipped]).values_list("pk", label)
+    )
     return render(
         request,
         "registry/dashboard.html",
         {
             "counts": cohort.counts(patients),
-            "change_product": cohort.records(cohort.change_at(patients, months, ("product",))),
-            "change": cohort.records(cohort.change_at(patients, months)),
+            "change_product": cohort.records(summarise_change(table, ("product",))),
+            "change": cohort.records(summarise_change(table, ("product", "gmfcs"))),
+            "not_analysable": [
+                {"patient": names.get(s.patient_id, ""), "reason": s.reason} for s in skipped
+            ],
             "months": months,
             "ae": cohort.ae_by_product(patients),
             "gmfcs": cohort.gmfcs_distribution(patients),

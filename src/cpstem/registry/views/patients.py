@@ -4,24 +4,26 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from cpstem.errors import CpstemError
 from cpstem.measures.spasticity import MuscleGroup
 from cpstem.registry import access
+from cpstem.registry.clock import today
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.forms import PatientFilterForm, PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
-from cpstem.registry.models.base import today
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
-from cpstem.registry.services import history, trajectory
+from cpstem.registry.services import history, trajectory, write
 from cpstem.registry.views.common import visible_patient
 
 PAGE_SIZE = 50
@@ -232,7 +234,11 @@ def patient_detail(request, pk: int):
     for v in visits:
         v.status = v.status_on(on)
     spast_dates, spast_rows = _spasticity_table(p)
-    traj = trajectory.trajectory(p)
+    try:
+        traj = trajectory.trajectory(p)
+    except CpstemError as exc:  # the rest of the page still shows (e.g. legacy dates)
+        traj = None
+        messages.warning(request, f"Trajectory not analysable: {exc.message}")
     return render(
         request,
         "registry/patient_detail.html",
@@ -285,9 +291,12 @@ def patient_edit(request, pk: int | None = None):
         patient.site = access.writable_site(request.user, site_choice)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            patient = form.save()
-        return redirect("registry:patient", pk=patient.pk)
+        try:
+            patient = write.save(form.instance)
+        except FieldErrors as exc:  # refused inside the transaction (e.g. a double submit)
+            form.add_record_errors(exc)
+        else:
+            return redirect("registry:patient", pk=patient.pk)
     return render(
         request,
         "registry/patient_form.html",
