@@ -11,9 +11,8 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from cpstem.registry import access, exporter
+from cpstem.registry import exporter, privacy
 from cpstem.registry.forms import DashboardForm
-from cpstem.registry.models import Patient
 from cpstem.registry.services import cohort
 from cpstem.registry.services.trajectory import curve_set
 
@@ -21,8 +20,7 @@ from cpstem.registry.services.trajectory import curve_set
 @login_required
 @never_cache
 def dashboard(request):
-    access.require_read(request.user)
-    patients = Patient.objects.visible_to(request.user)
+    patients = privacy.project(request.user).patients()
     months = DashboardForm(request.GET).months_or(12)
     return render(
         request,
@@ -42,12 +40,12 @@ def dashboard(request):
 @login_required
 @never_cache
 def export_csv(request):
-    role = access.role_of(request.user)
-    if role not in ("admin", "researcher"):
+    proj = privacy.project(request.user)
+    if not proj.may_export:
         raise PermissionDenied("research exports are for researchers and administrators")
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "cpstem-pseudonymised.csv"
-        exporter.write(path, Patient.objects.visible_to(request.user))
+        exporter.write(path, proj.patients())
         body = path.read_bytes()
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="cpstem-pseudonymised.csv"'
