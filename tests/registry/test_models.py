@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from django.core.exceptions import ValidationError
 
+from cpstem.registry.clock import today
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -17,7 +18,6 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
-from cpstem.registry.models.base import today
 from cpstem.registry.services.history import patient_history
 from cpstem.registry.services.trajectory import trajectory
 

@@ -8,33 +8,19 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from cpstem.registry.models.sites import Role
+from cpstem.registry.models.sites import Role, role_of, site_of, visible_site_ids
 
-
-def role_of(user) -> str | None:
-    """The user's role, or None (no access to patient data)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    if user.is_superuser:
-        return Role.ADMIN
-    profile = getattr(user, "profile", None)
-    return profile.role if profile else None
-
-
-def site_of(user):
-    profile = getattr(user, "profile", None)
-    return profile.site if profile else None
-
-
-def visible_site_ids(user) -> list[int] | None:
-    """Site ids a user may see; None = all sites; [] = none."""
-    role = role_of(user)
-    if role in (Role.ADMIN, Role.RESEARCHER):
-        return None
-    if role in (Role.CLINICIAN, Role.MONITOR):
-        site = site_of(user)
-        return [site.pk] if site else []
-    return []
+__all__ = [
+    "can_write",
+    "is_pseudonymised",
+    "require_read",
+    "require_write",
+    "role_context",
+    "role_of",
+    "site_of",
+    "visible_site_ids",
+    "writable_site",
+]
 
 
 def can_write(user) -> bool:

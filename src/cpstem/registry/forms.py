@@ -12,6 +12,7 @@ from cpstem.measures import gmfm
 from cpstem.measures.spasticity import MAS, MuscleGroup, Side
 from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.dose import parse_cell_count
+from cpstem.registry.clock import today
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -23,7 +24,6 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
-from cpstem.registry.models.base import today
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
 

@@ -34,9 +34,9 @@ from django.db import transaction
 from simple_history.utils import bulk_create_with_history
 
 from cpstem.measures import MeasureError, gmfm
+from cpstem.registry.clock import today
 from cpstem.registry.errors import RegistryError
 from cpstem.registry.models import GMFM66Assessment, GMFM88Assessment, Patient
-from cpstem.registry.models.base import today
 from cpstem.registry.services.schedule import refresh_many
 from cpstem.spreadsheet import escape_formula
 

@@ -6,11 +6,14 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
+from django.dispatch import Signal
 
+from cpstem.registry.clock import today
 
-def today() -> date:
-    return timezone.localdate()
+#: Sent with ``patient=`` by :meth:`Patient.refresh_derived` after the records that derived data
+#: depend on changed. The follow-up schedule service listens (connected in
+#: ``RegistryConfig.ready``): the models do not import the services.
+derived_stale = Signal()
 
 
 def check_event_date(day: date | None, birth: date | None, what: str) -> list[str]:

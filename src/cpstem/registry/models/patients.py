@@ -15,8 +15,9 @@ from cpstem.measures.mrics import MRICS
 from cpstem.measures.scpe import Subtype, Topography
 from cpstem.outcomes.catalog import data
 from cpstem.outcomes.dates import age_months, age_years
-from cpstem.registry.models.base import PatientRecord, check_event_date, today
-from cpstem.registry.models.sites import Site
+from cpstem.registry.clock import today
+from cpstem.registry.models.base import PatientRecord, check_event_date, derived_stale
+from cpstem.registry.models.sites import Site, visible_site_ids
 
 #: Patient keys are drawn from 1 .. 2^53 - 1 (exact in JavaScript numbers).
 _KEY_SPACE = 2**53 - 1
@@ -41,8 +42,6 @@ class Sex(models.TextChoices):
 class PatientQuerySet(models.QuerySet):
     def visible_to(self, user) -> PatientQuerySet:
         """Site separation: the patients a user may see (see :mod:`cpstem.registry.access`)."""
-        from cpstem.registry.access import visible_site_ids
-
         sites = visible_site_ids(user)
         if sites is None:
             return self
@@ -198,16 +197,15 @@ class Patient(models.Model):
         return rows[0].level if rows else None
 
     def refresh_derived(self) -> None:
-        """Recompute the current GMFCS and the follow-up schedule (after a record changed)."""
-        from cpstem.registry.services.schedule import refresh_schedule
-
+        """Recompute the current GMFCS, then let the listeners of :data:`derived_stale` (the
+        follow-up schedule) rebuild what they derive (after a record changed)."""
         with transaction.atomic():
             latest = self.classification_set.filter(system="gmfcs").order_by("-date", "-id").first()
             level = latest.level if latest else None
             if level != self.gmfcs:
                 Patient.objects.filter(pk=self.pk).update(gmfcs=level)
                 self.gmfcs = level
-            refresh_schedule(self)
+            derived_stale.send(sender=Patient, patient=self)
 
 
 class System(models.TextChoices):

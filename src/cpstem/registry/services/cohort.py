@@ -13,6 +13,7 @@ from cpstem.outcomes import safety
 from cpstem.outcomes.change import Observation, at_visit, compare
 from cpstem.outcomes.cohort import change_table, summarise_change
 from cpstem.outcomes.dates import DAYS_PER_YEAR
+from cpstem.registry.clock import today
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -22,7 +23,6 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
-from cpstem.registry.models.base import today
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services.schedule import rules
 from cpstem.registry.services.trajectory import curve_set

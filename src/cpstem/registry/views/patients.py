@@ -15,9 +15,9 @@ from django.views.decorators.http import require_http_methods
 
 from cpstem.measures.spasticity import MuscleGroup
 from cpstem.registry import access, privacy
+from cpstem.registry.clock import today
 from cpstem.registry.forms import PatientFilterForm, PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
-from cpstem.registry.models.base import today
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import history, trajectory
