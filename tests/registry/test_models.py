@@ -130,7 +130,7 @@ def test_gmfm88_scores_and_not_tested(patient):
     assert sheet.goal_dimensions == "D,E" and sheet.goal_total == 0
     assert sheet.items["52"] is None and sheet.items["1"] == 3 and sheet.n_not_tested == 85
     e = errors_of(GMFM88Assessment(patient=patient, date=date(2024, 5, 2), items={"23": 4}))
-    assert e["items"] == ["GMFM item 23 score 4: allowed 0, 1, 2, 3 or NT (9 or blank)"]
+    assert e["item_23"] == ["GMFM item 23 score 4: allowed 0, 1, 2, 3 or NT (9 or blank)"]
 
 
 def test_gmfm66_ci_must_contain_score(patient):

@@ -52,7 +52,12 @@ class Side(StrEnum):
         for member in cls:
             if text in (member.value, member.value[0]):
                 return member
-        raise MeasureError(f"side {value!r} is not valid: use left (L) or right (R)")
+        raise MeasureError(
+            f"side {value!r} is not valid: use left (L) or right (R)",
+            code="invalid_side",
+            field="side",
+            params={"value": value},
+        )
 
 
 def _mas_grades() -> list[dict[str, Any]]:
@@ -81,7 +86,10 @@ class MAS(Enum):
                 if member.value == text:
                     return member
         raise MeasureError(
-            f"Modified Ashworth grade {value!r} is not valid: use 0, 1, 1+, 2, 3 or 4"
+            f"Modified Ashworth grade {value!r} is not valid: use 0, 1, 1+, 2, 3 or 4",
+            code="invalid_grade",
+            field="grade",
+            params={"value": value},
         )
 
     @classmethod
@@ -90,7 +98,12 @@ class MAS(Enum):
         for member in cls:
             if member.ordinal == ordinal and not isinstance(ordinal, bool):
                 return member
-        raise MeasureError(f"Modified Ashworth ordinal {ordinal!r} is not valid: use 0 to 5")
+        raise MeasureError(
+            f"Modified Ashworth ordinal {ordinal!r} is not valid: use 0 to 5",
+            code="invalid_grade",
+            field="grade",
+            params={"value": ordinal},
+        )
 
     @property
     def ordinal(self) -> int:
@@ -139,7 +152,12 @@ class TardieuVelocity(StrEnum):
         for member in cls:
             if member.value == text:
                 return member
-        raise MeasureError(f"Tardieu velocity {value!r} is not valid: use V1, V2 or V3")
+        raise MeasureError(
+            f"Tardieu velocity {value!r} is not valid: use V1, V2 or V3",
+            code="invalid_velocity",
+            field="velocity",
+            params={"value": value},
+        )
 
     @property
     def label(self) -> str:
@@ -159,15 +177,28 @@ def _angle(value: Any, what: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if isinstance(value, bool):
-        raise MeasureError(f"Tardieu {what} {value!r} is not an angle in degrees")
+        raise MeasureError(
+            f"Tardieu {what} {value!r} is not an angle in degrees",
+            code="not_an_angle",
+            field=f"{what.lower()}_deg",
+            params={"value": value},
+        )
     try:
         angle = float(value)
     except (TypeError, ValueError):
-        raise MeasureError(f"Tardieu {what} {value!r} is not an angle in degrees") from None
+        raise MeasureError(
+            f"Tardieu {what} {value!r} is not an angle in degrees",
+            code="not_an_angle",
+            field=f"{what.lower()}_deg",
+            params={"value": value},
+        ) from None
     if not math.isfinite(angle) or abs(angle) > MAX_ANGLE_DEG:
         raise MeasureError(
             f"Tardieu {what} {value!r}: angle must lie between -{MAX_ANGLE_DEG:g} and "
-            f"{MAX_ANGLE_DEG:g} degrees"
+            f"{MAX_ANGLE_DEG:g} degrees",
+            code="out_of_range",
+            field=f"{what.lower()}_deg",
+            params={"value": value, "max": MAX_ANGLE_DEG},
         )
     return angle
 
@@ -194,19 +225,28 @@ class Tardieu:
         if self.scale_version not in versions:
             raise MeasureError(
                 f"Tardieu scale version {self.scale_version!r} is not valid: use "
-                + " or ".join(versions)
+                + " or ".join(versions),
+                code="invalid_scale_version",
+                field="scale_version",
+                params={"value": self.scale_version},
             )
         top = versions[self.scale_version]
         q = self.quality
         if q is not None and (isinstance(q, bool) or not isinstance(q, int) or not 0 <= q <= top):
             raise MeasureError(
                 f"Tardieu quality grade {q!r} is not valid on the {self.scale_version} scale: "
-                f"use a whole number from 0 to {top}"
+                f"use a whole number from 0 to {top}",
+                code="invalid_quality",
+                field="quality",
+                params={"value": q, "max": top},
             )
         if self.r1_deg is not None and self.r2_deg is not None and self.r1_deg > self.r2_deg:
             raise MeasureError(
                 f"Tardieu R1 (catch, {self.r1_deg:g}°) lies beyond R2 (full range, "
-                f"{self.r2_deg:g}°): record both angles in the direction of stretch, R1 <= R2"
+                f"{self.r2_deg:g}°): record both angles in the direction of stretch, R1 <= R2",
+                code="r1_beyond_r2",
+                field="r1_deg",
+                params={"r1_deg": self.r1_deg, "r2_deg": self.r2_deg},
             )
 
     @classmethod
@@ -224,7 +264,12 @@ class Tardieu:
         if isinstance(quality, str):
             text = quality.strip()
             if text and not ascii_digits(text):
-                raise MeasureError(f"Tardieu quality grade {quality!r} is not a whole number")
+                raise MeasureError(
+                    f"Tardieu quality grade {quality!r} is not a whole number",
+                    code="invalid_quality",
+                    field="quality",
+                    params={"value": quality},
+                )
             quality = int(text) if text else None
         elif isinstance(quality, float) and quality.is_integer():
             quality = int(quality)

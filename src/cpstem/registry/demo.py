@@ -30,6 +30,7 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
+from cpstem.registry.services import write
 from cpstem.registry.services.trajectory import curve_set
 from cpstem.registry.users import get_site
 
@@ -63,9 +64,8 @@ def gmfm88_items(ability: float, rng: np.random.Generator) -> dict[str, int | No
 
 
 def _save(obj) -> None:
-    obj._change_reason = REASON
-    obj.full_clean()
-    obj.save()
+    """Through the registry's one write path (validated in the transaction, audited)."""
+    write.save(obj, reason=REASON)
 
 
 def load(

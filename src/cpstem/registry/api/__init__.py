@@ -53,18 +53,21 @@ api = RegistryAPI(
 
 @api.exception_handler(FieldErrors)
 def field_errors(request, exc: FieldErrors):
-    return api.create_response(
-        request, {"detail": "invalid input", "errors": exc.errors}, status=422
-    )
+    body = {"detail": "invalid input", "errors": exc.errors, "codes": exc.codes}
+    return api.create_response(request, body, status=422)
 
 
 @api.exception_handler(NinjaValidationError)
 def schema_errors(request, exc: NinjaValidationError):
     errors: dict[str, list[str]] = {}
+    codes: dict[str, list[str]] = {}
     for e in exc.errors:
         loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "payload", "query", "path")]
-        errors.setdefault(".".join(loc) or "__all__", []).append(e.get("msg", "invalid"))
-    return api.create_response(request, {"detail": "invalid input", "errors": errors}, status=422)
+        key = ".".join(loc) or "__all__"
+        errors.setdefault(key, []).append(e.get("msg", "invalid"))
+        codes.setdefault(key, []).append(e.get("type", "invalid"))
+    body = {"detail": "invalid input", "errors": errors, "codes": codes}
+    return api.create_response(request, body, status=422)
 
 
 @api.exception_handler(PermissionDenied)

@@ -5,7 +5,7 @@ from typing import Any
 from ninja import Router
 
 from cpstem.registry import privacy
-from cpstem.registry.api.lookup import patient_for
+from cpstem.registry.api.common import patient_for
 from cpstem.registry.api.schemas import READ, ChangeOut, TrajectoryOut, VisitOut, answers
 from cpstem.registry.clock import today
 from cpstem.registry.services import history, trajectory

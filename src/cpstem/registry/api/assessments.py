@@ -6,7 +6,7 @@ from typing import Any
 from ninja import Router, Status
 
 from cpstem.registry import privacy
-from cpstem.registry.api.lookup import patient_for, writable_patient
+from cpstem.registry.api.common import patient_for, save, writable_patient
 from cpstem.registry.api.schemas import (
     READ,
     WRITE,
@@ -26,7 +26,6 @@ from cpstem.registry.models import (
     LabValue,
     SpasticityAssessment,
 )
-from cpstem.registry.services.records import save_validated
 
 router = Router()
 
@@ -34,7 +33,7 @@ router = Router()
 @router.post("/patients/{pk}/labs", response=answers({201: Created}, *WRITE), tags=["records"])
 def add_lab(request, pk: int, payload: LabIn):
     patient = writable_patient(request, pk)
-    return Status(201, {"id": save_validated(LabValue(patient=patient, **payload.dict())).pk})
+    return Status(201, {"id": save(LabValue(patient=patient, **payload.dict()), payload).pk})
 
 
 def gmfm66_out(obj: GMFM66Assessment) -> dict[str, Any]:
@@ -73,7 +72,7 @@ def gmfm_out(sheet: GMFM88Assessment) -> dict[str, Any]:
 def add_gmfm(request, pk: int, payload: GMFMIn):
     patient = writable_patient(request, pk)
     sheet = GMFM88Assessment(patient=patient, assessor=request.user, **payload.dict())
-    save_validated(sheet)
+    save(sheet, payload)
     return Status(201, gmfm_out(sheet))
 
 
@@ -96,7 +95,7 @@ def list_gmfm(request, pk: int):
 )
 def add_gmfm66(request, pk: int, payload: GMFM66In):
     patient = writable_patient(request, pk)
-    obj = save_validated(GMFM66Assessment(patient=patient, source="gmae", **payload.dict()))
+    obj = save(GMFM66Assessment(patient=patient, source="gmae", **payload.dict()), payload)
     return Status(201, gmfm66_out(obj))
 
 
@@ -108,5 +107,5 @@ def add_gmfm66(request, pk: int, payload: GMFM66In):
 def add_spasticity(request, pk: int, payload: SpasticityIn):
     patient = writable_patient(request, pk)
     data = payload.dict()
-    obj = save_validated(SpasticityAssessment(patient=patient, **data))
+    obj = save(SpasticityAssessment(patient=patient, **data), payload)
     return Status(201, {"id": obj.pk, "date": obj.date, "mas": obj.mas, "tardieu": obj.tardieu})

@@ -8,7 +8,7 @@ from ninja.pagination import paginate
 
 from cpstem.measures import MeasureError, gmfcs
 from cpstem.registry import access, privacy
-from cpstem.registry.api.lookup import patient_for, writable_patient
+from cpstem.registry.api.common import patient_for, save, writable_patient
 from cpstem.registry.api.schemas import (
     READ,
     WRITE,
@@ -20,9 +20,8 @@ from cpstem.registry.api.schemas import (
     PatientOut,
     answers,
 )
-from cpstem.registry.errors import FieldErrors
+from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.models import Classification, Patient, Site
-from cpstem.registry.services.records import save_validated
 
 router = Router()
 
@@ -46,7 +45,7 @@ def list_patients(request, filters: Query[PatientFilter]):
         try:
             qs = qs.filter(gmfcs=int(gmfcs.Level.parse(filters.gmfcs)))
         except MeasureError as exc:
-            raise FieldErrors({"gmfcs": [str(exc)]}) from None
+            raise FieldErrors({"gmfcs": [FieldError.of(exc)]}) from None
     return _ProjectedList(qs, proj)
 
 
@@ -76,14 +75,16 @@ def create_patient(request, payload: PatientIn):
     if code:
         site = Site.objects.filter(code=code).first()
         if site is None:
-            raise FieldErrors({"site": [f"no site with code {code}"]})
+            raise FieldErrors.one("site", f"no site with code {code}", "does_not_exist")
         if access.role_of(request.user) != "admin" and site != access.site_of(request.user):
-            raise FieldErrors({"site": ["you can add patients only to your own site"]})
+            raise FieldErrors.one(
+                "site", "you can add patients only to your own site", "not_your_site"
+            )
     try:
         site = access.writable_site(request.user, site)
     except PermissionDenied as exc:
-        raise FieldErrors({"site": [str(exc)]}) from None
-    patient = save_validated(Patient(site=site, **data))
+        raise FieldErrors.one("site", str(exc), "site_required") from None
+    patient = save(Patient(site=site, **data), payload)
     return Status(201, patient_out(patient, privacy.project(request.user)))
 
 
@@ -101,8 +102,10 @@ def add_classification(request, pk: int, payload: ClassificationIn):
     try:
         level = int(gmfcs.Level.parse(payload.level))
     except MeasureError as exc:
-        raise FieldErrors({"level": [str(exc).replace("GMFCS", payload.system.upper())]}) from None
-    obj = save_validated(
-        Classification(patient=patient, date=payload.date, system=payload.system, level=level)
+        message = str(exc).replace("GMFCS", payload.system.upper())  # the level of MACS/CFCS
+        raise FieldErrors({"level": [FieldError(message, exc.code, exc.params)]}) from None
+    obj = save(
+        Classification(patient=patient, date=payload.date, system=payload.system, level=level),
+        payload,
     )
     return Status(201, {"id": obj.pk})

@@ -4,11 +4,10 @@ from typing import Any
 
 from ninja import Router, Status
 
-from cpstem.registry.api.lookup import writable_patient
+from cpstem.registry.api.common import save, writable_patient
 from cpstem.registry.api.schemas import WRITE, AdverseEventIn, AdverseEventOut, answers
 from cpstem.registry.errors import FieldErrors
 from cpstem.registry.models import AdverseEvent
-from cpstem.registry.services.records import save_validated
 
 router = Router()
 
@@ -39,11 +38,8 @@ def add_adverse_event(request, pk: int, payload: AdverseEventIn):
     data["date"] = data.pop("onset_date")
     aid = data.pop("administration_id")
     if aid is not None and not patient.administration_set.filter(pk=aid).exists():
-        raise FieldErrors({"administration_id": ["no such administration for this patient"]})
-    try:
-        ae = save_validated(AdverseEvent(patient=patient, administration_id=aid, **data))
-    except FieldErrors as exc:
-        raise FieldErrors(
-            {("onset_date" if k == "date" else k): v for k, v in exc.errors.items()}
-        ) from None
+        raise FieldErrors.one(
+            "administration_id", "no such administration for this patient", "does_not_exist"
+        )
+    ae = save(AdverseEvent(patient=patient, administration_id=aid, **data), payload)
     return Status(201, adverse_event_out(ae))

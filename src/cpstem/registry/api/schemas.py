@@ -1,7 +1,7 @@
 """Request and response bodies of the REST API (one place for every Schema)."""
 
 import datetime as dt
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
@@ -22,6 +22,10 @@ class In(Schema):
 
     model_config = ConfigDict(extra="forbid")
 
+    #: model field -> the body field through which it is entered (a refusal of the model field
+    #: is reported under the body's name)
+    error_fields: ClassVar[dict[str, str]] = {}
+
     _text = field_validator("*", mode="before")(_no_nul)
 
 
@@ -39,6 +43,10 @@ class Message(Schema):
 class Invalid(Schema):
     detail: str = Field(..., examples=["invalid input"])
     errors: dict[str, list[str]] = Field(..., description="field -> messages")
+    codes: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="field -> machine-readable error codes, parallel to the messages",
+    )
 
 
 def answers(ok: dict[int, Any], *codes: int) -> dict[int, Any]:
@@ -125,6 +133,8 @@ class ClassificationIn(In):
 
 
 class RehabIn(In):
+    error_fields: ClassVar[dict[str, str]] = {"date": "start_date"}
+
     therapy: str = choice(RehabEpisode, "therapy")
     hours_per_week: float = Field(..., json_schema_extra={"exclusiveMinimum": 0, "maximum": 168})
     start_date: dt.date
@@ -134,6 +144,8 @@ class RehabIn(In):
 
 
 class AdministrationIn(In):
+    error_fields: ClassVar[dict[str, str]] = {"cells_total": "cell_count"}
+
     date: dt.date
     product: str = choice(Administration, "product")
     origin: str = choice(Administration, "origin")
@@ -174,6 +186,9 @@ class LabIn(In):
 
 
 class GMFMIn(In):
+    #: a refusal of one item (``item_<n>`` in forms and import files) is reported on ``items``
+    error_fields: ClassVar[dict[str, str]] = {f"item_{n}": "items" for n in range(1, 89)}
+
     date: dt.date
     items: dict[str, int | str | None] = Field(
         ..., description='item number -> score 0-3; "NT", 9 or null = not tested; missing = NT'
@@ -248,6 +263,11 @@ class SpasticityOut(Schema):
 
 
 class AdverseEventIn(In):
+    error_fields: ClassVar[dict[str, str]] = {
+        "date": "onset_date",
+        "administration": "administration_id",
+    }
+
     onset_date: dt.date
     term: str
     grade: int = Field(

@@ -4,7 +4,7 @@ from ninja import Router, Status
 
 from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.dose import compute_dose, parse_cell_count
-from cpstem.registry.api.lookup import writable_patient
+from cpstem.registry.api.common import save, writable_patient
 from cpstem.registry.api.schemas import (
     WRITE,
     AdministrationIn,
@@ -13,9 +13,8 @@ from cpstem.registry.api.schemas import (
     RehabIn,
     answers,
 )
-from cpstem.registry.errors import FieldErrors
+from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.models import Administration, RehabEpisode
-from cpstem.registry.services.records import save_validated
 
 router = Router()
 
@@ -27,12 +26,7 @@ def add_rehab(request, pk: int, payload: RehabIn):
     patient = writable_patient(request, pk)
     data = payload.dict()
     data["date"] = data.pop("start_date")
-    try:
-        obj = save_validated(RehabEpisode(patient=patient, **data))
-    except FieldErrors as exc:
-        raise FieldErrors(
-            {("start_date" if k == "date" else k): v for k, v in exc.errors.items()}
-        ) from None
+    obj = save(RehabEpisode(patient=patient, **data), payload)
     return Status(201, {"id": obj.pk})
 
 
@@ -48,16 +42,10 @@ def add_administration(request, pk: int, payload: AdministrationIn):
     try:
         count = parse_cell_count(data.pop("cell_count"))
         dose = compute_dose(count, data["weight_kg"], per_kg=unit == "per_kg")
-    except OutcomeError as exc:
-        key = "weight_kg" if str(exc).startswith("weight") else "cell_count"
-        raise FieldErrors({key: [str(exc)]}) from None
+    except OutcomeError as exc:  # the dose layer names the field: cell_count or weight_kg
+        raise FieldErrors({exc.field or "cell_count": [FieldError.of(exc)]}) from None
     data["dose_confirmed"] = data.pop("confirm_dose")
-    try:
-        obj = save_validated(Administration(patient=patient, cells_total=dose.cells_total, **data))
-    except FieldErrors as exc:
-        raise FieldErrors(
-            {("cell_count" if k == "cells_total" else k): v for k, v in exc.errors.items()}
-        ) from None
+    obj = save(Administration(patient=patient, cells_total=dose.cells_total, **data), payload)
     return Status(
         201,
         {

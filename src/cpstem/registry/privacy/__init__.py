@@ -148,6 +148,11 @@ class Projection:
         return qs.filter(**{f"{self.id_field}__icontains": text})
 
     # --- single values ------------------------------------------------------------------
+    def reason(self, code: str, message: str) -> str:
+        """Why a record could not be used: the message, or for researchers its code only (a
+        message may quote the record's dates, ages or values)."""
+        return code if self.pseudonymised else message
+
     def label(self, patient: Patient) -> str:
         """Study ID, or the research ID for researchers."""
         return getattr(patient, self.id_field)

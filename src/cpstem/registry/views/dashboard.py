@@ -11,6 +11,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from cpstem.outcomes.cohort import change_table, summarise_change
 from cpstem.registry import exporter, privacy
 from cpstem.registry.forms import DashboardForm
 from cpstem.registry.services import cohort
@@ -20,15 +21,25 @@ from cpstem.registry.services.trajectory import curve_set
 @login_required
 @never_cache
 def dashboard(request):
-    patients = privacy.project(request.user).patients()
+    proj = privacy.project(request.user)
+    patients = proj.patients()
     months = DashboardForm(request.GET).months_or(12)
+    rows, skipped = cohort.change_rows(patients, months)
+    table = change_table(rows)
+    names = dict(
+        patients.filter(pk__in=[s.patient_id for s in skipped]).values_list("pk", proj.id_field)
+    )
     return render(
         request,
         "registry/dashboard.html",
         {
             "counts": cohort.counts(patients),
-            "change_product": cohort.records(cohort.change_at(patients, months, ("product",))),
-            "change": cohort.records(cohort.change_at(patients, months)),
+            "change_product": cohort.records(summarise_change(table, ("product",))),
+            "change": cohort.records(summarise_change(table, ("product", "gmfcs"))),
+            "not_analysable": [
+                {"patient": names.get(s.patient_id, ""), "reason": proj.reason(s.code, s.reason)}
+                for s in skipped
+            ],
             "months": months,
             "ae": cohort.ae_by_product(patients),
             "gmfcs": cohort.gmfcs_distribution(patients),

@@ -6,7 +6,6 @@ from collections import defaultdict
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -16,11 +15,12 @@ from django.views.decorators.http import require_http_methods
 from cpstem.measures.spasticity import MuscleGroup
 from cpstem.registry import access, privacy
 from cpstem.registry.clock import today
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.forms import PatientFilterForm, PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
-from cpstem.registry.services import history, trajectory
+from cpstem.registry.services import history, trajectory, write
 from cpstem.registry.views.common import visible_patient
 
 PAGE_SIZE = 50
@@ -283,9 +283,12 @@ def patient_edit(request, pk: int | None = None):
         patient.site = access.writable_site(request.user, site_choice)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            patient = form.save()
-        return redirect("registry:patient", pk=patient.pk)
+        try:
+            patient = write.save(form.instance)
+        except FieldErrors as exc:  # refused inside the transaction (e.g. a double submit)
+            form.add_record_errors(exc)
+        else:
+            return redirect("registry:patient", pk=patient.pk)
     return render(
         request,
         "registry/patient_form.html",

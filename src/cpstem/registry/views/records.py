@@ -6,7 +6,6 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
@@ -14,6 +13,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from cpstem.measures import gmfm
 from cpstem.registry import access, forms, privacy
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -24,7 +24,7 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
-from cpstem.registry.services.records import attach_gmfm66
+from cpstem.registry.services import write
 from cpstem.registry.views.common import visible_patient
 
 
@@ -71,17 +71,18 @@ def record_edit(request, pk: int, kind: str, rid: int | None = None):
     )
     form = k.form(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            obj = form.save(commit=False)
-            if kind == "gmfm88" and obj.assessor_id is None:
-                obj.assessor = request.user
-            obj.save()
+        obj = form.instance
+        if kind == "gmfm88" and obj.assessor_id is None:
+            obj.assessor = request.user
+        try:
+            write.save(obj)
+        except FieldErrors as exc:  # refused inside the transaction (e.g. a concurrent change)
+            form.add_record_errors(exc)
+        else:
+            messages.success(request, f"{k.title} saved.")
             if kind == "gmfm88":
-                attach_gmfm66(obj)
-        messages.success(request, f"{k.title} saved.")
-        if kind == "gmfm88":
-            return redirect("registry:gmfm88", pk=patient.pk, rid=obj.pk)
-        return redirect("registry:patient", pk=patient.pk)
+                return redirect("registry:gmfm88", pk=patient.pk, rid=obj.pk)
+            return redirect("registry:patient", pk=patient.pk)
     return render(
         request,
         k.template,
@@ -103,7 +104,7 @@ def record_delete(request, pk: int, kind: str, rid: int):
     patient = visible_patient(request, pk)
     k = _kind(kind)
     obj = get_object_or_404(k.model, pk=rid, patient=patient)
-    obj.delete()
+    write.delete(obj)
     messages.success(request, f"{k.title} of {obj.date} deleted (kept in the audit trail).")
     return redirect("registry:patient", pk=patient.pk)
 
