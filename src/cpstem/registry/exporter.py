@@ -21,6 +21,7 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
+from cpstem.registry.models.patients import CLINICAL_FIELDS
 from cpstem.spreadsheet import safe_frame
 
 _PATIENT_FIELDS = (
@@ -30,14 +31,7 @@ _PATIENT_FIELDS = (
     "birth_date",
     "gestational_age_weeks",
     "birth_weight_g",
-    "subtype",
-    "topography",
-    "mrics",
-    "preterm_birth",
-    "growth_restriction",
-    "maternal_infection",
-    "nsaid_paracetamol_exposure",
-    "hie",
+    *CLINICAL_FIELDS,
     "gmfcs",
     "consent_withdrawn_date",
     "is_synthetic",
@@ -110,14 +104,7 @@ def tables(patients=None) -> dict[str, pd.DataFrame]:
                 else None,
                 "gestational_age_weeks": v["gestational_age_weeks"],
                 "birth_weight_g": v["birth_weight_g"],
-                "subtype": v["subtype"],
-                "topography": v["topography"],
-                "mrics": v["mrics"],
-                "preterm_birth": v["preterm_birth"],
-                "growth_restriction": v["growth_restriction"],
-                "maternal_infection": v["maternal_infection"],
-                "nsaid_paracetamol_exposure": v["nsaid_paracetamol_exposure"],
-                "hie": v["hie"],
+                **{name: v[name] for name in CLINICAL_FIELDS},
                 "gmfcs_current": v["gmfcs"],
                 "consent_withdrawn": v["consent_withdrawn_age_months"] is not None,
                 "synthetic": v["is_synthetic"],

@@ -26,7 +26,7 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
-from cpstem.registry.models.patients import LEVELS
+from cpstem.registry.models.patients import LEVELS, PATIENT_FIELDS
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import write
 
@@ -83,25 +83,7 @@ def _dates(*names: str) -> dict[str, forms.Widget]:
 class PatientForm(RecordForm):
     class Meta:
         model = Patient
-        fields = [
-            "study_id",
-            "birth_date",
-            "sex",
-            "gestational_age_weeks",
-            "birth_weight_g",
-            "subtype",
-            "topography",
-            "mrics",
-            "preterm_birth",
-            "growth_restriction",
-            "maternal_infection",
-            "nsaid_paracetamol_exposure",
-            "hie",
-            "risk_other",
-            "consent_date",
-            "consent_version",
-            "consent_withdrawn_date",
-        ]
+        fields = PATIENT_FIELDS
         widgets = _dates("birth_date", "consent_date", "consent_withdrawn_date")
 
 
@@ -206,11 +188,15 @@ class GMFM88Form(RecordForm):
         saved = self.instance.items or {}
         for item in gmfm.ITEMS:
             value = saved.get(str(item.number))
-            self.fields[f"item_{item.number}"] = forms.ChoiceField(
+            # The score is checked by the model (the GMFM scorer), as for the API and the import:
+            # the radio buttons offer the allowed values, the field does not copy the rule.
+            self.fields[f"item_{item.number}"] = forms.CharField(
                 label=f"{item.number}. {item.title}",
-                choices=SCORE_CHOICES,
                 initial="NT" if value is None else str(value),
-                widget=forms.RadioSelect(attrs={"class": "score", "data-dim": item.dimension}),
+                widget=forms.RadioSelect(
+                    choices=SCORE_CHOICES,
+                    attrs={"class": "score", "data-dim": item.dimension},
+                ),
             )
 
     def dimensions(self) -> list[dict[str, Any]]:

@@ -4,10 +4,12 @@ from typing import Any
 
 from ninja import Router
 
+from cpstem.errors import CpstemError
 from cpstem.registry import privacy
 from cpstem.registry.api.common import patient_for
 from cpstem.registry.api.schemas import READ, ChangeOut, TrajectoryOut, VisitOut, answers
 from cpstem.registry.clock import today
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.services import history, trajectory
 
 router = Router()
@@ -25,7 +27,11 @@ def get_trajectory(request, pk: int):
     months instead of dates."""
     proj = privacy.project(request.user)
     patient = patient_for(request, pk)
-    return proj.trajectory(trajectory.trajectory(patient), patient.birth_date)
+    try:
+        t = trajectory.trajectory(patient)
+    except CpstemError as exc:  # the child's data cannot be analysed: say why (422), not a 500
+        raise FieldErrors({"__all__": [proj.error(exc)]}) from None
+    return proj.trajectory(t, patient.birth_date)
 
 
 @router.get(

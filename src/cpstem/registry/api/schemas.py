@@ -3,11 +3,13 @@
 import datetime as dt
 from typing import Any, ClassVar, Literal
 
+from django.db import models
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
-from pydantic import ConfigDict, field_validator
+from pydantic import ConfigDict, create_model, field_validator
 
 from cpstem.registry.models import Administration, AdverseEvent, Patient, RehabEpisode
+from cpstem.registry.models.patients import PATIENT_FIELDS
 
 
 def _no_nul(value: Any) -> Any:
@@ -71,6 +73,13 @@ class Pages(LimitOffsetPagination):
         offset: int = Field(0, ge=0, le=10**9)
 
 
+#: Documentation of patient fields beyond what the model says.
+_PATIENT_DOCS: dict[str, dict[str, Any]] = {
+    "study_id": {"examples": ["LUB-001"]},
+    "sex": {"description": "F, M or U"},
+}
+
+
 class Created(Schema):
     id: int
 
@@ -78,25 +87,40 @@ class Created(Schema):
 # --- patients ------------------------------------------------------------------------------
 
 
-class PatientIn(In):
-    study_id: str = Field(..., examples=["LUB-001"])
-    birth_date: dt.date
-    sex: str = choice(Patient, "sex", description="F, M or U")
-    site: str | None = Field(None, description="Site code (administrators only; default: own site)")
-    gestational_age_weeks: float | None = None
-    birth_weight_g: int | None = None
-    subtype: str = choice(Patient, "subtype", "", blank=True)
-    topography: str = choice(Patient, "topography", "", blank=True)
-    mrics: str = choice(Patient, "mrics", "", blank=True)
-    preterm_birth: bool = False
-    growth_restriction: bool = False
-    maternal_infection: bool = False
-    nsaid_paracetamol_exposure: bool = False
-    hie: bool = False
-    risk_other: str = ""
-    consent_date: dt.date | None = None
-    consent_version: str = ""
-    consent_withdrawn_date: dt.date | None = None
+def model_field(model, name: str, **kwargs: Any) -> tuple[Any, Any]:
+    """``(type, default)`` of a request-body field read from the model field ``name``: choices
+    are documented (:func:`choice`); optional fields default to ``None`` ("" for text), flags to
+    their model default."""
+    f = model._meta.get_field(name)
+    optional = f.null or f.blank
+    if f.choices:
+        return str, choice(model, name, "" if f.blank else ..., blank=f.blank, **kwargs)
+    if isinstance(f, models.BooleanField):
+        return bool, Field(f.default, **kwargs)
+    if isinstance(f, models.CharField | models.TextField):
+        return str, Field("" if optional else ..., **kwargs)
+    kind = next(t for base, t in _TYPES if isinstance(f, base))
+    return (kind | None, Field(None, **kwargs)) if optional else (kind, Field(..., **kwargs))
+
+
+_TYPES = (
+    (models.DateField, dt.date),
+    (models.DecimalField, float),
+    (models.FloatField, float),
+    (models.IntegerField, int),
+)
+
+#: The patient's request body: the model's entry fields (``PATIENT_FIELDS``, the list the web
+#: form uses too) plus the site code.
+PatientIn = create_model(
+    "PatientIn",
+    __base__=In,
+    site=(
+        str | None,
+        Field(None, description="Site code (administrators only; default: own site)"),
+    ),
+    **{name: model_field(Patient, name, **_PATIENT_DOCS.get(name, {})) for name in PATIENT_FIELDS},
+)
 
 
 class PatientOut(Schema):

@@ -47,6 +47,33 @@ def _research_id() -> str:
     return "R" + secrets.token_hex(5).upper()
 
 
+#: The clinical description of a child, copied as entered into the pseudonymised export.
+CLINICAL_FIELDS = (
+    "subtype",
+    "topography",
+    "mrics",
+    "preterm_birth",
+    "growth_restriction",
+    "maternal_infection",
+    "nsaid_paracetamol_exposure",
+    "hie",
+)
+#: The fields of a patient that users enter, in entry order: the one list the web form, the
+#: API's request body and the export read.
+PATIENT_FIELDS = (
+    "study_id",
+    "birth_date",
+    "sex",
+    "gestational_age_weeks",
+    "birth_weight_g",
+    *CLINICAL_FIELDS,
+    "risk_other",
+    "consent_date",
+    "consent_version",
+    "consent_withdrawn_date",
+)
+
+
 class Sex(models.TextChoices):
     FEMALE = "F", "Female"
     MALE = "M", "Male"

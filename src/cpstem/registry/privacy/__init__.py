@@ -23,6 +23,7 @@ from django.core.exceptions import PermissionDenied
 
 from cpstem.outcomes.dates import add_months, age_months, age_years
 from cpstem.registry import access
+from cpstem.registry.errors import FieldError
 from cpstem.registry.models import Patient
 from cpstem.registry.models.sites import Role
 from cpstem.registry.privacy.policy import (
@@ -152,6 +153,13 @@ class Projection:
         """Why a record could not be used: the message, or for researchers its code only (a
         message may quote the record's dates, ages or values)."""
         return code if self.pseudonymised else message
+
+    def error(self, exc) -> FieldError:
+        """An analysis error (:class:`~cpstem.errors.CpstemError`) for an API answer: in full,
+        or for researchers its code only (message and params may quote the record)."""
+        if self.pseudonymised:
+            return FieldError(exc.code, exc.code)
+        return FieldError.of(exc)
 
     def label(self, patient: Patient) -> str:
         """Study ID, or the research ID for researchers."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Exists, Min, OuterRef
@@ -12,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from cpstem.errors import CpstemError
 from cpstem.measures.spasticity import MuscleGroup
 from cpstem.registry import access, privacy
 from cpstem.registry.clock import today
@@ -224,7 +226,12 @@ def patient_detail(request, pk: int):
     birth = p.birth_date
     visits = proj.visits(p.visits.select_related("administration"), birth, today())
     spast_dates, spast_rows = _spasticity_table(proj, p)
-    traj = trajectory.trajectory(p)
+    try:
+        traj = trajectory.trajectory(p)
+    except CpstemError as exc:  # the rest of the page still shows (e.g. legacy dates)
+        traj = None
+        reason = proj.reason(exc.code, exc.message)
+        messages.warning(request, f"Trajectory not analysable: {reason}")
     return render(
         request,
         "registry/patient_detail.html",
@@ -232,8 +239,8 @@ def patient_detail(request, pk: int):
             "patient": proj.patient(p),
             "timeline": _timeline(proj, p),
             "visits": visits,
-            "traj_level": traj.level,
-            "changes": proj.trajectory_view(traj, birth),
+            "traj_level": traj.level if traj else None,
+            "changes": proj.trajectory_view(traj, birth) if traj else [],
             "spast_dates": spast_dates,
             "spast_rows": spast_rows,
             "adverse_events": [proj.record(e, birth) for e in p.adverseevent_set.order_by("-date")],
