@@ -23,6 +23,7 @@ from django.db import models
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from django.urls.exceptions import Resolver404
 
+from cpstem.errors import CpstemError
 from cpstem.outcomes.dates import age_months
 from cpstem.registry import exporter, privacy
 from cpstem.registry.models import (
@@ -556,3 +557,30 @@ def test_clinician_sees_full_data_of_the_own_site_only(seeded, web, api):
     listed = api("clin").get("/patients").json()["items"]
     assert [x["study_id"] for x in listed] == ["ZZSTUDY-A1"]
     assert json.dumps(api("monitor").get(f"/patients/{a.pk}").json()).count("ZZSTUDY-A1") == 1
+
+
+def test_an_unanalysable_child_is_reported_to_researchers_by_code_only(seeded, web, api):
+    """Analysis error messages may quote a record; researchers get the error's code."""
+    a = seeded["A"]["patient"]
+    GMFM66Assessment.objects.filter(pk=seeded["A"]["gmfm66"].pk).update(date=date(2017, 11, 3))
+    forbidden = _forbidden() | _date_forms(date(2017, 11, 3))
+    with pytest.raises(CpstemError) as err:
+        trajectory(a)
+    code = err.value.code
+    assert code and code not in err.value.message
+    page = web("researcher").get(f"/patients/{a.pk}/")
+    assert page.status_code == 200
+    assert f"Trajectory not analysable: {code}<" in page.content.decode()
+    assert not _leaks(page.content.decode(), forbidden)
+    chart = web("researcher").get(f"/patients/{a.pk}/trajectory.svg")
+    assert (
+        chart.status_code == 422 and chart.content.decode() == f"Trajectory not analysable: {code}"
+    )
+    r = api("researcher").get(f"/patients/{a.pk}/trajectory")
+    assert r.status_code == 422 and r.json()["errors"] == {"__all__": [code]}
+    board = web("researcher").get("/dashboard/").content.decode()
+    assert f"{a.research_id}: not analysable: {code}<" in board
+    assert not _leaks(board, forbidden)
+    # clinicians of the site read the message itself
+    clin = web("clin").get(f"/patients/{a.pk}/").content.decode()
+    assert "Trajectory not analysable: a GMFM-66 is dated before the child" in clin

@@ -259,7 +259,11 @@ def trajectory_chart(request, pk: int):
     proj = privacy.project(request.user)
     p = visible_patient(request, pk)
     fmt = "png" if request.GET.get("format") == "png" else "svg"
-    body = trajectory.chart(p, fmt, proj)
+    try:
+        body = trajectory.chart(p, fmt, proj)
+    except CpstemError as exc:  # the page says why; the picture is left out (not a 500)
+        reason = proj.reason(exc.code, exc.message)
+        return HttpResponse(f"Trajectory not analysable: {reason}", status=422)
     return HttpResponse(body, content_type="image/png" if fmt == "png" else "image/svg+xml")
 
 
