@@ -584,3 +584,23 @@ def test_an_unanalysable_child_is_reported_to_researchers_by_code_only(seeded, w
     # clinicians of the site read the message itself
     clin = web("clin").get(f"/patients/{a.pk}/").content.decode()
     assert "Trajectory not analysable: a GMFM-66 is dated before the child" in clin
+
+
+@pytest.mark.parametrize(
+    ("role", "shown", "hidden"),
+    [
+        ("admin", {"ZZSTUDY-A1", "ZZSTUDY-B1"}, set()),
+        ("monitor", {"ZZSTUDY-A1"}, {"ZZSTUDY-B1", "R"}),
+        ("clin_b", {"ZZSTUDY-B1"}, {"ZZSTUDY-A1", "R"}),
+        ("researcher", {"R"}, {"ZZSTUDY-A1", "ZZSTUDY-B1"}),
+    ],
+)
+def test_each_role_lists_the_patients_of_its_sites_by_its_label(seeded, web, role, shown, hidden):
+    rids = {seeded[w]["patient"].research_id for w in "AB"}
+    html = web(role).get("/patients/").content.decode()
+    labels = set(re.findall(r'/patients/\d+/">([^<]+)</a>', html))
+    expected = {s for s in shown if s != "R"} | (rids if "R" in shown else set())
+    assert labels == expected
+    assert not labels & ({h for h in hidden if h != "R"} | (rids if "R" in hidden else set()))
+    header = "Research ID" if role == "researcher" else "Study ID"
+    assert f"<th>{header}</th>" in html
