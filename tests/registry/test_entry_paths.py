@@ -421,3 +421,15 @@ def test_regression_one_unanalysable_child_does_not_take_down_the_pages(web, api
     assert r.status_code == 422
     assert r.json()["errors"] == {"__all__": ["a GMFM-66 is dated before the child's birth"]}
     assert api("clin").get(f"/patients/{other.pk}/trajectory").status_code == 200
+
+
+def test_admin_shows_a_gmfm_item_error_on_its_form(web, patient):
+    """The Django admin has no item_<n> fields: the item's error is shown above its form."""
+    r = web("admin").post(
+        "/admin/registry/gmfm88assessment/add/",
+        {"patient": patient.pk, "date": "2024-05-01", "items": '{"23": 4}', "notes": ""},
+    )
+    assert r.status_code == 200
+    errors = r.context["adminform"].form.errors.as_data()
+    assert [e.code for e in errors["__all__"]] == ["invalid_score"]
+    assert not GMFM88Assessment.objects.exists()
