@@ -54,12 +54,16 @@ def writable_site(user, site=None):
 
 
 def role_context(request) -> dict:
-    """Template context: the user's role and what it may do."""
+    """Template context: the user's role, what it may do, and ``proj``, the role's privacy
+    projection (:mod:`cpstem.registry.privacy`): templates show what the views project and take
+    labels such as ``proj.id_label`` from it, never a role test of their own."""
+    from cpstem.registry import privacy
+
     user = getattr(request, "user", None)
     role = role_of(user)
     return {
         "role": role,
         "can_write": role in (Role.ADMIN, Role.CLINICIAN),
-        "pseudonymised": role == Role.RESEARCHER,
+        "proj": privacy.project(user),
         "user_site": site_of(user) if role else None,
     }

@@ -1,36 +1,18 @@
 """Analysis of one child: GMFM-66 trajectory, follow-up schedule and the audit trail."""
 
-import datetime as dt
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from ninja import Router
 
 from cpstem.errors import CpstemError
-from cpstem.outcomes.dates import age_months
-from cpstem.registry import access
+from cpstem.registry import privacy
 from cpstem.registry.api.common import patient_for
 from cpstem.registry.api.schemas import READ, ChangeOut, TrajectoryOut, VisitOut, answers
 from cpstem.registry.clock import today
-from cpstem.registry.errors import FieldError, FieldErrors
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.services import history, trajectory
 
 router = Router()
-
-
-def _undated(obj: Any, birth: dt.date) -> Any:
-    """Researchers get ages, not calendar dates."""
-    if isinstance(obj, dict):
-        out = {}
-        for k, v in obj.items():
-            if k == "date" and isinstance(v, str):
-                out["age_months"] = age_months(birth, dt.date.fromisoformat(v))
-            else:
-                out[k] = _undated(v, birth)
-        return out
-    if isinstance(obj, list):
-        return [_undated(v, birth) for v in obj]
-    return obj
 
 
 @router.get(
@@ -43,15 +25,13 @@ def get_trajectory(request, pk: int):
     """Observed GMFM-66 and observed vs expected change after each administration (population
     and child-anchored methods of the configured reference curves). Researchers get ages in
     months instead of dates."""
-    access.require_read(request.user)
+    proj = privacy.project(request.user)
     patient = patient_for(request, pk)
     try:
-        out = trajectory.trajectory(patient).to_dict()
+        t = trajectory.trajectory(patient)
     except CpstemError as exc:  # the child's data cannot be analysed: say why (422), not a 500
-        raise FieldErrors({"__all__": [FieldError.of(exc)]}) from None
-    if access.is_pseudonymised(request.user):
-        out = _undated(out, patient.birth_date)
-    return out
+        raise FieldErrors({"__all__": [proj.error(exc)]}) from None
+    return proj.trajectory(t, patient.birth_date)
 
 
 @router.get(
@@ -62,24 +42,28 @@ def get_trajectory(request, pk: int):
 def get_schedule(request, pk: int):
     """The follow-up visits of each administration and their status today (not for researchers:
     it is a list of calendar dates)."""
-    access.require_read(request.user)
+    proj = privacy.project(request.user)
     patient = patient_for(request, pk)
-    if access.is_pseudonymised(request.user):
-        raise PermissionDenied("the schedule is not part of the pseudonymised research view")
+    proj.require("schedule")
     on = today()
     return [
-        {
-            "administration_id": v.administration_id,
-            "visit": v.label,
-            "months": v.months,
-            "date": v.target_date,
-            "window_start": v.window_start,
-            "window_end": v.window_end,
-            "done_on": v.done_on,
-            "status": str(v.status_on(on)),
-        }
+        visit_out(proj.data(v, patient.birth_date), str(v.status_on(on)))
         for v in patient.visits.all()
     ]
+
+
+def visit_out(v: dict[str, Any], status: str) -> dict[str, Any]:
+    """A projected follow-up visit in the shape of ``VisitOut``."""
+    return {
+        "administration_id": v["administration_id"],
+        "visit": v["label"],
+        "months": v["months"],
+        "date": v["target_date"],
+        "window_start": v["window_start"],
+        "window_end": v["window_end"],
+        "done_on": v["done_on"],
+        "status": status,
+    }
 
 
 @router.get(
@@ -87,8 +71,7 @@ def get_schedule(request, pk: int):
 )
 def get_history(request, pk: int):
     """The audit trail of the patient and all its records: who, when, what (newest first)."""
-    access.require_read(request.user)
+    proj = privacy.project(request.user)
     patient = patient_for(request, pk)
-    if access.is_pseudonymised(request.user):
-        raise PermissionDenied("the audit trail is not part of the pseudonymised research view")
+    proj.require("audit_trail")
     return [c.to_dict() for c in history.patient_history(patient)]

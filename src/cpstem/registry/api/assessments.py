@@ -3,10 +3,9 @@ spasticity (Modified Ashworth, Tardieu) and laboratory values."""
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
 from ninja import Router, Status
 
-from cpstem.registry import access
+from cpstem.registry import privacy
 from cpstem.registry.api.common import patient_for, save, writable_patient
 from cpstem.registry.api.schemas import (
     READ,
@@ -83,10 +82,9 @@ def add_gmfm(request, pk: int, payload: GMFMIn):
     tags=["assessments"],
 )
 def list_gmfm(request, pk: int):
-    access.require_read(request.user)
+    proj = privacy.project(request.user)
     patient = patient_for(request, pk)
-    if access.is_pseudonymised(request.user):
-        raise PermissionDenied("researchers read assessments through the pseudonymised export")
+    proj.require("gmfm_sheets")
     return [gmfm_out(s) for s in patient.gmfm88assessment_set.order_by("date")]
 
 

@@ -7,7 +7,7 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from cpstem.measures import MeasureError, gmfcs
-from cpstem.registry import access
+from cpstem.registry import access, privacy
 from cpstem.registry.api.common import patient_for, save, writable_patient
 from cpstem.registry.api.schemas import (
     READ,
@@ -26,37 +26,19 @@ from cpstem.registry.models import Classification, Patient, Site
 router = Router()
 
 
-def patient_out(p: Patient, pseudo: bool) -> dict[str, Any]:
-    return {
-        "id": p.pk,
-        "study_id": None if pseudo else p.study_id,
-        "research_id": p.research_id,
-        "site": p.site.code,
-        "birth_date": None if pseudo else p.birth_date,
-        "age_months": p.age_months(),
-        "sex": p.sex,
-        "gmfcs": p.gmfcs_roman or None,
-        "subtype": p.subtype,
-        "topography": p.topography,
-        "mrics": p.mrics,
-        "consent_active": p.consent_active,
-        "synthetic": p.is_synthetic,
-    }
+def patient_out(p: Patient, proj: privacy.Projection) -> dict[str, Any]:
+    """The patient as the caller's role may see it (researchers: no study ID, no birth date)."""
+    return proj.patient_data(p)
 
 
 @router.get("/patients", response=answers({200: list[PatientOut]}), tags=["patients"])
 @paginate(Pages)
 def list_patients(request, filters: Query[PatientFilter]):
     """Researchers get the list in research-ID order (random), not in the order of entry."""
-    access.require_read(request.user)
-    pseudo = access.is_pseudonymised(request.user)
-    qs = (
-        Patient.objects.visible_to(request.user)
-        .select_related("site")
-        .order_by("research_id" if pseudo else "id")
-    )
+    proj = privacy.project(request.user)
+    qs = proj.patients().order_by(*proj.list_order)
     if filters.q:
-        qs = qs.filter(**{("research_id" if pseudo else "study_id") + "__icontains": filters.q})
+        qs = proj.search(qs, filters.q)
     if filters.site:
         qs = qs.filter(site__code=filters.site)
     if filters.gmfcs:
@@ -64,14 +46,14 @@ def list_patients(request, filters: Query[PatientFilter]):
             qs = qs.filter(gmfcs=int(gmfcs.Level.parse(filters.gmfcs)))
         except MeasureError as exc:
             raise FieldErrors({"gmfcs": [FieldError.of(exc)]}) from None
-    return _PseudoList(qs, pseudo)
+    return _ProjectedList(qs, proj)
 
 
-class _PseudoList:
-    """A lazily serialised queryset for pagination (only the page is turned into dicts)."""
+class _ProjectedList:
+    """A lazily serialised queryset for pagination (only the page is projected into dicts)."""
 
-    def __init__(self, qs, pseudo: bool):
-        self.qs, self.pseudo = qs, pseudo
+    def __init__(self, qs, proj: privacy.Projection):
+        self.qs, self.proj = qs, proj
 
     def __len__(self) -> int:
         return self.qs.count()
@@ -81,7 +63,7 @@ class _PseudoList:
 
     def __getitem__(self, item):
         rows = self.qs[item]
-        return [patient_out(p, self.pseudo) for p in rows]
+        return [patient_out(p, self.proj) for p in rows]
 
 
 @router.post("/patients", response=answers({201: PatientOut}, 400, 403), tags=["patients"])
@@ -103,13 +85,13 @@ def create_patient(request, payload: PatientIn):
     except PermissionDenied as exc:
         raise FieldErrors.one("site", str(exc), "site_required") from None
     patient = save(Patient(site=site, **data), payload)
-    return Status(201, patient_out(patient, False))
+    return Status(201, patient_out(patient, privacy.project(request.user)))
 
 
 @router.get("/patients/{pk}", response=answers({200: PatientOut}, *READ), tags=["patients"])
 def get_patient(request, pk: int):
-    access.require_read(request.user)
-    return patient_out(patient_for(request, pk), access.is_pseudonymised(request.user))
+    proj = privacy.project(request.user)
+    return patient_out(patient_for(request, pk), proj)
 
 
 @router.post(

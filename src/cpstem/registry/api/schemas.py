@@ -341,7 +341,7 @@ class BaselineOut(When):
 
 
 class FollowUpOut(When):
-    age_years: float
+    age_years: float | None = Field(None, description="age in years (not for researchers)")
     months_since: float
     score: float
     observed_change: float
@@ -356,7 +356,7 @@ class FollowUpOut(When):
 
 class AdministrationChangeOut(When):
     administration: int
-    age_years: float
+    age_years: float | None = Field(None, description="age in years (not for researchers)")
     gmfcs: str | None
     baseline: BaselineOut | None
     follow_up: list[FollowUpOut]

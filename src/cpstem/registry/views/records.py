@@ -12,7 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cpstem.measures import gmfm
-from cpstem.registry import access, forms
+from cpstem.registry import access, forms, privacy
 from cpstem.registry.errors import FieldErrors
 from cpstem.registry.models import (
     Administration,
@@ -86,7 +86,14 @@ def record_edit(request, pk: int, kind: str, rid: int | None = None):
     return render(
         request,
         k.template,
-        {"form": form, "patient": patient, "kind": kind, "title": k.title, "instance": instance},
+        {
+            "form": form,
+            "patient": patient,
+            "label": privacy.project(request.user).label(patient),
+            "kind": kind,
+            "title": k.title,
+            "instance": instance,
+        },
     )
 
 
@@ -105,6 +112,7 @@ def record_delete(request, pk: int, kind: str, rid: int):
 @login_required
 @never_cache
 def gmfm88_detail(request, pk: int, rid: int):
+    proj = privacy.project(request.user)
     patient = visible_patient(request, pk)
     sheet = get_object_or_404(GMFM88Assessment, pk=rid, patient=patient)
     result = sheet.result
@@ -120,8 +128,15 @@ def gmfm88_detail(request, pk: int, rid: int):
         for c, d in gmfm.DIMENSIONS.items()
     ]
     gmfm66 = GMFM66Assessment.objects.filter(sheet=sheet).first()
+    birth = patient.birth_date
     return render(
         request,
         "registry/gmfm88_detail.html",
-        {"patient": patient, "sheet": sheet, "result": result, "dims": dims, "gmfm66": gmfm66},
+        {
+            "patient": proj.patient(patient),
+            "sheet": proj.record(sheet, birth),
+            "result": result,
+            "dims": dims,
+            "gmfm66": None if gmfm66 is None else proj.record(gmfm66, birth),
+        },
     )
