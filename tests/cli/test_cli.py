@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cpstem.cli.main import app
 from cpstem.examples import path as example
+from tests.factories import CURVE_SET_CSV, item_map_text
 
 runner = CliRunner()
 
@@ -44,8 +45,6 @@ def test_gmfm_score_json():
 
 
 def test_gmfm_score_with_item_map(tmp_path):
-    from tests.measures.test_gmfm66 import item_map_text
-
     item_map = tmp_path / "map.csv"
     item_map.write_text(item_map_text(), encoding="utf-8")
     r = run(
@@ -122,10 +121,8 @@ def test_curves_errors(args, message):
 
 
 def test_curves_with_a_user_file(tmp_path):
-    from tests.reference.test_curves import CSV
-
     path = tmp_path / "mine.csv"
-    path.write_text(CSV, encoding="utf-8")
+    path.write_text(CURVE_SET_CSV, encoding="utf-8")
     r = run("curves", "expected", "--set", str(path), "--gmfcs", "I", "--age", "4.5", "--json")
     assert json.loads(r.stdout)["expected"] == pytest.approx(76.5)
     assert "myregistry" in run("curves", "show", str(path)).stdout

@@ -7,6 +7,7 @@ import pytest
 
 from cpstem import reference
 from cpstem.reference import CurveError
+from tests.factories import CURVE_SET_CSV
 
 
 @pytest.fixture(scope="module")
@@ -100,20 +101,9 @@ def test_unknown_set_lists_the_bundled_ones():
         reference.load("canada")
 
 
-CSV = """# name: myregistry
-# citation: Our national CP registry, 2025
-gmfcs,limit,age90_years,source
-I,85,4.5,registry report 2025 table 3
-II,66,4.1,
-III,52,3.6,
-IV,39,3.3,
-V,21,2.6,
-"""
-
-
 def test_user_csv_set(tmp_path):
     path = tmp_path / "registry.csv"
-    path.write_text(CSV, encoding="utf-8")
+    path.write_text(CURVE_SET_CSV, encoding="utf-8")
     s = reference.load_file(path)
     assert s.name == "myregistry" and s.verified == "user-supplied"
     assert s.expected("I", 4.5) == pytest.approx(0.9 * 85, abs=1e-12)
@@ -132,15 +122,15 @@ def test_user_toml_set_round_trips_a_bundled_format(tmp_path):
 @pytest.mark.parametrize(
     ("text", "suffix", "message"),
     [
-        (CSV.replace("V,21,2.6,\n", ""), ".csv", "no curve for GMFCS level\\(s\\) V"),
-        (CSV + "V,21,2.6,\n", ".csv", "GMFCS level V is given twice"),
-        (CSV.replace("I,85,", "I,150,"), ".csv", "line 4: limit 150 must lie above 0"),
-        (CSV.replace("II,66,4.1", "II,66,0"), ".csv", "age90_years 0 must lie above 0"),
-        (CSV.replace("III,52,", "III,lots,"), ".csv", "limit 'lots' is not a number"),
-        (CSV.replace("IV,39,", "VII,39,"), ".csv", "GMFCS level 'VII'"),
-        (CSV.replace("age90_years", "age90"), ".csv", "columns must include"),
+        (CURVE_SET_CSV.replace("V,21,2.6,\n", ""), ".csv", "no curve for GMFCS level\\(s\\) V"),
+        (CURVE_SET_CSV + "V,21,2.6,\n", ".csv", "GMFCS level V is given twice"),
+        (CURVE_SET_CSV.replace("I,85,", "I,150,"), ".csv", "line 4: limit 150 must lie above 0"),
+        (CURVE_SET_CSV.replace("II,66,4.1", "II,66,0"), ".csv", "age90_years 0 must lie above 0"),
+        (CURVE_SET_CSV.replace("III,52,", "III,lots,"), ".csv", "limit 'lots' is not a number"),
+        (CURVE_SET_CSV.replace("IV,39,", "VII,39,"), ".csv", "GMFCS level 'VII'"),
+        (CURVE_SET_CSV.replace("age90_years", "age90"), ".csv", "columns must include"),
         (
-            CSV.replace("I,85,4.5,registry", "I,85,4.5,a,b,c"),
+            CURVE_SET_CSV.replace("I,85,4.5,registry", "I,85,4.5,a,b,c"),
             ".csv",
             "line 4: 6 values but only 4 columns",
         ),
@@ -152,7 +142,7 @@ def test_user_toml_set_round_trips_a_bundled_format(tmp_path):
             ".toml",
             "not supported",
         ),
-        (CSV, ".txt", "use a .toml or .csv file"),
+        (CURVE_SET_CSV, ".txt", "use a .toml or .csv file"),
     ],
 )
 def test_invalid_user_sets(tmp_path, text, suffix, message):
