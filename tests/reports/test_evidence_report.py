@@ -10,6 +10,7 @@ from cpstem.cli.main import app
 from cpstem.evidence import EvidenceError
 from cpstem.reports.evidence_input import parse_study_table
 from cpstem.reports.evidence_report import Settings, run_bundled, run_user
+from tests.system import require_pango
 
 # Values printed by tests/reports/bundled_metafor.R (R metafor 3.8-1).
 METAFOR = {
@@ -94,6 +95,7 @@ def test_not_pooled_list_gives_reasons(bundled):
 
 
 def test_bundled_report_files(bundled):
+    require_pango()  # report.pdf: WeasyPrint needs the system's Pango
     folder, out, _ = bundled
     assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-"
     for name in (
