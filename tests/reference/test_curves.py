@@ -65,10 +65,19 @@ def test_child_anchored_change(ontario):
     # 0.99 of it, so the change is 38 * 0.99 / 0.9 - 38 = 3.8.
     assert ontario.child_limit("III", 3.7, 38) == pytest.approx(38 / 0.9, rel=1e-14)
     assert ontario.expected_change("III", 3.7, 7.4, baseline=38) == pytest.approx(3.8, abs=1e-12)
+    # the README's child: GMFCS III, 38 at 4.5 y, one year later. 10 ** (-4.5 / 3.7) = 0.060783,
+    # 10 ** (-5.5 / 3.7) = 0.032622; own limit 38 / 0.939217 = 40.4592; at 5.5 y
+    # 40.4592 * 0.967378 = 39.1394: a gain of +1.14
+    assert ontario.expected_change("III", 4.5, 5.5, baseline=38) == pytest.approx(
+        1.139373, abs=1e-6
+    )
     # a child exactly on the population curve gets the population change
     on_curve = ontario.expected("II", 3.0)
+    # GMFCS II (68.4, age-90 4.4 y): 68.4 * (10 ** (-3 / 4.4) - 10 ** (-4 / 4.4))
+    # = 68.4 * (0.208057 - 0.123285) = 5.7984
+    assert ontario.expected_change("II", 3.0, 4.0) == pytest.approx(5.798410, abs=1e-6)
     assert ontario.expected_change("II", 3.0, 4.0, baseline=on_curve) == pytest.approx(
-        ontario.expected_change("II", 3.0, 4.0), rel=1e-12
+        5.798410, abs=1e-6
     )
 
 
