@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# one xdist worker runs them all: they share the module's server and browser
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
 def fill_date(page, selector: str, iso: str) -> None:
