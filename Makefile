@@ -10,8 +10,8 @@ CPSTEM := $(VENV)/bin/cpstem
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run tour test test-sqlite test-postgresql system-deps bench lint install screenshots \
-	clean fixtures r-metafor
+.PHONY: run tour test test-fast test-registry test-e2e test-sqlite test-postgresql system-deps \
+	bench lint install screenshots clean fixtures r-metafor
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,15 +49,37 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-# Everything on SQLite (unit, API, CLI, browser), then the registry suite on a throw-away
-# PostgreSQL server started by the tests from the machine's binaries.
+# Test selections, by path:
+#   fast      the pure layers, the command line and the suite's own checks: no database, no
+#             browser, no system package (tests/reports needs Pango: it runs in `make test`)
+#   registry  the Django registry: on SQLite, then on a throw-away PostgreSQL server
+#   e2e       browser tests: the real server driven by headless Debian chromium
+# `make test` runs the whole suite. Tests never install system packages: `system-deps` does,
+# and a test whose component is missing fails with the command that installs it.
+FAST_TESTS := tests/test_*.py tests/measures tests/reference tests/evidence tests/outcomes tests/cli
+PYTEST := $(PY) -m pytest -q
+# pytest-xdist: one worker per core; the browser tests share one server, so they stay together
+XDIST := -n auto --dist loadgroup
+
+# Everything: system packages, lint, the whole suite on SQLite (unit, reports, API, CLI,
+# browser), then the registry suite on PostgreSQL.
 test: $(STAMP) system-deps lint test-sqlite test-postgresql
 
+test-fast: $(STAMP)
+	$(PYTEST) $(FAST_TESTS)
+
+test-registry: $(STAMP) system-deps
+	$(PYTEST) $(XDIST) tests/registry
+	$(PYTEST) $(XDIST) --db=postgresql tests/registry
+
+test-e2e: $(STAMP) system-deps
+	$(PYTEST) tests/e2e
+
 test-sqlite: $(STAMP)
-	$(PY) -m pytest -q
+	$(PYTEST) $(XDIST)
 
 test-postgresql: $(STAMP)
-	$(PY) -m pytest -q --db=postgresql tests/registry
+	$(PYTEST) $(XDIST) --db=postgresql tests/registry
 
 bench: $(STAMP) r-metafor
 	$(PY) -m pip install --quiet -e '.[test,bench]'

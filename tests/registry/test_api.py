@@ -251,7 +251,7 @@ def test_malformed_json_is_4xx(api, created):
 
 def test_no_token_is_401_and_bad_token_too(api, created):
     assert api().get("/patients").status_code == 401
-    from tests.registry.conftest import Api
+    from tests.factories import Api
 
     assert Api(token="cps_wrong").get(f"/patients/{created}").status_code == 401
 

@@ -70,7 +70,7 @@ def test_csv_analysis_table(patient, tmp_path):
 
 
 def test_gmfm66_from_configured_item_map(patient, tmp_path, settings, api):
-    from tests.measures.test_gmfm66 import item_map_text
+    from tests.factories import item_map_text
 
     path = tmp_path / "map.csv"
     path.write_text(item_map_text())
