@@ -1,0 +1,205 @@
+"""Efficacy and futility boundaries on the z-scale (rpact 3.3.4's algorithms).
+
+- :func:`spending_critical_values`: efficacy boundaries from cumulative alpha to spend
+  (rpact ``getDesignGroupSequentialAlphaSpendingCpp`` / ``...UserDefinedAlphaSpendingCpp``);
+  with binding futility bounds the stage-k boundary counts the futility stops before k.
+- :func:`wang_tsiatis_critical_values`: Wang–Tsiatis family ``c·t^(Δ−1/2)``: Pocock
+  (Δ = 1/2) and O'Brien–Fleming (Δ = 0) (rpact ``getDesignGroupSequentialDeltaWTCpp``).
+- :func:`beta_spending_one_sided`: futility bounds by beta spending with the drift chosen so
+  that the last futility and efficacy bounds meet (rpact
+  ``getDesignGroupSequentialBetaSpendingOneSidedCpp``), binding or non-binding.
+
+Roots are found with Brent's method to 1e-12 where rpact bisects to 1e-8, so results agree
+with rpact to about 1e-8.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+from scipy.optimize import brentq
+from scipy.special import ndtri
+
+from cpstem.design.errors import DesignError
+from cpstem.design.probabilities import FUTILITY_DEFAULT, lower_crossing, probabilities
+
+XTOL = 1e-12
+
+
+def root(f: Callable[[float], float], lower: float, upper: float) -> float:
+    """Root of a decreasing ``f`` on ``[lower, upper]``; the end point if ``f`` keeps its sign.
+
+    This is how rpact's ``bisection2`` ends when there is no sign change (e.g. a boundary
+    beyond 8 is 8).
+    """
+    fl, fu = f(lower), f(upper)
+    if fl <= 0 and fu <= 0:
+        return lower
+    if fl >= 0 and fu >= 0:
+        return upper
+    return float(brentq(f, lower, upper, xtol=XTOL, rtol=4 * np.finfo(float).eps, maxiter=200))
+
+
+def decision_matrix(
+    critical: np.ndarray, futility: np.ndarray | None, binding: bool, sided: int
+) -> np.ndarray:
+    """rpact's ``getDecisionMatrix``: rows (lower, upper) per stage."""
+    k = len(critical)
+    if sided == 2:
+        return np.vstack([-critical, critical])
+    lower = np.full(k, FUTILITY_DEFAULT)
+    if binding and futility is not None:
+        lower[: len(futility)] = futility[:k]
+    return np.vstack([lower, critical])
+
+
+def size(probs: np.ndarray, sided: int) -> float:
+    """Total probability of rejecting H0 (rpact ``getZeroApproximation`` + alpha)."""
+    s = float(np.sum(probs[2] - probs[1]))
+    if sided == 2:
+        s += float(np.sum(probs[0]))
+    return s
+
+
+def spending_critical_values(
+    cum_alpha: np.ndarray,
+    info: np.ndarray,
+    sided: int,
+    futility: np.ndarray | None = None,
+    binding: bool = False,
+) -> np.ndarray:
+    """Efficacy boundaries spending ``cum_alpha[k]`` by stage ``k`` (total over both sides)."""
+    kmax = len(info)
+    crit = np.full(kmax, np.nan)
+    crit[0] = float(ndtri(1.0 - cum_alpha[0] / sided))
+    for k in range(2, kmax + 1):
+        target = float(cum_alpha[k - 1])
+        sub = info[:k]
+
+        def excess(c: float, k: int = k, target: float = target, sub: np.ndarray = sub) -> float:
+            trial = crit[:k].copy()
+            trial[k - 1] = c
+            dm = decision_matrix(trial, futility, binding, sided)
+            return size(probabilities(dm, sub), sided) - target
+
+        crit[k - 1] = root(excess, 0.0, 8.0)
+    return crit
+
+
+def wang_tsiatis_critical_values(
+    delta_wt: float,
+    alpha: float,
+    info: np.ndarray,
+    sided: int,
+    futility: np.ndarray | None = None,
+    binding: bool = False,
+) -> np.ndarray:
+    """Boundaries ``c·t_k^(Δ−1/2)`` with ``c`` spending exactly ``alpha`` (Pocock Δ=½, OBF Δ=0)."""
+    shape = info ** (delta_wt - 0.5)
+
+    def excess(c: float) -> float:
+        dm = decision_matrix(c * shape, futility, binding, sided)
+        return size(probabilities(dm, info), sided) - alpha
+
+    return root(excess, 0.0, 8.0) * shape
+
+
+def _shifted(info: np.ndarray, critical: np.ndarray, futility: np.ndarray, shift: float) -> np.ndarray:
+    """rpact ``getDecisionMatrixForFutilityBounds`` (one-sided), drift ``shift`` at t = 1."""
+    fut = np.full(len(critical), FUTILITY_DEFAULT)
+    fut[: len(futility)] = futility[: len(critical)]
+    drift = np.sqrt(info) * shift
+    return np.vstack([fut - drift, critical - drift])
+
+
+def _futility_bound(
+    k: int, cum_beta: np.ndarray, info: np.ndarray, futility: np.ndarray, critical: np.ndarray, shift: float
+) -> float:
+    if k == 1:
+        return float(ndtri(cum_beta[0]) + np.sqrt(info[0]) * shift)
+    sub = info[:k]
+
+    def excess(u: float) -> float:
+        fut = futility.copy()
+        fut[k - 1] = u
+        dm = _shifted(info, critical, fut, shift)[:, :k]
+        return float(cum_beta[k - 1] - np.sum(lower_crossing(dm, sub)))
+
+    return root(excess, -6.0, 5.0)
+
+
+def _futility_bounds(cum_beta: np.ndarray, info: np.ndarray, critical: np.ndarray, shift: float) -> np.ndarray:
+    fut = np.full(len(info), np.nan)
+    for k in range(1, len(info) + 1):
+        fut[k - 1] = _futility_bound(k, cum_beta, info, fut, critical, shift)
+    return fut
+
+
+def beta_spending_one_sided(
+    critical: np.ndarray,
+    cum_alpha: np.ndarray,
+    cum_beta: np.ndarray,
+    info: np.ndarray,
+    binding: bool,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Futility bounds (all ``kmax`` stages), efficacy bounds and drift ``θ√I_max``.
+
+    Non-binding: the efficacy bounds stay; the drift is found such that the futility bound
+    of the last stage equals the last efficacy bound. Binding: for each trial drift the
+    efficacy bounds are recomputed counting the futility stops, stage by stage.
+    """
+    if not binding:
+        holder: dict[str, np.ndarray] = {}
+
+        def gap(shift: float) -> float:
+            fut = _futility_bounds(cum_beta, info, critical, shift)
+            holder["fut"] = fut
+            return float(fut[-1] - critical[-1])
+
+        shift = _bracketed_root(lambda s: -gap(s), -4.0, 10.0)
+        fut = _futility_bounds(cum_beta, info, critical, shift)
+        return fut, critical.copy(), shift
+
+    kmax = len(info)
+
+    def bounds(shift: float) -> tuple[np.ndarray, np.ndarray]:
+        crit = np.full(kmax, np.nan)
+        fut = np.full(kmax, np.nan)
+        for k in range(1, kmax + 1):
+            if k == 1:
+                crit[0] = float(ndtri(1.0 - cum_alpha[0]))
+            else:
+                target = float(cum_alpha[k - 1])
+                sub = info[:k]
+
+                def excess(c: float, k: int = k, target: float = target, sub: np.ndarray = sub) -> float:
+                    trial = crit[:k].copy()
+                    trial[k - 1] = c
+                    dm = np.vstack([np.append(fut[: k - 1], FUTILITY_DEFAULT), trial])
+                    return size(probabilities(dm, sub), 1) - target
+
+                crit[k - 1] = root(excess, 0.0, 8.0)
+            fut[k - 1] = _futility_bound(k, cum_beta, info, fut, crit, shift)
+        return crit, fut
+
+    def last_gap(shift: float) -> float:
+        crit, fut = bounds(shift)
+        return float(crit[-1] - fut[-1])
+
+    shift = _bracketed_root(last_gap, -4.0, 10.0)
+    crit, fut = bounds(shift)
+    return fut, crit, shift
+
+
+def _bracketed_root(f: Callable[[float], float], lower: float, upper: float) -> float:
+    """Root of a decreasing ``f`` that must change sign on ``[lower, upper]``."""
+    fl, fu = f(lower), f(upper)
+    if fl * fu > 0:
+        raise DesignError(
+            "no futility boundaries meet the efficacy boundaries for this alpha, beta and timing",
+            code="no_solution",
+            field="futility",
+            params={"lower": lower, "upper": upper},
+        )
+    return float(brentq(f, lower, upper, xtol=XTOL, rtol=4 * np.finfo(float).eps, maxiter=200))
