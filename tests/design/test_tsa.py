@@ -33,7 +33,7 @@ def test_binary_ris_by_hand():
 
 
 def test_published_daris_vitamin_a():
-    # Bjelakovic et al. PLoS One 2013;8:e74558, Figure 4 (vitamin A <= 800 ug vs placebo):
+    # PLoS One 2013;8:e74558 (PMC3765487), Figure 4 (vitamin A <= 800 ug vs placebo):
     # "DARIS = 48,417 participants ... proportion of deaths of 10% in the placebo group; a
     # relative risk reduction of 15%; an alpha of 5%; a beta of 20%; and a diversity of 76%".
     # The diversity is printed rounded, so DARIS must lie within D2 in [75.5%, 76.5%).
@@ -45,7 +45,7 @@ def test_published_daris_vitamin_a():
 
 
 def test_published_information_size_with_heterogeneity_correction():
-    # Thorlund et al., Clin Epidemiol 2010;2:57, Figure 4: information size 19,920 patients for
+    # Clin Epidemiol 2010;2:57 (PMC2943189), Figure 4: information size 19,920 patients for
     # 5% control incidence, 25% RRR, alpha 1%, beta 10%; reproduced by a 20% heterogeneity
     # correction (RIS / (1 - 0.2)).
     r = required_information_size(control_risk=0.05, rrr=0.25, alpha=0.01, beta=0.1, i2=0.2)

@@ -180,8 +180,31 @@ class GroupSequentialDesign(Serialisable):
             g = f", gamma = {self.gamma_futility:g}" if self.gamma_futility is not None else ""
             kind = "binding" if self.binding else "non-binding"
             lines.append(f"  futility: beta spending, {_NAMES[self.futility]} type{g} ({kind})")
+        header = ["Stage", *[str(i) for i in range(1, self.k + 1)]]
+        rows = self.table_rows()
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        for r in [header, *rows]:
+            lines.append(
+                "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+            )
+        lines.append(
+            f"  Inflation factor {self.inflation_factor:.4f}; expected sample size relative to the "
+            f"fixed design: H0 {self.asn_h0:.4f}, H0/H1 midpoint {self.asn_h01:.4f}, "
+            f"H1 {self.asn_h1:.4f}"
+        )
+        if self.n_fixed is not None and self.n_max is not None:
+            lines.append(
+                f"  Fixed design n = {self.n_fixed:g}: maximum n = {self.n_max:.1f}, expected n "
+                f"under H0 {self.n_expected_h0:.1f}, under H1 {self.n_expected_h1:.1f}"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+    def table_rows(self) -> list[list[str]]:
+        """The printed table as rpact shows it: one row per quantity, one column per stage."""
         frame = self.to_frame()
-        header = ["Stage", *[str(s) for s in frame["stage"]]]
         rows: list[list[str]] = [
             ["Information rate", *[f"{v:.3f}" for v in self.timing]],
             ["Efficacy boundary (z)", *[_z(v) for v in self.critical]],
@@ -202,25 +225,7 @@ class GroupSequentialDesign(Serialisable):
             rows.append(["Futility stop under H1", *[_p(v) for v in frame["futility_h1"]]])
         if self.n_max is not None:
             rows.append(["Sample size (cumulative)", *[f"{v:.1f}" for v in frame["n"]]])
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        for r in [header, *rows]:
-            lines.append(
-                "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
-            )
-        lines.append(
-            f"  Inflation factor {self.inflation_factor:.4f}; expected sample size relative to the "
-            f"fixed design: H0 {self.asn_h0:.4f}, H0/H1 midpoint {self.asn_h01:.4f}, "
-            f"H1 {self.asn_h1:.4f}"
-        )
-        if self.n_fixed is not None and self.n_max is not None:
-            lines.append(
-                f"  Fixed design n = {self.n_fixed:g}: maximum n = {self.n_max:.1f}, expected n "
-                f"under H0 {self.n_expected_h0:.1f}, under H1 {self.n_expected_h1:.1f}"
-            )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
+        return rows
 
     def conditional_power(self, stage: int, z: float, theta: float | str | None = None) -> float:
         """See :func:`conditional_power`."""
