@@ -79,7 +79,7 @@ def variance_factor(
     rho = float(correlation)
     if not -1 < rho < 1:
         raise DesignError(
-            f"correlation {rho}: allowed above -1 and below 1",
+            f"correlation {rho:g}: allowed above -1 and below 1",
             code="out_of_range",
             field="correlation",
             params={"value": rho},
@@ -139,22 +139,22 @@ def _check(
 ) -> None:
     if not (math.isfinite(delta) and delta != 0):
         raise DesignError(
-            f"delta {delta}: the difference to detect must be a number other than 0",
+            f"delta {delta:g}: the difference to detect must be a number other than 0",
             code="out_of_range",
             field="delta",
             params={"value": delta},
         )
     if not (math.isfinite(sd) and sd > 0):
-        raise DesignError(f"sd {sd}: must be above 0", code="out_of_range", field="sd", params={"value": sd})
+        raise DesignError(f"sd {sd:g}: must be above 0", code="out_of_range", field="sd", params={"value": sd})
     if not 0 < alpha < 1:
         raise DesignError(
-            f"alpha {alpha}: allowed above 0 and below 1", code="out_of_range", field="alpha", params={"value": alpha}
+            f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha", params={"value": alpha}
         )
     if sided not in (1, 2):
         raise DesignError(f"sided {sided}: allowed 1 or 2", code="not_allowed", field="sided", params={"value": sided})
     if not (math.isfinite(ratio) and ratio > 0):
         raise DesignError(
-            f"ratio {ratio}: the allocation ratio n2/n1 must be above 0",
+            f"ratio {ratio:g}: the allocation ratio n2/n1 must be above 0",
             code="out_of_range",
             field="ratio",
             params={"value": ratio},
@@ -168,7 +168,7 @@ def _check(
         )
     if not 0 <= dropout < 1:
         raise DesignError(
-            f"dropout {dropout}: allowed from 0 up to (not including) 1",
+            f"dropout {dropout:g}: allowed from 0 up to (not including) 1",
             code="out_of_range",
             field="dropout",
             params={"value": dropout},
@@ -340,7 +340,7 @@ def sample_size_means(
     _check(delta, sd, alpha, sided, ratio, method, dropout)
     if not alpha / sided < power < 1:
         raise DesignError(
-            f"power {power}: allowed above alpha and below 1",
+            f"power {power:g}: allowed above alpha and below 1",
             code="out_of_range",
             field="power",
             params={"value": power},

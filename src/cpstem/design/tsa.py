@@ -155,7 +155,7 @@ def required_information_size(
     ``diversity`` (D²) gives DARIS = RIS/(1 − D²); otherwise ``i2`` gives RIS/(1 − I²).
     """
     if not 0 < alpha < 1:
-        raise DesignError(f"alpha {alpha}: allowed above 0 and below 1", code="out_of_range", field="alpha")
+        raise DesignError(f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha")
     if not 0 < beta < 1:
         raise DesignError(f"beta {beta}: allowed above 0 and below 1", code="out_of_range", field="beta")
     if sided not in (1, 2):
@@ -169,9 +169,9 @@ def required_information_size(
                 field="delta",
             )
         if not (math.isfinite(delta) and delta != 0):
-            raise DesignError(f"delta {delta}: must be a number other than 0", code="out_of_range", field="delta")
+            raise DesignError(f"delta {delta:g}: must be a number other than 0", code="out_of_range", field="delta")
         if not sd > 0:
-            raise DesignError(f"sd {sd}: must be above 0", code="out_of_range", field="sd")
+            raise DesignError(f"sd {sd:g}: must be above 0", code="out_of_range", field="sd")
         outcome = "continuous"
         ris = 4 * zz * sd * sd / (delta * delta)
     elif control_risk is not None and rrr is not None:
@@ -391,7 +391,7 @@ def tsa(
             f"benefit {benefit!r}: allowed 'positive' or 'negative'", code="not_allowed", field="benefit"
         )
     if not 0 < alpha < 1:
-        raise DesignError(f"alpha {alpha}: allowed above 0 and below 1", code="out_of_range", field="alpha")
+        raise DesignError(f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha")
     order = np.arange(k) if years is None else np.argsort(np.asarray(years, dtype=float), kind="stable")
     yrs = np.full(k, np.nan) if years is None else np.asarray(years, dtype=float)[order]
     labs = tuple(str(x) for x in (labels if labels is not None else [f"trial {i + 1}" for i in range(k)]))
