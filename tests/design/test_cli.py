@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 from cpstem.cli.main import app
 
 runner = CliRunner()
+PWR = Path(__file__).parent / "rpact" / "pwr.json"
 
 
 def run(*args: str):
@@ -26,7 +28,18 @@ def test_size_prints_arms_and_recruitment():
 
 
 def test_size_json_ancova():
-    r = run("size", "--delta", "5", "--sd", "10", "--analysis", "ancova", "--correlation", "0.6", "--json")
+    r = run(
+        "size",
+        "--delta",
+        "5",
+        "--sd",
+        "10",
+        "--analysis",
+        "ancova",
+        "--correlation",
+        "0.6",
+        "--json",
+    )
     data = json.loads(r.stdout)
     assert data["variance_factor"] == pytest.approx(0.64)
     assert data["n1"] == data["n2"] and data["n1"] < 64
@@ -35,7 +48,8 @@ def test_size_json_ancova():
 def test_power_command():
     # pwr.t2n.test(n1 = 20, n2 = 40, d = 0.5)
     ref = next(
-        c for c in json.loads(open("tests/design/rpact/pwr.json").read())
+        c
+        for c in json.loads(PWR.read_text())
         if c["fun"] == "pwr.t2n.test" and c["n1"] == 20 and c["d"] == 0.5
     )
     r = run("power", "--n", "20", "--n2", "40", "--delta", "0.5", "--sd", "1", "--json")
@@ -54,8 +68,19 @@ def test_sequential_table():
 
 
 def test_sequential_timing_and_json():
-    r = run("sequential", "--timing", "0.5,1", "--spending", "pocock", "--classic", "--sided", "2",
-            "--alpha", "0.05", "--json")
+    r = run(
+        "sequential",
+        "--timing",
+        "0.5,1",
+        "--spending",
+        "pocock",
+        "--classic",
+        "--sided",
+        "2",
+        "--alpha",
+        "0.05",
+        "--json",
+    )
     data = json.loads(r.stdout)
     # Jennison & Turnbull Table 2.1: C_P(2, 0.05) = 2.178
     assert data["critical"][0] == pytest.approx(2.178, abs=5e-4)

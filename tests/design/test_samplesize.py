@@ -44,7 +44,11 @@ def test_power_equals_power_t_test_strict_and_not(case):
 def test_sample_size_equals_power_t_test(case):
     # power.t.test(..., tol = 1e-12) solves for the unrounded n per group
     got = sample_size_means(
-        case["delta"], case["sd"], case["alpha"], case["power"], sided=case["sided"],
+        case["delta"],
+        case["sd"],
+        case["alpha"],
+        case["power"],
+        sided=case["sided"],
         strict=case["strict"],
     )
     assert got.n1_exact == pytest.approx(case["n"], abs=1e-6)
@@ -106,7 +110,9 @@ def test_frison_pocock_compound_symmetry_factors():
     rho, p, r = 0.5, 2, 3
     post = (1 + (r - 1) * rho) / r
     pre = (1 + (p - 1) * rho) / p
-    assert variance_factor("ancova", rho, p, r) == pytest.approx(post - p * rho**2 / (1 + (p - 1) * rho))
+    assert variance_factor("ancova", rho, p, r) == pytest.approx(
+        post - p * rho**2 / (1 + (p - 1) * rho)
+    )
     assert variance_factor("ancova", rho, p, r) == pytest.approx(post - rho**2 / pre)
     assert variance_factor("change", rho, p, r) == pytest.approx(post + pre - 2 * rho)
     assert variance_factor("difference", rho, 1, r) == pytest.approx(post)
@@ -147,7 +153,11 @@ def test_dropout_rounds_recruitment_up():
         ({"delta": 1, "sd": 0}, "out_of_range", "sd"),
         ({"delta": 1, "sd": 1, "analysis": "ancova"}, "missing", "correlation"),
         ({"delta": 1, "sd": 1, "analysis": "anova"}, "not_allowed", "analysis"),
-        ({"delta": 1, "sd": 1, "analysis": "change", "correlation": 1.2}, "out_of_range", "correlation"),
+        (
+            {"delta": 1, "sd": 1, "analysis": "change", "correlation": 1.2},
+            "out_of_range",
+            "correlation",
+        ),
         ({"delta": 1, "sd": 1, "dropout": 1}, "out_of_range", "dropout"),
         ({"delta": 1, "sd": 1, "ratio": -1}, "out_of_range", "ratio"),
         ({"delta": 1, "sd": 1, "method": "exact"}, "not_allowed", "method"),

@@ -60,10 +60,16 @@ def test_matches_rpact(case):
     assert d.asn_h01 == pytest.approx(case["asn_h01"], abs=TOL)
     assert d.asn_h0 == pytest.approx(case["asn_h0"], abs=TOL)
     np.testing.assert_allclose(d.power, _num(case["power"]), rtol=0, atol=TOL)
-    np.testing.assert_allclose(d.rejection_h1, _num(case["rejection_probabilities"]), rtol=0, atol=TOL)
-    np.testing.assert_allclose(d.futility_h1, _num(case["futility_probabilities"]), rtol=0, atol=TOL)
+    np.testing.assert_allclose(
+        d.rejection_h1, _num(case["rejection_probabilities"]), rtol=0, atol=TOL
+    )
+    np.testing.assert_allclose(
+        d.futility_h1, _num(case["futility_probabilities"]), rtol=0, atol=TOL
+    )
     if case["futility_bounds"] is not None:
-        np.testing.assert_allclose(d.futility_bounds, _num(case["futility_bounds"]), rtol=0, atol=TOL)
+        np.testing.assert_allclose(
+            d.futility_bounds, _num(case["futility_bounds"]), rtol=0, atol=TOL
+        )
         np.testing.assert_allclose(d.beta_spent, _num(case["beta_spent"]), rtol=0, atol=TOL)
     else:
         assert np.all(np.isnan(d.futility_bounds))

@@ -135,8 +135,15 @@ def test_benefit_harm_and_ris_reached():
 
 
 def test_futility_wedge():
-    res = tsa([0.05, -0.05, 0.02], [0.02, 0.02, 0.02], n=[150, 150, 150], delta=0.5, sd=2,
-              futility=True, adjustment="none")
+    res = tsa(
+        [0.05, -0.05, 0.02],
+        [0.02, 0.02, 0.02],
+        n=[150, 150, 150],
+        delta=0.5,
+        sd=2,
+        futility=True,
+        adjustment="none",
+    )
     assert np.isfinite(res.futility[-1]) and 0 < res.futility[-1] < res.upper[-1]
     assert res.status == "futility"
 

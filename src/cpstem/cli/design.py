@@ -18,7 +18,9 @@ from cpstem.cli.files import read_table
 if TYPE_CHECKING:
     import pandas as pd
 
-app = App(help="The next trial: sample size, power, group-sequential designs, trial sequential analysis.")
+app = App(
+    help="The next trial: sample size, power, group-sequential designs, trial sequential analysis."
+)
 
 Alpha = Annotated[float, typer.Option(help="Significance level (two-sided total when --sided 2).")]
 Sided = Annotated[int, typer.Option(help="1 (one-sided) or 2 (two-sided) test.")]
@@ -46,7 +48,9 @@ def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None
         for col in frame.columns:
             v = row[col]
             if isinstance(v, float):
-                cells.append("-" if not math.isfinite(v) else format(v, formats.get(str(col), ".4f")))
+                cells.append(
+                    "-" if not math.isfinite(v) else format(v, formats.get(str(col), ".4f"))
+                )
             else:
                 cells.append(str(v))
         table.add_row(*cells)
@@ -88,7 +92,9 @@ def power(
     n: Annotated[float, typer.Option(help="Analysed participants in arm 1.")],
     delta: Annotated[float, typer.Option(help="Difference to detect.")],
     sd: Annotated[float, typer.Option(help="Standard deviation of the outcome.")],
-    n2: Annotated[float | None, typer.Option(help="Participants in arm 2 (default: ratio x n).")] = None,
+    n2: Annotated[
+        float | None, typer.Option(help="Participants in arm 2 (default: ratio x n).")
+    ] = None,
     alpha: Alpha = 0.05,
     ratio: Annotated[float, typer.Option(help="Allocation ratio n2/n1.")] = 1.0,
     sided: Sided = 2,
@@ -141,7 +147,9 @@ def sequential(
     futility: Annotated[
         str | None, typer.Option(help="Beta-spending function for futility: obf, pocock, hsd, kd.")
     ] = None,
-    gamma_futility: Annotated[float | None, typer.Option(help="Gamma of hsd/kd beta spending.")] = None,
+    gamma_futility: Annotated[
+        float | None, typer.Option(help="Gamma of hsd/kd beta spending.")
+    ] = None,
     binding: Annotated[bool, typer.Option(help="Binding futility bounds.")] = False,
     classic: Annotated[bool, typer.Option(help="Classic Pocock / O'Brien-Fleming design.")] = False,
     n_fixed: Annotated[float | None, typer.Option(help="Fixed-design sample size.")] = None,
@@ -184,7 +192,9 @@ def _read_trials(path: Path) -> dict[str, Any]:
             out["n"].append(float(row["n"]))
             out["years"].append(float(row["year"]) if "year" in cols else float(lineno))
         except ValueError:
-            raise InputFileError(f"{path.name} line {lineno}: yi, vi/sei, n and year must be numbers") from None
+            raise InputFileError(
+                f"{path.name} line {lineno}: yi, vi/sei, n and year must be numbers"
+            ) from None
         out["labels"].append(row.get("label") or row.get("study") or f"line {lineno}")
     if not out["yi"]:
         raise InputFileError(f"{path.name}: no trials")
@@ -195,7 +205,9 @@ def _read_trials(path: Path) -> dict[str, Any]:
 def tsa_command(
     file: Annotated[Path, typer.Argument(help="CSV with columns yi, vi (or sei), n, year, label.")],
     delta: Annotated[float | None, typer.Option(help="Effect to detect (on the yi scale).")] = None,
-    sd: Annotated[float | None, typer.Option(help="Standard deviation (continuous outcome).")] = None,
+    sd: Annotated[
+        float | None, typer.Option(help="Standard deviation (continuous outcome).")
+    ] = None,
     control_risk: Annotated[float | None, typer.Option(help="Control-group risk (binary).")] = None,
     rrr: Annotated[float | None, typer.Option(help="Relative risk reduction (binary).")] = None,
     alpha: Alpha = 0.05,
@@ -203,7 +215,9 @@ def tsa_command(
     model: Annotated[str, typer.Option(help="random or fixed.")] = "random",
     adjustment: Annotated[str, typer.Option(help="diversity, i2 or none.")] = "diversity",
     futility: Annotated[bool, typer.Option(help="Add beta-spending futility boundaries.")] = False,
-    benefit: Annotated[str, typer.Option(help="Sign of yi favouring the intervention.")] = "positive",
+    benefit: Annotated[
+        str, typer.Option(help="Sign of yi favouring the intervention.")
+    ] = "positive",
     plot: Annotated[Path | None, typer.Option(help="Write the TSA plot (PNG, PDF or SVG).")] = None,
     as_json: AsJson = False,
 ) -> None:
@@ -222,7 +236,11 @@ def tsa_command(
         _print_json(res.to_dict())
         return
     frame = res.to_frame()[["label", "year", "accrued", "fraction", "z", "upper", "futility"]]
-    console.print(_frame_table(frame, "Cumulative Z-curve", {"year": ".0f", "accrued": ".0f", "fraction": ".3f"}))
+    console.print(
+        _frame_table(
+            frame, "Cumulative Z-curve", {"year": ".0f", "accrued": ".0f", "fraction": ".3f"}
+        )
+    )
     console.print(res.summary(), markup=False, soft_wrap=True)
     if plot is not None:
         console.print(f"Plot written to {plot}", markup=False)

@@ -7,7 +7,13 @@ and ``stats::power.t.test``'s (see ``tests/design``).
 from __future__ import annotations
 
 from cpstem.design.errors import DesignError
-from cpstem.design.samplesize import Power, SampleSize, power_means, sample_size_means, variance_factor
+from cpstem.design.samplesize import (
+    Power,
+    SampleSize,
+    power_means,
+    sample_size_means,
+    variance_factor,
+)
 from cpstem.design.sequential import GroupSequentialDesign, conditional_power, group_sequential
 from cpstem.design.tsa import (
     Heterogeneity,

@@ -105,7 +105,9 @@ def wang_tsiatis_critical_values(
     return root(excess, 0.0, 8.0) * shape
 
 
-def _shifted(info: np.ndarray, critical: np.ndarray, futility: np.ndarray, shift: float) -> np.ndarray:
+def _shifted(
+    info: np.ndarray, critical: np.ndarray, futility: np.ndarray, shift: float
+) -> np.ndarray:
     """rpact ``getDecisionMatrixForFutilityBounds`` (one-sided), drift ``shift`` at t = 1."""
     fut = np.full(len(critical), FUTILITY_DEFAULT)
     fut[: len(futility)] = futility[: len(critical)]
@@ -114,7 +116,12 @@ def _shifted(info: np.ndarray, critical: np.ndarray, futility: np.ndarray, shift
 
 
 def _futility_bound(
-    k: int, cum_beta: np.ndarray, info: np.ndarray, futility: np.ndarray, critical: np.ndarray, shift: float
+    k: int,
+    cum_beta: np.ndarray,
+    info: np.ndarray,
+    futility: np.ndarray,
+    critical: np.ndarray,
+    shift: float,
 ) -> float:
     if k == 1:
         return float(ndtri(cum_beta[0]) + np.sqrt(info[0]) * shift)
@@ -129,7 +136,9 @@ def _futility_bound(
     return root(excess, -6.0, 5.0)
 
 
-def _futility_bounds(cum_beta: np.ndarray, info: np.ndarray, critical: np.ndarray, shift: float) -> np.ndarray:
+def _futility_bounds(
+    cum_beta: np.ndarray, info: np.ndarray, critical: np.ndarray, shift: float
+) -> np.ndarray:
     fut = np.full(len(info), np.nan)
     for k in range(1, len(info) + 1):
         fut[k - 1] = _futility_bound(k, cum_beta, info, fut, critical, shift)
@@ -173,7 +182,9 @@ def beta_spending_one_sided(
                 target = float(cum_alpha[k - 1])
                 sub = info[:k]
 
-                def excess(c: float, k: int = k, target: float = target, sub: np.ndarray = sub) -> float:
+                def excess(
+                    c: float, k: int = k, target: float = target, sub: np.ndarray = sub
+                ) -> float:
                     trial = crit[:k].copy()
                     trial[k - 1] = c
                     dm = np.vstack([np.append(fut[: k - 1], FUTILITY_DEFAULT), trial])

@@ -48,7 +48,12 @@ def _grid(lower: float, upper: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _step(
-    x: np.ndarray, k: int, info: np.ndarray, eps: np.ndarray, x_prev: np.ndarray, dn_prev: np.ndarray
+    x: np.ndarray,
+    k: int,
+    info: np.ndarray,
+    eps: np.ndarray,
+    x_prev: np.ndarray,
+    dn_prev: np.ndarray,
 ) -> np.ndarray:
     """Density of ``Z_{k-1}`` (1-based stage ``k − 1``) on grid ``x`` (rpact getDensityValues)."""
     if k == 2:
@@ -60,7 +65,9 @@ def _step(
     return np.sqrt(t1 / e1) * (_dnorm(arg) @ dn_prev)
 
 
-def _seq(row: float, k: int, dn: np.ndarray, x: np.ndarray, info: np.ndarray, eps: np.ndarray) -> float:
+def _seq(
+    row: float, k: int, dn: np.ndarray, x: np.ndarray, info: np.ndarray, eps: np.ndarray
+) -> float:
     z = (row * np.sqrt(info[k - 1]) - x * np.sqrt(info[k - 2])) / np.sqrt(eps[k - 1])
     return float(ndtr(z) @ dn)
 

@@ -145,13 +145,23 @@ def _check(
             params={"value": delta},
         )
     if not (math.isfinite(sd) and sd > 0):
-        raise DesignError(f"sd {sd:g}: must be above 0", code="out_of_range", field="sd", params={"value": sd})
+        raise DesignError(
+            f"sd {sd:g}: must be above 0", code="out_of_range", field="sd", params={"value": sd}
+        )
     if not 0 < alpha < 1:
         raise DesignError(
-            f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha", params={"value": alpha}
+            f"alpha {alpha:g}: allowed above 0 and below 1",
+            code="out_of_range",
+            field="alpha",
+            params={"value": alpha},
         )
     if sided not in (1, 2):
-        raise DesignError(f"sided {sided}: allowed 1 or 2", code="not_allowed", field="sided", params={"value": sided})
+        raise DesignError(
+            f"sided {sided}: allowed 1 or 2",
+            code="not_allowed",
+            field="sided",
+            params={"value": sided},
+        )
     if not (math.isfinite(ratio) and ratio > 0):
         raise DesignError(
             f"ratio {ratio:g}: the allocation ratio n2/n1 must be above 0",
@@ -221,7 +231,8 @@ class SampleSize(Serialisable):
         lines = [
             f"Sample size, two means ({self.analysis}; {test}; {sides} alpha = {self.alpha:g}; "
             f"target power {self.target_power:g})",
-            f"  delta = {self.delta:g}, sd = {self.sd:g}, variance factor {self.variance_factor:.4f}"
+            f"  delta = {self.delta:g}, sd = {self.sd:g}, "
+            f"variance factor {self.variance_factor:.4f}"
             + (f", correlation {self.correlation:g}" if self.correlation is not None else ""),
             f"  analysed: {self.n1} + {self.n2} = {self.total} (ratio n2/n1 = {self.ratio:g}); "
             f"achieved power {self.achieved_power:.4f}",
@@ -365,13 +376,13 @@ def sample_size_means(
                     "no sample size reaches this power", code="no_solution", field="power"
                 )
         n1_exact = float(brentq(gap, lower, upper, xtol=1e-10, rtol=1e-14, maxiter=500))
-    n1 = max(int(math.ceil(n1_exact - 1e-9)), 1)
-    n2 = max(int(math.ceil(ratio * n1_exact - 1e-9)), 1)
+    n1 = max(math.ceil(n1_exact - 1e-9), 1)
+    n2 = max(math.ceil(ratio * n1_exact - 1e-9), 1)
     if n1 + n2 <= minimum:
         n2 = minimum + 1 - n1
     achieved = _power(n1, n2, effect, alpha, sided, analysis, method, strict)
-    r1 = int(math.ceil(n1 / (1 - dropout) - 1e-9))
-    r2 = int(math.ceil(n2 / (1 - dropout) - 1e-9))
+    r1 = math.ceil(n1 / (1 - dropout) - 1e-9)
+    r2 = math.ceil(n2 / (1 - dropout) - 1e-9)
     return SampleSize(
         delta=delta,
         sd=sd,

@@ -45,7 +45,7 @@ _NAMES = {
 
 
 def information_rates(k: int | None, timing: Any) -> np.ndarray:
-    """Validated information fractions: ``timing`` (increasing, ending at 1) or ``k`` equal looks."""
+    """Validated information fractions: ``timing`` (increasing, ending at 1) or ``k`` looks."""
     if timing is None:
         if k is None:
             raise DesignError("give k (number of analyses) or timing", code="missing", field="k")
@@ -173,8 +173,7 @@ class GroupSequentialDesign(Serialisable):
         sides = "one-sided" if self.sided == 1 else "two-sided"
         lines = [
             f"Group-sequential design: {self.design_name}",
-            f"  k = {self.k} analyses, {sides} alpha = {self.alpha:g}, "
-            f"power = {1 - self.beta:g}",
+            f"  k = {self.k} analyses, {sides} alpha = {self.alpha:g}, power = {1 - self.beta:g}",
         ]
         if self.futility is not None:
             g = f", gamma = {self.gamma_futility:g}" if self.gamma_futility is not None else ""
@@ -185,7 +184,11 @@ class GroupSequentialDesign(Serialisable):
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
         for r in [header, *rows]:
             lines.append(
-                "  " + "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths)))
+                "  "
+                + "  ".join(
+                    c.ljust(w) if i == 0 else c.rjust(w)
+                    for i, (c, w) in enumerate(zip(r, widths, strict=True))
+                )
             )
         lines.append(
             f"  Inflation factor {self.inflation_factor:.4f}; expected sample size relative to the "
@@ -242,7 +245,9 @@ def _p(v: float) -> str:
     return "-" if not math.isfinite(v) else f"{v:.4f}"
 
 
-def _spent(kind: str, t: np.ndarray, level: float, sided: int, gamma: float | None, beta: bool) -> np.ndarray:
+def _spent(
+    kind: str, t: np.ndarray, level: float, sided: int, gamma: float | None, beta: bool
+) -> np.ndarray:
     vals = spending_values(kind, t, level, sided=sided, gamma=gamma, beta=beta)
     vals[-1] = min(vals[-1], level) if t[-1] == 1.0 else vals[-1]
     return vals
@@ -260,7 +265,11 @@ def _asn(info: np.ndarray, probs: np.ndarray, shift: float, n_fixed_z: float) ->
 
 
 def _shifted_matrix(
-    critical: np.ndarray, futility: np.ndarray | None, sided: int, info: np.ndarray, mean: np.ndarray
+    critical: np.ndarray,
+    futility: np.ndarray | None,
+    sided: int,
+    info: np.ndarray,
+    mean: np.ndarray,
 ) -> np.ndarray:
     crit = np.minimum(critical, 7.5)
     if sided == 2:
@@ -274,7 +283,12 @@ def _shifted_matrix(
 
 
 def characteristics(
-    critical: np.ndarray, futility: np.ndarray | None, info: np.ndarray, alpha: float, beta: float, sided: int
+    critical: np.ndarray,
+    futility: np.ndarray | None,
+    info: np.ndarray,
+    alpha: float,
+    beta: float,
+    sided: int,
 ) -> dict[str, Any]:
     """rpact's ``getDesignCharacteristics`` for designs without a two-sided futility region."""
     n_fixed_z = float((ndtri(1 - alpha / sided) + ndtri(1 - beta)) ** 2)
@@ -288,7 +302,9 @@ def characteristics(
         }  # fmt: skip
 
     def probs_at(shift: float) -> np.ndarray:
-        return probabilities(_shifted_matrix(critical, futility, sided, info, np.sqrt(shift * info)), info)
+        return probabilities(
+            _shifted_matrix(critical, futility, sided, info, np.sqrt(shift * info)), info
+        )
 
     def power_gap(shift: float) -> float:
         p = probs_at(shift)
@@ -311,7 +327,9 @@ def characteristics(
         "asn_h0": _asn(info, probs_at(0.0), shift, n_fixed_z),
         "asn_h01": _asn(
             info,
-            probabilities(_shifted_matrix(critical, futility, sided, info, np.sqrt(shift * info) / 2), info),
+            probabilities(
+                _shifted_matrix(critical, futility, sided, info, np.sqrt(shift * info) / 2), info
+            ),
             shift,
             n_fixed_z,
         ),
@@ -384,9 +402,13 @@ def group_sequential(
                 params={"sided": sided, "classic": classic},
             )
         if kmax == 1:
-            raise DesignError("futility bounds need at least 2 analyses", code="invalid", field="futility")
+            raise DesignError(
+                "futility bounds need at least 2 analyses", code="invalid", field="futility"
+            )
     if n_fixed is not None and not n_fixed > 0:
-        raise DesignError(f"n_fixed {n_fixed}: must be above 0", code="out_of_range", field="n_fixed")
+        raise DesignError(
+            f"n_fixed {n_fixed}: must be above 0", code="out_of_range", field="n_fixed"
+        )
 
     fut: np.ndarray | None = None
     beta_spent: np.ndarray | None = None
@@ -480,7 +502,9 @@ def conditional_power(
     elif theta == "trend":
         drift = z / math.sqrt(tk)
     elif isinstance(theta, str):
-        raise DesignError(f"theta {theta!r}: a number, 'trend' or None", code="invalid", field="theta")
+        raise DesignError(
+            f"theta {theta!r}: a number, 'trend' or None", code="invalid", field="theta"
+        )
     else:
         drift = float(theta)
     later = info[stage:]

@@ -43,7 +43,7 @@ MODELS = ("random", "fixed")
 
 @dataclass(frozen=True)
 class Heterogeneity(Serialisable):
-    """DerSimonian–Laird ``tau2``, Higgins' ``i2``, diversity ``d2``, and ``v_fixed``/``v_random``."""
+    """DerSimonian–Laird ``tau2``, Higgins' ``i2``, diversity ``d2``, ``v_fixed``, ``v_random``."""
 
     k: int
     tau2: float
@@ -69,7 +69,7 @@ def _pool(yi: np.ndarray, vi: np.ndarray) -> tuple[float, float, float, float, f
 
 
 def diversity(yi: Any, vi: Any) -> Heterogeneity:
-    """Diversity ``D² = 1 − V_F/V_R`` (Wetterslev 2009) and ``I² = (Q − df)/Q`` (DerSimonian–Laird)."""
+    """Diversity ``D² = 1 − V_F/V_R`` (Wetterslev 2009) and ``I² = (Q − df)/Q`` (DL fit)."""
     y, v = _vectors(yi, vi)
     _, vf, _, vr, tau2, q = _pool(y, v)
     k = len(y)
@@ -155,9 +155,13 @@ def required_information_size(
     ``diversity`` (D²) gives DARIS = RIS/(1 − D²); otherwise ``i2`` gives RIS/(1 − I²).
     """
     if not 0 < alpha < 1:
-        raise DesignError(f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha")
+        raise DesignError(
+            f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha"
+        )
     if not 0 < beta < 1:
-        raise DesignError(f"beta {beta}: allowed above 0 and below 1", code="out_of_range", field="beta")
+        raise DesignError(
+            f"beta {beta}: allowed above 0 and below 1", code="out_of_range", field="beta"
+        )
     if sided not in (1, 2):
         raise DesignError(f"sided {sided}: allowed 1 or 2", code="not_allowed", field="sided")
     zz = (float(ndtri(1 - alpha / sided)) + float(ndtri(1 - beta))) ** 2
@@ -169,7 +173,11 @@ def required_information_size(
                 field="delta",
             )
         if not (math.isfinite(delta) and delta != 0):
-            raise DesignError(f"delta {delta:g}: must be a number other than 0", code="out_of_range", field="delta")
+            raise DesignError(
+                f"delta {delta:g}: must be a number other than 0",
+                code="out_of_range",
+                field="delta",
+            )
         if not sd > 0:
             raise DesignError(f"sd {sd:g}: must be above 0", code="out_of_range", field="sd")
         outcome = "continuous"
@@ -298,7 +306,8 @@ class TSAResult(Serialisable):
             f"  cumulative Z = {self.z[-1]:.3f}; monitoring boundary ±{_fmt(self.upper[-1])}; "
             f"conventional ±{ndtri(1 - self.alpha / 2):.3f}",
             f"  estimate {self.estimate:.4f}, {1 - self.alpha:.0%} CI {self.ci_lower:.4f} to "
-            f"{self.ci_upper:.4f}; TSA-adjusted CI {_fmt(self.tsa_ci_lower)} to {_fmt(self.tsa_ci_upper)}",
+            f"{self.ci_upper:.4f}; TSA-adjusted CI {_fmt(self.tsa_ci_lower)} to "
+            f"{_fmt(self.tsa_ci_upper)}",
             f"  {self.verdict}",
         ]
         return "\n".join(lines)
@@ -381,20 +390,32 @@ def tsa(
             params={"k": k, "n": len(nn)},
         )
     if model not in MODELS:
-        raise DesignError(f"model {model!r}: allowed 'random' or 'fixed'", code="not_allowed", field="model")
+        raise DesignError(
+            f"model {model!r}: allowed 'random' or 'fixed'", code="not_allowed", field="model"
+        )
     if adjustment not in ADJUSTMENTS:
         raise DesignError(
-            f"adjustment {adjustment!r}: allowed {', '.join(ADJUSTMENTS)}", code="not_allowed", field="adjustment"
+            f"adjustment {adjustment!r}: allowed {', '.join(ADJUSTMENTS)}",
+            code="not_allowed",
+            field="adjustment",
         )
     if benefit not in ("positive", "negative"):
         raise DesignError(
-            f"benefit {benefit!r}: allowed 'positive' or 'negative'", code="not_allowed", field="benefit"
+            f"benefit {benefit!r}: allowed 'positive' or 'negative'",
+            code="not_allowed",
+            field="benefit",
         )
     if not 0 < alpha < 1:
-        raise DesignError(f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha")
-    order = np.arange(k) if years is None else np.argsort(np.asarray(years, dtype=float), kind="stable")
+        raise DesignError(
+            f"alpha {alpha:g}: allowed above 0 and below 1", code="out_of_range", field="alpha"
+        )
+    order = (
+        np.arange(k) if years is None else np.argsort(np.asarray(years, dtype=float), kind="stable")
+    )
     yrs = np.full(k, np.nan) if years is None else np.asarray(years, dtype=float)[order]
-    labs = tuple(str(x) for x in (labels if labels is not None else [f"trial {i + 1}" for i in range(k)]))
+    labs = tuple(
+        str(x) for x in (labels if labels is not None else [f"trial {i + 1}" for i in range(k)])
+    )
     if len(labs) != k:
         raise DesignError(f"labels: {k} needed", code="invalid", field="labels")
     labs = tuple(labs[i] for i in order)
@@ -407,7 +428,9 @@ def tsa(
         if information is not None:
             req = float(information)
             if not req > 0:
-                raise DesignError("information: must be above 0", code="out_of_range", field="information")
+                raise DesignError(
+                    "information: must be above 0", code="out_of_range", field="information"
+                )
             info_size = InformationSize(
                 outcome="given", alpha=alpha, beta=beta, sided=2, delta=None, sd=None,
                 control_risk=None, rrr=None, adjustment="none", heterogeneity=0.0,
@@ -441,7 +464,9 @@ def tsa(
         cum_beta[-1] = beta
         crit_info = np.append(upper[fraction < 1], final)
         crit_info = np.where(np.isfinite(crit_info), crit_info, 8.0)
-        fb, _, _ = beta_spending_one_sided(crit_info, np.zeros(len(info)), cum_beta, info, binding=False)
+        fb, _, _ = beta_spending_one_sided(
+            crit_info, np.zeros(len(info)), cum_beta, info, binding=False
+        )
         fut = _at_looks(fb, int(np.sum(fraction < 1)), k)
         fut = np.where(fut > 0, fut, np.nan)
     estimate, se = float(est[-1]), float(ses[-1])
@@ -449,7 +474,9 @@ def tsa(
     c_now = float(upper[-1])
     tsa_lo = estimate - c_now * se if math.isfinite(c_now) else -math.inf
     tsa_hi = estimate + c_now * se if math.isfinite(c_now) else math.inf
-    status, more, verdict = _verdict(z[-1], upper[-1], fut[-1], fraction[-1], required, accrued[-1], alpha)
+    status, more, verdict = _verdict(
+        z[-1], upper[-1], fut[-1], fraction[-1], required, accrued[-1], alpha
+    )
     return TSAResult(
         labels=labs,
         years=frozen(yrs),
@@ -482,33 +509,59 @@ def tsa(
 
 
 def _verdict(
-    z: float, bound: float, fut: float, fraction: float, required: float, accrued: float, alpha: float
+    z: float,
+    bound: float,
+    fut: float,
+    fraction: float,
+    required: float,
+    accrued: float,
+    alpha: float,
 ) -> tuple[str, int, str]:
-    more = max(0, int(math.ceil(required - accrued)))
+    more = max(0, math.ceil(required - accrued))
     if math.isfinite(bound) and z >= bound:
-        return "benefit", 0, (
-            f"Benefit established: the cumulative Z-curve ({z:.2f}) crosses the monitoring "
-            f"boundary for benefit ({bound:.2f}) at {fraction:.0%} of the required information."
+        return (
+            "benefit",
+            0,
+            (
+                f"Benefit established: the cumulative Z-curve ({z:.2f}) crosses the monitoring "
+                f"boundary for benefit ({bound:.2f}) at {fraction:.0%} of the required information."
+            ),
         )
     if math.isfinite(bound) and z <= -bound:
-        return "harm", 0, (
-            f"Harm established: the cumulative Z-curve ({z:.2f}) crosses the monitoring boundary "
-            f"for harm ({-bound:.2f}) at {fraction:.0%} of the required information."
+        return (
+            "harm",
+            0,
+            (
+                f"Harm established: the cumulative Z-curve ({z:.2f}) crosses the monitoring "
+                f"boundary for harm ({-bound:.2f}) at {fraction:.0%} of the required information."
+            ),
         )
     if math.isfinite(fut) and abs(z) < fut:
-        return "futility", 0, (
-            f"Futility: the cumulative Z-curve ({z:.2f}) lies inside the futility boundaries "
-            f"(±{fut:.2f}); an effect of the size assumed is unlikely."
+        return (
+            "futility",
+            0,
+            (
+                f"Futility: the cumulative Z-curve ({z:.2f}) lies inside the futility boundaries "
+                f"(±{fut:.2f}); an effect of the size assumed is unlikely."
+            ),
         )
     if fraction >= 1:
-        return "ris_reached", 0, (
-            "The required information size is reached without crossing a monitoring boundary: "
-            "an effect of the size assumed is unlikely."
+        return (
+            "ris_reached",
+            0,
+            (
+                "The required information size is reached without crossing a monitoring boundary: "
+                "an effect of the size assumed is unlikely."
+            ),
         )
     zc = ndtri(1 - alpha / 2)
     conv = " (although it crosses the conventional boundary)" if abs(z) >= zc else ""
-    return "inconclusive", more, (
-        f"Inconclusive: the cumulative Z-curve ({z:.2f}) crosses no monitoring boundary{conv}; "
-        f"{more} more participants are needed to reach the required information size "
-        f"({math.ceil(required)})."
+    return (
+        "inconclusive",
+        more,
+        (
+            f"Inconclusive: the cumulative Z-curve ({z:.2f}) crosses no monitoring boundary{conv}; "
+            f"{more} more participants are needed to reach the required information size "
+            f"({math.ceil(required)})."
+        ),
     )
