@@ -22,7 +22,16 @@ from scipy.optimize import brentq
 from scipy.special import ndtri
 
 from cpstem.design.errors import DesignError
-from cpstem.design.probabilities import FUTILITY_DEFAULT, lower_crossing, probabilities
+from cpstem.design.probabilities import (
+    FUTILITY_DEFAULT,
+    UPPER_DEFAULT,
+    carried_density,
+    clamp_fast,
+    clamp_full,
+    lower_crossing,
+    probabilities,
+    stage_crossing,
+)
 
 XTOL = 1e-12
 
@@ -62,6 +71,38 @@ def size(probs: np.ndarray, sided: int) -> float:
     return s
 
 
+def critical_value(
+    k: int,
+    critical: np.ndarray,
+    target: float,
+    info: np.ndarray,
+    sided: int,
+    futility: np.ndarray | None,
+    binding: bool,
+) -> float:
+    """The stage-``k`` efficacy bound (``k ≥ 2``) with cumulative rejection ``target``.
+
+    The bounds of stages ``1..k−1`` are ``critical[:k−1]``; the recursion over them is done
+    once and the root search varies the last bound only (rpact ``getCriticalValue``).
+    """
+    sub = info[:k]
+    trial = np.append(critical[: k - 1], 0.0)
+    dm = clamp_full(decision_matrix(trial, futility, binding, sided))
+    probs = probabilities(dm[:, : k - 1], sub[: k - 1])
+    before = size(probs, sided)
+    reach = float(probs[1, k - 2] - probs[0, k - 2])
+    x, dn = carried_density(dm, sub, k)
+
+    def excess(c: float) -> float:
+        upper = min(c, UPPER_DEFAULT)
+        s = before + reach - stage_crossing(upper, k, x, dn, sub)
+        if sided == 2:
+            s += stage_crossing(max(-c, FUTILITY_DEFAULT), k, x, dn, sub)
+        return s - target
+
+    return root(excess, 0.0, 8.0)
+
+
 def spending_critical_values(
     cum_alpha: np.ndarray,
     info: np.ndarray,
@@ -74,16 +115,9 @@ def spending_critical_values(
     crit = np.full(kmax, np.nan)
     crit[0] = float(ndtri(1.0 - cum_alpha[0] / sided))
     for k in range(2, kmax + 1):
-        target = float(cum_alpha[k - 1])
-        sub = info[:k]
-
-        def excess(c: float, k: int = k, target: float = target, sub: np.ndarray = sub) -> float:
-            trial = crit[:k].copy()
-            trial[k - 1] = c
-            dm = decision_matrix(trial, futility, binding, sided)
-            return size(probabilities(dm, sub), sided) - target
-
-        crit[k - 1] = root(excess, 0.0, 8.0)
+        crit[k - 1] = critical_value(
+            k, crit, float(cum_alpha[k - 1]), info, sided, futility, binding
+        )
     return crit
 
 
@@ -126,12 +160,16 @@ def _futility_bound(
     if k == 1:
         return float(ndtri(cum_beta[0]) + np.sqrt(info[0]) * shift)
     sub = info[:k]
+    fut = futility.copy()
+    fut[k - 1] = 0.0
+    dm = _shifted(info, critical, fut, shift)[:, :k]
+    before = float(np.sum(lower_crossing(dm[:, : k - 1], sub[: k - 1])))
+    x, dn = carried_density(clamp_fast(dm), sub, k)
+    drift = float(np.sqrt(info[k - 1]) * shift)
 
     def excess(u: float) -> float:
-        fut = futility.copy()
-        fut[k - 1] = u
-        dm = _shifted(info, critical, fut, shift)[:, :k]
-        return float(cum_beta[k - 1] - np.sum(lower_crossing(dm, sub)))
+        b = max(u - drift, FUTILITY_DEFAULT)
+        return float(cum_beta[k - 1] - before - stage_crossing(b, k, x, dn, sub))
 
     return root(excess, -6.0, 5.0)
 
@@ -159,11 +197,9 @@ def beta_spending_one_sided(
     efficacy bounds are recomputed counting the futility stops, stage by stage.
     """
     if not binding:
-        holder: dict[str, np.ndarray] = {}
 
         def gap(shift: float) -> float:
             fut = _futility_bounds(cum_beta, info, critical, shift)
-            holder["fut"] = fut
             return float(fut[-1] - critical[-1])
 
         shift = _bracketed_root(lambda s: -gap(s), -4.0, 10.0)
@@ -179,18 +215,7 @@ def beta_spending_one_sided(
             if k == 1:
                 crit[0] = float(ndtri(1.0 - cum_alpha[0]))
             else:
-                target = float(cum_alpha[k - 1])
-                sub = info[:k]
-
-                def excess(
-                    c: float, k: int = k, target: float = target, sub: np.ndarray = sub
-                ) -> float:
-                    trial = crit[:k].copy()
-                    trial[k - 1] = c
-                    dm = np.vstack([np.append(fut[: k - 1], FUTILITY_DEFAULT), trial])
-                    return size(probabilities(dm, sub), 1) - target
-
-                crit[k - 1] = root(excess, 0.0, 8.0)
+                crit[k - 1] = critical_value(k, crit, float(cum_alpha[k - 1]), info, 1, fut, True)
             fut[k - 1] = _futility_bound(k, cum_beta, info, fut, crit, shift)
         return crit, fut
 

@@ -139,13 +139,49 @@ def lower_crossing(decision: np.ndarray, info: np.ndarray) -> np.ndarray:
     return probs
 
 
-def rejection(probs: np.ndarray) -> np.ndarray:
-    """Stage-wise probability of crossing the upper boundary (one- or two-sided: both tails)."""
-    if probs.shape[0] == 3:
-        return probs[2] - probs[1] + probs[0]
-    return probs[4] - probs[3] + probs[0]
+def clamp_full(decision: np.ndarray) -> np.ndarray:
+    """The clamping of :func:`probabilities` (one or two continuation intervals)."""
+    dm = np.array(decision, dtype=float, copy=True)
+    dm[dm >= UPPER_DEFAULT] = UPPER_DEFAULT
+    if dm.shape[0] == 2:
+        dm[dm <= FUTILITY_DEFAULT] = FUTILITY_DEFAULT
+    else:
+        dm[dm <= -UPPER_DEFAULT] = -UPPER_DEFAULT
+    return dm
 
 
-def upper_rejection(probs: np.ndarray) -> np.ndarray:
-    """Stage-wise probability of crossing the uppermost boundary only."""
-    return probs[-1] - probs[-2]
+def clamp_fast(decision: np.ndarray) -> np.ndarray:
+    """The clamping of :func:`lower_crossing` (grid part)."""
+    dm = np.array(decision, dtype=float, copy=True)
+    dm[dm < FUTILITY_DEFAULT] = FUTILITY_DEFAULT
+    return dm
+
+
+def carried_density(dm: np.ndarray, info: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Grid and quadrature-weighted density of ``Z_{k−1}`` on its continuation region.
+
+    ``dm`` is an already clamped decision matrix with at least ``k − 1`` columns. With it,
+    ``P(reach k, Z_k < b) = stage_crossing(b, k, x, dn, info)`` for any bound ``b`` of stage
+    ``k``: the recursion over the earlier stages is done once while a root search varies only
+    the last bound (the arithmetic is that of :func:`probabilities`).
+    """
+    eps = _increments(info)
+    x_prev = np.zeros(0)
+    dn_prev = np.zeros(0)
+    x = dn = np.zeros(0)
+    for j in range(2, k + 1):
+        col = dm[:, j - 2]
+        if dm.shape[0] == 2:
+            x, w = _grid(col[0], col[1])
+        else:
+            x0, w0 = _grid(col[0], col[1])
+            x1, w1 = _grid(col[2], col[3])
+            x, w = np.concatenate([x0, x1]), np.concatenate([w0, w1])
+        dn = w * _step(x, j, info, eps, x_prev, dn_prev)
+        x_prev, dn_prev = x, dn
+    return x, dn
+
+
+def stage_crossing(bound: float, k: int, x: np.ndarray, dn: np.ndarray, info: np.ndarray) -> float:
+    """``P(reach stage k, Z_k < bound)`` from :func:`carried_density` (``k ≥ 2``)."""
+    return _seq(bound, k, dn, x, info, _increments(info))
