@@ -105,7 +105,15 @@ def arm_comparisons(arms: pd.DataFrame, timepoint_months: int) -> tuple[pd.DataF
                 )
             )
             continue
-        groups = [Group(r.n, r.mean_change, r.sd_change) for r in cells.itertuples()]
+        groups = [
+            Group(n, mean, sd)
+            for n, mean, sd in zip(
+                cells["n"].tolist(),
+                cells["mean_change"].tolist(),
+                cells["sd_change"].tolist(),
+                strict=True,
+            )
+        ]
         g1 = combine_groups(groups)
         c = control.iloc[0]
         notes = [n for n in trial_arms["note"].dropna() if n]
