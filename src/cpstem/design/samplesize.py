@@ -37,7 +37,7 @@ from scipy.optimize import brentq
 from scipy.special import ndtr, ndtri
 
 from cpstem.design.errors import DesignError
-from cpstem.design.results import Serialisable
+from cpstem.results import Result
 
 ANALYSES = ("difference", "ancova", "change")
 METHODS = ("t", "z")
@@ -186,7 +186,7 @@ def _check(
 
 
 @dataclass(frozen=True)
-class SampleSize(Serialisable):
+class SampleSize(Result):
     """Participants needed: ``n1``/``n2`` analysed per arm (``ratio = n2/n1``), ``total``,
     ``recruited1``/``recruited2``/``recruited`` after ``dropout`` (``ceil(n/(1 − dropout))``
     per arm), the ``achieved_power`` with those whole numbers, and the unrounded ``n1_exact``.
@@ -246,7 +246,7 @@ class SampleSize(Serialisable):
 
 
 @dataclass(frozen=True)
-class Power(Serialisable):
+class Power(Result):
     """Power of the comparison of two means with ``n1`` and ``n2`` analysed participants."""
 
     n1: float
@@ -263,10 +263,6 @@ class Power(Serialisable):
     df: float | None
     noncentrality: float
     power: float
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row: the inputs and the power."""
-        return pd.DataFrame([self.to_dict()])
 
     def summary(self) -> str:
         return (

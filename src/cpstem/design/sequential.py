@@ -32,8 +32,8 @@ from cpstem.design.boundaries import (
 )
 from cpstem.design.errors import DesignError
 from cpstem.design.probabilities import FUTILITY_DEFAULT, probabilities
-from cpstem.design.results import Serialisable, frozen
 from cpstem.design.spending import SPENDING, spending_values
+from cpstem.results import Result, frozen_array
 
 CLASSIC_DELTA = {"obf": 0.0, "pocock": 0.5}
 _NAMES = {
@@ -94,7 +94,7 @@ def _check_level(value: float, field: str, upper: float) -> None:
 
 
 @dataclass(frozen=True)
-class GroupSequentialDesign(Serialisable):
+class GroupSequentialDesign(Result):
     """A group-sequential design and its characteristics (z-scale; rpact conventions).
 
     ``critical`` efficacy boundaries; ``futility_bounds`` (``k − 1`` values, NaN without
@@ -439,7 +439,7 @@ def group_sequential(
         ne0, ne01, ne1 = (ch[a] * n_fixed for a in ("asn_h0", "asn_h01", "asn_h1"))
     return GroupSequentialDesign(
         k=kmax,
-        timing=frozen(info),
+        timing=frozen_array(info),
         alpha=alpha,
         beta=beta,
         sided=sided,
@@ -449,15 +449,15 @@ def group_sequential(
         futility=futility,
         gamma_futility=gamma_futility,
         binding=bool(binding and fut is not None),
-        critical=frozen(crit_out),
-        futility_bounds=frozen(fut if fut is not None else np.full(kmax - 1, np.nan)),
-        alpha_spent=frozen(np.cumsum(rej0)),
-        stage_levels=frozen(1 - ndtr(crit)),
-        beta_spent=frozen(beta_spent) if beta_spent is not None else None,
-        rejection_h0=frozen(rej0),
-        rejection_h1=frozen(ch["rejection_h1"]),
-        futility_h1=frozen(ch["futility_h1"]),
-        power=frozen(ch["power"]),
+        critical=frozen_array(crit_out),
+        futility_bounds=frozen_array(fut if fut is not None else np.full(kmax - 1, np.nan)),
+        alpha_spent=frozen_array(np.cumsum(rej0)),
+        stage_levels=frozen_array(1 - ndtr(crit)),
+        beta_spent=frozen_array(beta_spent) if beta_spent is not None else None,
+        rejection_h0=frozen_array(rej0),
+        rejection_h1=frozen_array(ch["rejection_h1"]),
+        futility_h1=frozen_array(ch["futility_h1"]),
+        power=frozen_array(ch["power"]),
         drift=ch["drift"],
         n_fixed_z=ch["n_fixed_z"],
         inflation_factor=ch["inflation_factor"],

@@ -34,15 +34,15 @@ from scipy.special import ndtri
 
 from cpstem.design.boundaries import beta_spending_one_sided, spending_critical_values
 from cpstem.design.errors import DesignError
-from cpstem.design.results import Serialisable, frozen
 from cpstem.design.spending import lan_demets_obf, spending_values
+from cpstem.results import Result, frozen_array
 
 ADJUSTMENTS = ("diversity", "i2", "none")
 MODELS = ("random", "fixed")
 
 
 @dataclass(frozen=True)
-class Heterogeneity(Serialisable):
+class Heterogeneity(Result):
     """DerSimonian–Laird ``tau2``, Higgins' ``i2``, diversity ``d2``, ``v_fixed``, ``v_random``."""
 
     k: int
@@ -97,7 +97,7 @@ def _vectors(yi: Any, vi: Any) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class InformationSize(Serialisable):
+class InformationSize(Result):
     """Required information size: ``ris`` (participants, unadjusted) and ``required`` after the
     heterogeneity ``adjustment`` (``"diversity"`` → DARIS, ``"i2"``, or ``"none"``)."""
 
@@ -113,10 +113,6 @@ class InformationSize(Serialisable):
     heterogeneity: float
     ris: float
     required: float
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row with every field."""
-        return pd.DataFrame([self.to_dict()])
 
     def summary(self) -> str:
         if self.outcome == "continuous":
@@ -233,7 +229,7 @@ def required_information_size(
 
 
 @dataclass(frozen=True)
-class TSAResult(Serialisable):
+class TSAResult(Result):
     """A trial sequential analysis: one entry per cumulative look (chronological order).
 
     ``z`` cumulative Z-statistics (sign: positive = ``benefit`` direction when
@@ -479,16 +475,16 @@ def tsa(
     )
     return TSAResult(
         labels=labs,
-        years=frozen(yrs),
-        n=frozen(nn),
-        accrued=frozen(accrued),
-        fraction=frozen(fraction),
-        estimates=frozen(est),
-        ses=frozen(ses),
-        z=frozen(z),
-        upper=frozen(upper),
-        lower=frozen(-upper),
-        futility=frozen(fut),
+        years=frozen_array(yrs),
+        n=frozen_array(nn),
+        accrued=frozen_array(accrued),
+        fraction=frozen_array(fraction),
+        estimates=frozen_array(est),
+        ses=frozen_array(ses),
+        z=frozen_array(z),
+        upper=frozen_array(upper),
+        lower=frozen_array(-upper),
+        futility=frozen_array(fut),
         final_upper=final,
         information=info_size,
         heterogeneity=het,
