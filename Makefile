@@ -11,7 +11,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
 .PHONY: run tour test test-sqlite test-postgresql system-deps bench lint install screenshots \
-	clean fixtures r-metafor
+	clean fixtures r-metafor r-design
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,11 +59,12 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	$(PY) -m pytest -q --db=postgresql tests/registry
 
-bench: $(STAMP) r-metafor
+bench: $(STAMP) r-metafor r-design
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/gmfm_batch.py
 	$(PY) bench/evidence.py
 	$(PY) bench/registry.py
+	$(PY) bench/design.py
 
 # R + metafor (Debian packages) for the metafor reference fixtures and the benchmark
 r-metafor:
@@ -71,9 +72,17 @@ r-metafor:
 		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
 		r-base-core r-cran-metafor r-cran-jsonlite)
 
-# regenerate tests/evidence/metafor/*.json from R's metafor (not part of `make test`)
-fixtures: r-metafor
+# R + rpact and pwr (Debian packages) for the design fixtures and benchmark
+r-design:
+	@Rscript -e 'library(rpact); library(pwr); library(jsonlite)' >/dev/null 2>&1 || \
+		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
+		r-base-core r-cran-rpact r-cran-pwr r-cran-jsonlite)
+
+# regenerate the R reference fixtures: tests/evidence/metafor/*.json (metafor) and
+# tests/design/rpact/*.json (rpact, pwr, power.t.test); not part of `make test`
+fixtures: r-metafor r-design
 	Rscript tests/evidence/metafor/generate.R tests/evidence/metafor
+	Rscript tests/design/rpact/generate.R tests/design/rpact
 
 screenshots: $(STAMP) system-deps
 	$(PY) docs/screenshots.py
