@@ -135,7 +135,7 @@ def test_summary_prints_boundaries_like_rpact():
         ({"k": 3, "spending": "hsd"}, "missing", "gamma"),
         ({"k": 3, "alpha": 0.7}, "out_of_range", "alpha"),
         ({"k": 3, "sided": 3}, "not_allowed", "sided"),
-        ({"k": 3, "sided": 2, "futility": "obf"}, "not_allowed", "futility"),
+        ({"k": 3, "classic": True, "futility": "obf"}, "not_allowed", "futility"),
         ({"k": 3, "spending": "hsd", "gamma": 1, "classic": True}, "not_allowed", "spending"),
     ],
 )

@@ -18,7 +18,13 @@ BETA = {"none": None, "bsOF": "obf", "bsP": "pocock", "bsHSD": "hsd"}
 
 
 def _num(values) -> np.ndarray:
-    return np.array([np.inf if v == "Inf" else v for v in np.atleast_1d(values)], dtype=float)
+    return np.array(
+        [
+            np.inf if v == "Inf" else np.nan if v in ("NA", None) else v
+            for v in np.atleast_1d(values)
+        ],
+        dtype=float,
+    )
 
 
 def _design(case):
@@ -39,12 +45,13 @@ def _design(case):
 
 def test_fixture_covers_the_reference_designs():
     ids = {c["id"] for c in CASES}
-    assert len(CASES) == 160
+    assert len(CASES) == 192
     assert {c["input"]["k"] for c in CASES} == {2, 3, 4, 5}
     assert {c["input"]["sided"] for c in CASES} == {1, 2}
     assert {c["input"]["gamma"] for c in CASES if c["input"]["type"] == "asHSD"} == {-4, -2, 1}
     assert "k5_unequal_s1_asHSD-4_bsHSD-2_binding" in ids
     assert "k3_equal_s1_asOF_bsOF_nonbinding" in ids
+    assert "k4_unequal_s2_asP_bsP_binding" in ids
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["id"] for c in CASES])

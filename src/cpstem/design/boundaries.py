@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy.optimize import brentq
-from scipy.special import ndtri
+from scipy.special import ndtr, ndtri
 
 from cpstem.design.errors import DesignError
 from cpstem.design.probabilities import (
@@ -239,3 +239,131 @@ def _bracketed_root(f: Callable[[float], float], lower: float, upper: float) -> 
             params={"lower": lower, "upper": upper},
         )
     return float(brentq(f, lower, upper, xtol=XTOL, rtol=4 * np.finfo(float).eps, maxiter=200))
+
+
+def four_rows(
+    info: np.ndarray, critical: np.ndarray, futility: np.ndarray, shift: float
+) -> np.ndarray:
+    """rpact ``getDecisionMatrixForFutilityBounds`` (two-sided): ±efficacy and ±futility."""
+    drift = np.sqrt(info) * shift
+    return np.vstack([-critical - drift, -futility - drift, futility - drift, critical - drift])
+
+
+def _futility_bound_two_sided(
+    k: int,
+    cum_beta: np.ndarray,
+    info: np.ndarray,
+    futility: np.ndarray,
+    one_sided: np.ndarray,
+    critical: np.ndarray,
+    shift: float,
+    clamp: bool = True,
+) -> float:
+    """rpact ``getFutilityBoundTwoSided``: the inner (futility) region ``|Z| < u`` at stage k.
+
+    The bound is at most the efficacy bound; ``clamp=False`` gives the unclamped root, whose
+    crossing of the efficacy bound locates the drift (rpact bisects on the clamped gap, which
+    has the same first zero).
+    """
+    forced_zero = (one_sided[k - 1] if k <= len(one_sided) else 1.0) < 0
+    if k == 1:
+        m = float(np.sqrt(info[0]) * shift)
+
+        def first(u: float) -> float:
+            return float(ndtr(u - m) - ndtr(-u - m) - cum_beta[0])
+
+        u = _increasing_root(first, -8.0, 8.0)
+        u = min(u, float(critical[0]))
+        return 0.0 if forced_zero else u
+    if forced_zero:
+        return 0.0
+    sub = info[:k]
+    crit_k = float(critical[k - 1])
+
+    def excess(scale: float) -> float:
+        fut = futility[:k].copy()
+        fut[k - 1] = min(scale, crit_k) if clamp else scale
+        probs = probabilities(four_rows(sub, critical[:k], fut, shift), sub)
+        return float(cum_beta[k - 1] - np.sum(probs[2] - probs[1]))
+
+    u = root(excess, -6.0, 5.0)
+    return min(u, crit_k) if clamp else u
+
+
+def _increasing_root(f: Callable[[float], float], lower: float, upper: float) -> float:
+    return root(lambda u: -f(u), lower, upper)
+
+
+def _two_sided_critical_value(
+    k: int, critical: np.ndarray, target: float, info: np.ndarray, futility: np.ndarray
+) -> float:
+    """rpact ``getCriticalValueTwoSided`` with binding futility (inner region)."""
+    if k == 1:
+        return float(ndtri(1.0 - target / 2.0))
+    sub = info[:k]
+    fut = np.where(np.isnan(futility[:k]), 0.0, futility[:k])
+
+    def excess(c: float) -> float:
+        trial = critical[:k].copy()
+        trial[k - 1] = c
+        probs = probabilities(np.vstack([-trial, -fut, fut, trial]), sub)
+        return float(np.sum(probs[4] - probs[3] + probs[0])) - target
+
+    return root(excess, 0.0, 8.0)
+
+
+def adjusted_beta_spending(cum_beta: np.ndarray, one_sided: np.ndarray) -> np.ndarray:
+    """rpact ``getAdjustedBetaSpendingValues`` (betaAdjustment = TRUE): no beta is spent before
+    the first stage whose one-sided futility bound is positive; the rest is rescaled."""
+    positive = np.flatnonzero(np.nan_to_num(one_sided, nan=-np.inf) > 0)
+    k_min = int(positive[0]) if len(positive) else -1
+    if k_min <= 0:
+        return cum_beta.copy()
+    out = cum_beta.copy()
+    out[:k_min] = 0.0
+    base, last = cum_beta[k_min - 1], cum_beta[-1]
+    out[k_min - 1 :] = (cum_beta[k_min - 1 :] - base) / (last - base) * last
+    return out
+
+
+def beta_spending_two_sided(
+    critical: np.ndarray,
+    cum_alpha: np.ndarray,
+    cum_beta: np.ndarray,
+    info: np.ndarray,
+    binding: bool,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Two-sided design with an inner futility region ``|Z_k| < u_k`` by beta spending.
+
+    rpact ``getDesignGroupSequentialBetaSpendingTwoSidedCpp`` (marked experimental in rpact):
+    where the one-sided beta-spending bound (at half the alpha) is negative the inner bound is
+    0 (no futility stop) and the beta spending starts later; the drift is chosen so that the
+    last inner bound meets the last efficacy bound. Returns all ``kmax`` inner bounds, the
+    efficacy bounds and the drift.
+    """
+    one_sided, _, _ = beta_spending_one_sided(critical, cum_alpha / 2.0, cum_beta, info, binding)
+    one_sided = one_sided[:-1]
+    beta_k = adjusted_beta_spending(cum_beta, one_sided)
+    kmax = len(info)
+
+    def bounds(shift: float, clamp_last: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        crit = critical.copy()
+        fut = np.full(kmax, np.nan)
+        for k in range(1, kmax + 1):
+            if binding:
+                crit[k - 1] = _two_sided_critical_value(k, crit, float(cum_alpha[k - 1]), info, fut)
+            clamp = clamp_last or k < kmax
+            fut[k - 1] = _futility_bound_two_sided(
+                k, beta_k, info, fut, one_sided, crit, shift, clamp
+            )
+        return crit, fut
+
+    def last_gap(shift: float) -> float:
+        crit, fut = bounds(shift, clamp_last=False)
+        return float(crit[-1] - fut[-1])
+
+    # the gap is symmetric in the drift's sign: search the positive drifts (rpact's bisection
+    # over [-4, 10] starts at 3 and ends there)
+    shift = _bracketed_root(last_gap, 0.0, 10.0)
+    crit, fut = bounds(shift)
+    return fut, crit, shift

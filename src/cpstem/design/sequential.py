@@ -26,7 +26,9 @@ from scipy.special import ndtr, ndtri
 
 from cpstem.design.boundaries import (
     beta_spending_one_sided,
+    beta_spending_two_sided,
     decision_matrix,
+    four_rows,
     spending_critical_values,
     wang_tsiatis_critical_values,
 )
@@ -213,7 +215,8 @@ class GroupSequentialDesign(Result):
             ["Efficacy boundary (z)", *[_z(v) for v in self.critical]],
         ]
         if self.futility is not None:
-            rows.append(["Futility boundary (z)", *[_z(v) for v in frame["futility_z"]]])
+            label = "Futility boundary (z)" if self.sided == 1 else "Futility region |z| <"
+            rows.append([label, *[_z(v) for v in frame["futility_z"]]])
         rows += [
             ["Stage level (one-sided)", *[f"{v:.5f}" for v in self.stage_levels]],
             ["Cumulative alpha spent", *[f"{v:.5f}" for v in self.alpha_spent]],
@@ -271,9 +274,16 @@ def _shifted_matrix(
     info: np.ndarray,
     mean: np.ndarray,
 ) -> np.ndarray:
+    """rpact's decision matrices of ``getDesignCharacteristics`` at drift ``mean`` (per stage)."""
     crit = np.minimum(critical, 7.5)
     if sided == 2:
-        return np.vstack([-crit - mean, crit - mean])
+        if futility is None:
+            return np.vstack([-crit - mean, crit - mean])
+        fut = np.where(np.isnan(futility), 0.0, futility)
+        # rpact leaves the last stage's (empty) inner region at 0, unshifted
+        inner_lo = np.append(-fut - mean[:-1], 0.0)
+        inner_hi = np.append(fut - mean[:-1], 0.0)
+        return np.vstack([-crit - mean, inner_lo, inner_hi, crit - mean])
     lower = np.full(len(crit), FUTILITY_DEFAULT)
     if futility is not None:
         shifted = futility - mean[:-1]
@@ -308,17 +318,22 @@ def characteristics(
 
     def power_gap(shift: float) -> float:
         p = probs_at(shift)
-        return float(np.sum(p[2] - p[1])) - 1 + beta
+        return float(np.sum(p[-1] - p[-2])) - 1 + beta
 
     upper = 4 * (ndtri(1 - alpha / sided) + ndtri(1 - beta)) ** 2
     shift = float(brentq(power_gap, 0.0, upper, xtol=1e-13, rtol=1e-15, maxiter=200))
     p1 = probs_at(shift)
-    rej1 = p1[2] - p1[1]
-    if sided == 1 and futility is not None:
+    rej1 = p1[-1] - p1[-2]
+    if futility is None:
+        fut1 = np.zeros(kmax - 1)
+        last_beta = 1 - float(np.sum(rej1))
+    elif sided == 1:
         fut1 = p1[0][:-1].copy()
         fut1[futility == FUTILITY_DEFAULT] = 0.0
+        last_beta = float(p1[1, -1])
     else:
-        fut1 = np.zeros(kmax - 1)
+        fut1 = (p1[2] - p1[1])[:-1]
+        last_beta = float(p1[3, -1] - p1[0, -1])
     return {
         "drift": shift,
         "n_fixed_z": n_fixed_z,
@@ -336,6 +351,7 @@ def characteristics(
         "power": np.cumsum(rej1),
         "rejection_h1": rej1,
         "futility_h1": fut1,
+        "beta_spent": np.cumsum(np.append(fut1, last_beta)),
     }
 
 
@@ -362,8 +378,10 @@ def group_sequential(
     O'Brien & Fleming (1979), ``"pocock"`` Pocock (1977) (rpact ``OF``/``P``).
     ``alpha`` is one-sided for ``sided=1`` and the total of both sides for ``sided=2``.
     ``futility``: a beta-spending function (``"obf"``, ``"pocock"``, ``"hsd"`` with
-    ``gamma_futility``, ``"kd"``) for futility bounds (one-sided alpha-spending designs),
-    ``binding`` or not. ``n_fixed``: the fixed-design sample size, to get the maximum and
+    ``gamma_futility``, ``"kd"``) for futility bounds of an alpha-spending design, ``binding``
+    or not; for ``sided=2`` an inner futility region ``|Z_k| < u_k`` as rpact computes it
+    (marked experimental there; ``NaN`` where no futility stop is possible).
+    ``n_fixed``: the fixed-design sample size, to get the maximum and
     expected sample sizes in participants.
     """
     info = information_rates(k, timing)
@@ -394,12 +412,12 @@ def group_sequential(
                 field="futility",
                 params={"value": futility},
             )
-        if sided != 1 or classic:
+        if classic:
             raise DesignError(
-                "futility bounds by beta spending: available for one-sided alpha-spending designs",
+                "futility bounds by beta spending: available for alpha-spending designs",
                 code="not_allowed",
                 field="futility",
-                params={"sided": sided, "classic": classic},
+                params={"classic": classic},
             )
         if kmax == 1:
             raise DesignError(
@@ -421,17 +439,31 @@ def group_sequential(
         crit = spending_critical_values(cum_alpha, info, sided)
         if futility is not None:
             cum_beta = _spent(futility, info, beta, 1, gamma_futility, beta=True)
-            fut_all, crit, _ = beta_spending_one_sided(crit, cum_alpha, cum_beta, info, binding)
-            fut = fut_all[:-1]
-            fut = np.where(fut <= FUTILITY_DEFAULT, FUTILITY_DEFAULT, fut)
+            if sided == 1:
+                fut_all, crit, _ = beta_spending_one_sided(crit, cum_alpha, cum_beta, info, binding)
+                fut = fut_all[:-1]
+                fut = np.where(fut <= FUTILITY_DEFAULT, FUTILITY_DEFAULT, fut)
+            else:
+                fut_all, crit, drift = beta_spending_two_sided(
+                    crit, cum_alpha, cum_beta, info, binding
+                )
+                # rpact reports the beta spent at the beta-spending drift (C++), not at the
+                # drift of the design characteristics
+                pb = probabilities(four_rows(info, crit, fut_all, drift), info)
+                beta_spent = np.cumsum(pb[2] - pb[1])
+                fut = fut_all[:-1]
+                fut = np.where(fut <= 1e-5, np.nan, fut)
     # alpha spent (type I error: non-binding futility is ignored)
-    dm = decision_matrix(crit, fut, binding and fut is not None, sided)
-    p0 = probabilities(dm, info)
-    rej0 = p0[2] - p0[1] + (p0[0] if sided == 2 else 0.0)
+    if sided == 2 and binding and fut is not None:
+        inner = np.append(np.where(np.isnan(fut), 0.0, fut), 0.0)
+        p0 = probabilities(np.vstack([-crit, -inner, inner, crit]), info)
+        rej0 = p0[4] - p0[3] + p0[0]
+    else:
+        p0 = probabilities(decision_matrix(crit, fut, binding and fut is not None, sided), info)
+        rej0 = p0[2] - p0[1] + (p0[0] if sided == 2 else 0.0)
     ch = characteristics(crit, fut, info, alpha, beta, sided)
-    if fut is not None:
-        fut_h1 = np.asarray(ch["futility_h1"])
-        beta_spent = np.cumsum(np.append(fut_h1, 1 - ch["power"][-1] - fut_h1.sum()))
+    if fut is not None and beta_spent is None:
+        beta_spent = np.asarray(ch["beta_spent"])
     crit_out = np.where(crit >= 7.5, np.inf, crit)
     n_max = ne0 = ne01 = ne1 = None
     if n_fixed is not None:
@@ -482,9 +514,10 @@ def conditional_power(
     ``z/√t_stage``, or a number (0 gives the conditional type I error). Given ``Z_k = z`` the
     remaining statistics are again a canonical group-sequential process on fractions
     ``(t_j − t_k)/(1 − t_k)`` with boundaries ``(c_j√t_j − z√t_k)/√(t_j − t_k)`` and drift
-    ``θ√(1 − t_k)`` (Jennison & Turnbull 2000, sec. 10.6). Binding futility bounds stop the
-    trial; non-binding ones are ignored; for two-sided designs only the upper boundary counts
-    as success.
+    ``θ√(1 − t_k)`` (Jennison & Turnbull 2000, on stochastic curtailment). Binding futility
+    bounds of one-sided designs stop the trial; non-binding ones and the inner futility region
+    of two-sided designs are ignored; for two-sided designs only the upper boundary counts as
+    success.
     """
     if int(stage) != stage or not 1 <= stage < design.k:
         raise DesignError(

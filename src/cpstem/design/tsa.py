@@ -15,8 +15,12 @@ quantifying diversity in random-effects model meta-analyses. BMC Med Res Methodo
 - :func:`tsa`: the cumulative Z-curve in chronological order against Lan–DeMets
   O'Brien–Fleming monitoring boundaries on the information fraction (accrued participants /
   required information size), two-sided: cumulative ``2 − 2Φ(z_{1−α/2}/√t)`` split equally
-  between benefit and harm, as in the Copenhagen TSA program; optional beta-spending
-  futility boundaries (the inner wedge, non-binding); the TSA-adjusted confidence interval
+  between benefit and harm, as in the Copenhagen TSA program (looks beyond the required
+  information are final analyses at fraction 1); optional beta-spending futility boundaries
+  (the inner wedge, non-binding: O'Brien–Fleming-type beta spending against the benefit
+  boundary with the drift at which the two meet at the required information, mirrored for
+  harm; the small chance of crossing the harm boundary under the alternative is ignored);
+  the TSA-adjusted confidence interval
   ``estimate ± c·se`` with ``c`` the monitoring boundary at the current information; and a
   verdict in words.
 """

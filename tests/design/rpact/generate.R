@@ -75,6 +75,14 @@ for (k in 2:5) {
     }
   }
 }
+# two-sided designs with beta-spending futility (rpact: "experimental"), inner futility region
+for (k in 2:5) for (timing in c("equal", "unequal")) for (binding in c(FALSE, TRUE)) {
+  b <- if (binding) "binding" else "nonbinding"
+  add(sprintf("k%d_%s_s2_asOF_bsOF_%s", k, timing, b), k, timing, "asOF", sided = 2,
+      alpha = 0.05, bs = "bsOF", binding = binding)
+  add(sprintf("k%d_%s_s2_asP_bsP_%s", k, timing, b), k, timing, "asP", sided = 2,
+      alpha = 0.05, bs = "bsP", binding = binding, beta = 0.1)
+}
 write_json(cases, file.path(out, "designs.json"), digits = NA, auto_unbox = TRUE, null = "null",
            pretty = TRUE)
 
