@@ -169,3 +169,20 @@ def test_errors_carry_code_and_field(kwargs, code, field):
     with pytest.raises(DesignError) as e:
         sample_size_means(**kwargs)
     assert (e.value.code, e.value.field) == (code, field)
+
+
+@pytest.mark.parametrize("case", _cases("rpact.getSampleSizeMeans"))
+def test_unequal_allocation_equals_rpact(case):
+    # rpact getSampleSizeMeans (fixed design, t test); rpact's allocationRatioPlanned is n1/n2,
+    # cpstem's ratio is n2/n1; rpact's root search stops within about 1e-4 participants
+    res = sample_size_means(
+        case["delta"],
+        case["sd"],
+        case["alpha"],
+        case["power"],
+        ratio=1 / case["allocation_ratio"],
+        sided=case["sided"],
+    )
+    assert res.n1_exact == pytest.approx(case["n1"], abs=1e-4)
+    assert res.n1_exact * res.ratio == pytest.approx(case["n2"], abs=1e-4)
+    assert (res.n1, res.n2) == (math.ceil(case["n1"]), math.ceil(case["n2"]))

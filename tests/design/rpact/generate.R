@@ -137,6 +137,15 @@ r <- power.t.test(delta = 3, sd = 7, power = 0.9, sig.level = 0.025, alternative
                   tol = 1e-12)
 padd(list(fun = "power.t.test.n", delta = 3, sd = 7, power = 0.9, alpha = 0.025, sided = 1,
           strict = FALSE, n = r$n))
+# unequal allocation: rpact's fixed-design sample size for means (t test; its allocation ratio
+# is n1/n2, cpstem's ratio is n2/n1)
+for (a in list(c(0.025, 0.2, 1, 5, 10), c(0.05, 0.1, 2, 3, 7))) for (r in c(1, 2, 0.5, 3)) {
+  d <- getDesignGroupSequential(kMax = 1, alpha = a[1], beta = a[2], sided = a[3])
+  s <- getSampleSizeMeans(d, alternative = a[4], stDev = a[5], allocationRatioPlanned = r)
+  padd(list(fun = "rpact.getSampleSizeMeans", alpha = a[1], power = 1 - a[2], sided = a[3],
+            delta = a[4], sd = a[5], allocation_ratio = r, n = s$nFixed, n1 = s$nFixed1,
+            n2 = s$nFixed2))
+}
 write_json(pw, file.path(out, "pwr.json"), digits = NA, auto_unbox = TRUE, pretty = TRUE)
 cat("rpact", as.character(packageVersion("rpact")), "pwr", as.character(packageVersion("pwr")),
     "\n")
