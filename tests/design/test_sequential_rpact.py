@@ -13,8 +13,15 @@ from cpstem.design import group_sequential
 HERE = Path(__file__).parent / "rpact"
 CASES = json.loads((HERE / "designs.json").read_text())
 TOL = 1e-6
-SPENDING = {"asOF": "obf", "asP": "pocock", "asHSD": "hsd", "OF": "obf", "P": "pocock"}
-BETA = {"none": None, "bsOF": "obf", "bsP": "pocock", "bsHSD": "hsd"}
+SPENDING = {
+    "asOF": "obf",
+    "asP": "pocock",
+    "asHSD": "hsd",
+    "asKD": "kd",
+    "OF": "obf",
+    "P": "pocock",
+}
+BETA = {"none": None, "bsOF": "obf", "bsP": "pocock", "bsHSD": "hsd", "bsKD": "kd"}
 
 
 def _num(values) -> np.ndarray:
@@ -45,7 +52,7 @@ def _design(case):
 
 def test_fixture_covers_the_reference_designs():
     ids = {c["id"] for c in CASES}
-    assert len(CASES) == 192
+    assert len(CASES) == 198
     assert {c["input"]["k"] for c in CASES} == {2, 3, 4, 5}
     assert {c["input"]["sided"] for c in CASES} == {1, 2}
     assert {c["input"]["gamma"] for c in CASES if c["input"]["type"] == "asHSD"} == {-4, -2, 1}

@@ -75,6 +75,13 @@ for (k in 2:5) {
     }
   }
 }
+# Kim-DeMets power family (asKD / bsKD)
+for (k in c(3, 5)) {
+  add(sprintf("k%d_equal_s1_asKD3", k), k, "equal", "asKD", gamma = 3)
+  add(sprintf("k%d_unequal_s2_asKD2", k), k, "unequal", "asKD", gamma = 2, sided = 2, alpha = 0.05)
+  add(sprintf("k%d_unequal_s1_asKD3_bsKD2_nonbinding", k), k, "unequal", "asKD", gamma = 3,
+      bs = "bsKD", gammaB = 2)
+}
 # two-sided designs with beta-spending futility (rpact: "experimental"), inner futility region
 for (k in 2:5) for (timing in c("equal", "unequal")) for (binding in c(FALSE, TRUE)) {
   b <- if (binding) "binding" else "nonbinding"
