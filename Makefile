@@ -11,7 +11,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
 .PHONY: run tour test test-fast test-registry test-e2e test-sqlite test-postgresql system-deps \
-	bench lint install screenshots clean fixtures r-metafor
+	bench lint install screenshots clean fixtures r-metafor r-design
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,7 +56,8 @@ lint: $(STAMP)
 #   e2e       browser tests: the real server driven by headless Debian chromium
 # `make test` runs the whole suite. Tests never install system packages: `system-deps` does,
 # and a test whose component is missing fails with the command that installs it.
-FAST_TESTS := tests/test_*.py tests/measures tests/reference tests/evidence tests/outcomes tests/cli
+FAST_TESTS := tests/test_*.py tests/measures tests/reference tests/evidence tests/outcomes tests/design \
+	tests/cli
 PYTEST := $(PY) -m pytest -q
 # pytest-xdist: one worker per core; the browser tests share one server, so they stay together
 XDIST := -n auto --dist loadgroup
@@ -81,11 +82,12 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	$(PYTEST) $(XDIST) --db=postgresql tests/registry
 
-bench: $(STAMP) r-metafor
+bench: $(STAMP) r-metafor r-design
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/gmfm_batch.py
 	$(PY) bench/evidence.py
 	$(PY) bench/registry.py
+	$(PY) bench/design.py
 
 # R + metafor (Debian packages) for the metafor reference fixtures and the benchmark
 r-metafor:
@@ -93,9 +95,17 @@ r-metafor:
 		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
 		r-base-core r-cran-metafor r-cran-jsonlite)
 
-# regenerate tests/evidence/metafor/*.json from R's metafor (not part of `make test`)
-fixtures: r-metafor
+# R + rpact and pwr (Debian packages) for the design fixtures and benchmark
+r-design:
+	@Rscript -e 'library(rpact); library(pwr); library(jsonlite)' >/dev/null 2>&1 || \
+		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
+		r-base-core r-cran-rpact r-cran-pwr r-cran-jsonlite)
+
+# regenerate the R reference fixtures: tests/evidence/metafor/*.json (metafor) and
+# tests/design/rpact/*.json (rpact, pwr, power.t.test); not part of `make test`
+fixtures: r-metafor r-design
 	Rscript tests/evidence/metafor/generate.R tests/evidence/metafor
+	Rscript tests/design/rpact/generate.R tests/design/rpact
 
 screenshots: $(STAMP) system-deps
 	$(PY) docs/screenshots.py
