@@ -42,7 +42,7 @@ from cpstem.registry.privacy import T
 from cpstem.registry.privacy.policy import FIELDS, coded_term
 from cpstem.registry.services.trajectory import trajectory
 from cpstem.registry.views.records import KINDS
-from tests.registry.conftest import Api
+from tests.factories import Api
 
 pytestmark = pytest.mark.django_db
 
