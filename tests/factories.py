@@ -1,4 +1,4 @@
-"""Test data and clients shared by several test modules.
+"""Test data, clients and file readers shared by several test modules.
 
 Test modules import helpers from here (or from the other helper modules: ``tests.browser``,
 ``tests.pgserver``, ``tests.system``, ``tests.registry.cli_env``, ``tests.evidence.parity``),
@@ -49,6 +49,14 @@ def item_map_text(
     ]
     lines += [f"{n},{steps[0]},{steps[1]},{steps[2]}" for n in items]
     return "\n".join(lines) + "\n"
+
+
+def svg_texts(path) -> list[str]:
+    """Texts of a matplotlib SVG file, in drawing order (matplotlib draws text as paths and
+    writes each text in a comment before them)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.lstrip().startswith("<?xml") and "<svg" in text, f"{path} is not an SVG file"
+    return [part.split(" -->", 1)[0] for part in text.split("<!-- ")[1:]]
 
 
 class Api:

@@ -13,6 +13,7 @@ from matplotlib.patches import Polygon
 from cpstem import evidence as ev
 from cpstem.evidence import EvidenceError
 from tests.evidence.parity import close, load
+from tests.factories import svg_texts
 
 BCG = {
     "ai": [4, 6, 3, 62, 33, 180, 8, 505, 29, 17, 186, 5, 27],
@@ -60,13 +61,6 @@ def diamonds(ax) -> dict[float, np.ndarray]:
             xy = p.get_xy()
             out[float(xy[0, 1])] = xy[:3, 0]
     return out
-
-
-def svg_texts(path) -> set[str]:
-    """Texts of a matplotlib SVG (drawn as paths, each preceded by a comment with its text)."""
-    text = path.read_text(encoding="utf-8")
-    assert text.lstrip().startswith("<?xml") and "<svg" in text
-    return {part.split(" -->", 1)[0] for part in text.split("<!-- ")[1:]}
 
 
 def test_forest_png_rows_and_diamond_are_metafors(tmp_path, bcg):
@@ -166,7 +160,7 @@ def test_forest_subgroups_svg_carries_metafors_subtotals(tmp_path, bcg):
         "30.5%",
     ]
     # the file itself has the texts
-    svg = svg_texts(out)
+    svg = set(svg_texts(out))
     assert {"Subtotal random", "RE model (REML)", "0.49 [0.34, 0.70]", "50.5%"} <= svg
     assert "Test for subgroup differences: Q = 1.86, df = 2, p = 0.394" in svg
 

@@ -9,18 +9,12 @@ import pytest
 
 from cpstem import reference
 from cpstem.reference import CurveError
+from tests.factories import svg_texts
 
 CHILD = [(2.5, 30.0), (3.5, 36.0), (4.5, 38.0), (5.5, 44.0)]
 ROSENBAUM = [("I", 87.7, 4.8), ("II", 68.4, 4.4), ("III", 54.3, 3.7), ("IV", 40.4, 3.5)]
 ROSENBAUM += [("V", 22.3, 2.7)]
 SHI = [("I", 81.2, 3.8), ("II", 62.4, 2.7), ("III", 52.9, 2.1), ("IV", 40.8, 2.0), ("V", 24.4, 1.5)]
-
-
-def svg_texts(path) -> list[str]:
-    """Texts of a matplotlib SVG (drawn as paths, each preceded by a comment with its text)."""
-    text = path.read_text(encoding="utf-8")
-    assert text.lstrip().startswith("<?xml") and "<svg" in text
-    return [part.split(" -->", 1)[0] for part in text.split("<!-- ")[1:]]
 
 
 def by_label(ax) -> dict:
