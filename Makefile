@@ -11,7 +11,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
 .PHONY: run tour test test-sqlite test-postgresql system-deps bench lint install screenshots \
-	clean fixtures r-metafor
+	clean fixtures r-metafor r-lme4
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,11 +56,12 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	$(PY) -m pytest -q --db=postgresql tests/registry
 
-bench: $(STAMP) r-metafor
+bench: $(STAMP) r-metafor r-lme4
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/gmfm_batch.py
 	$(PY) bench/evidence.py
 	$(PY) bench/registry.py
+	$(PY) bench/outcomes.py
 
 # R + metafor (Debian packages) for the metafor reference fixtures and the benchmark
 r-metafor:
@@ -68,9 +69,17 @@ r-metafor:
 		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
 		r-base-core r-cran-metafor r-cran-jsonlite)
 
-# regenerate tests/evidence/metafor/*.json from R's metafor (not part of `make test`)
-fixtures: r-metafor
+# R + lme4 (Debian packages) for the mixed-model reference fixtures and the benchmark
+r-lme4:
+	@Rscript -e 'library(lme4); library(jsonlite)' >/dev/null 2>&1 || \
+		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
+		r-base-core r-cran-lme4 r-cran-jsonlite)
+
+# regenerate tests/evidence/metafor/*.json from R's metafor and tests/outcomes/ipd/lme4/* from
+# R's lme4 (not part of `make test`)
+fixtures: r-metafor r-lme4
 	Rscript tests/evidence/metafor/generate.R tests/evidence/metafor
+	Rscript tests/outcomes/ipd/lme4/generate.R tests/outcomes/ipd/lme4
 
 screenshots: $(STAMP) system-deps
 	$(PY) docs/screenshots.py
