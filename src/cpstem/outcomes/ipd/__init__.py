@@ -8,9 +8,41 @@ Pure pandas/NumPy/SciPy/statsmodels; every function reads the analysis table doc
 - :func:`responders` — proportion beyond measurement error and beyond the MCID, exact CIs
 - :func:`treatment_effect` — treated vs concurrent controls (ANCOVA or IPTW), E-value
 - :func:`dose_response` — excess vs log10 dose per kg, linear and restricted cubic spline
+- :func:`simulate_cohort` — a synthetic analysis table with a known true effect
 """
 
+from cpstem.outcomes.ipd.balance import love_plot, standardised_differences
+from cpstem.outcomes.ipd.dose_curve import DoseResponseResult, dose_response
+from cpstem.outcomes.ipd.evalue import e_value_rr, e_value_smd
+from cpstem.outcomes.ipd.excess import ExcessChangeResult, excess_change
 from cpstem.outcomes.ipd.mixed import MixedModelResult, mixed_model
+from cpstem.outcomes.ipd.responders import RespondersResult, clopper_pearson, responders
+from cpstem.outcomes.ipd.simulate import simulate_cohort
 from cpstem.outcomes.ipd.table import COLUMNS, validate_table
+from cpstem.outcomes.ipd.treatment import (
+    OBSERVATIONAL_WARNING,
+    TreatmentEffectResult,
+    treatment_effect,
+)
 
-__all__ = ["COLUMNS", "MixedModelResult", "mixed_model", "validate_table"]
+__all__ = [
+    "COLUMNS",
+    "OBSERVATIONAL_WARNING",
+    "DoseResponseResult",
+    "ExcessChangeResult",
+    "MixedModelResult",
+    "RespondersResult",
+    "TreatmentEffectResult",
+    "clopper_pearson",
+    "dose_response",
+    "e_value_rr",
+    "e_value_smd",
+    "excess_change",
+    "love_plot",
+    "mixed_model",
+    "responders",
+    "simulate_cohort",
+    "standardised_differences",
+    "treatment_effect",
+    "validate_table",
+]

@@ -8,6 +8,7 @@ Fitted by profiled REML or ML (:mod:`cpstem.outcomes.ipd.profiled`); results equ
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -74,8 +75,11 @@ class MixedModelResult(ResultMixin):
             f"{crit} {self.criterion:.4f}   logLik {self.log_likelihood:.4f}"
             f"   AIC {self.aic:.4f}   BIC {self.bic:.4f}",
             f"{self.n_obs} observations, {self.n_groups} groups"
-            + ("   (singular fit: a variance or correlation is on its boundary)"
-               if self.singular else ""),
+            + (
+                "   (singular fit: a variance or correlation is on its boundary)"
+                if self.singular
+                else ""
+            ),
             "",
             "Random effects:",
         ]
@@ -145,18 +149,11 @@ def _prepare(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 def _variables(formula: str, table: pd.DataFrame) -> list[str]:
     """The table columns a formula mentions (to check and validate them up front)."""
     desc = patsy.ModelDesc.from_formula(formula)
-    names: list[str] = []
+    tokens: set[str] = set()
     for term in desc.rhs_termlist + desc.lhs_termlist:
         for factor in term.factors:
-            code = factor.name()
-            names += [c for c in table.columns if c == code or f"{c}" in _tokens(code)]
-    return list(dict.fromkeys(names))
-
-
-def _tokens(code: str) -> set[str]:
-    import re
-
-    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", code))
+            tokens |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", factor.name()))
+    return [c for c in table.columns if c in tokens]
 
 
 def mixed_model(
@@ -203,7 +200,12 @@ def mixed_model(
             field=None,
             params={"type": type(table).__name__},
         )
-    names = [response, groups] + _variables(f"~ {fixed}", table) + _variables(f"~ {random}", table)
+    names = [
+        response,
+        groups,
+        *_variables(f"~ {fixed}", table),
+        *_variables(f"~ {random}", table),
+    ]
     data = _prepare(table, list(dict.fromkeys(names)))
     y, x, z, codes, fixed_names, random_names, levels = _design(
         data, response, fixed, random, groups
@@ -261,7 +263,13 @@ def mixed_model(
         if k > 0 and sds[0] > 0 and sds[k] > 0:
             corr = float(cov[k, 0] / (sds[0] * sds[k]))
         rows.append(
-            {"group": groups, "term": name, "variance": cov[k, k], "sd": sds[k], "correlation": corr}
+            {
+                "group": groups,
+                "term": name,
+                "variance": cov[k, k],
+                "sd": sds[k],
+                "correlation": corr,
+            }
         )
     rows.append(
         {"group": "Residual", "term": "", "variance": sigma2, "sd": sigma, "correlation": np.nan}

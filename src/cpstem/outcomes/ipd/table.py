@@ -72,10 +72,10 @@ def _fail(message: str, code: str, column: str | None, **params: object) -> Outc
     return OutcomeError(message, code=code, field=column, params={"column": column, **params})
 
 
-def validate_table(
-    table: pd.DataFrame, required: Iterable[str] | None = None
-) -> pd.DataFrame:
+def validate_table(table: pd.DataFrame, required: Iterable[str] | None = None) -> pd.DataFrame:
     """A checked copy of ``table`` with the ``required`` contract columns (default: all).
+
+    Contract columns that are not required are left out of the copy; other columns pass through.
 
     Numbers are converted to float (empty cells to NaN), ``gmfcs`` must be 1–5 where given,
     ``group`` becomes a categorical with ``control`` as the reference level. Columns that are not
@@ -92,15 +92,16 @@ def validate_table(
     missing = [c for c in names if c not in table.columns]
     if missing:
         raise _fail(
-            f"the analysis table has no column {missing[0]!r}"
-            f" (needed: {', '.join(names)})",
+            f"the analysis table has no column {missing[0]!r} (needed: {', '.join(names)})",
             "missing_column",
             missing[0],
             missing=missing,
         )
     if len(table) == 0:
         raise _fail("the analysis table has no rows", "empty_table", None)
-    out = table.copy()
+    # the required contract columns and any non-contract columns (contract columns not asked
+    # for are left out: nothing checked them)
+    out = table[[c for c in table.columns if c in names or c not in COLUMNS]].copy()
     for name in names:
         kind = COLUMNS.get(name, (None, ""))[0]
         if kind in (NUMBER, INTEGER):
