@@ -13,49 +13,44 @@ from matplotlib.figure import Figure
 SMD_THRESHOLD = 0.1
 
 
-def _weighted_mean_var(x: np.ndarray, w: np.ndarray) -> tuple[float, float]:
-    mean = float(np.sum(w * x) / np.sum(w))
-    var = float(np.sum(w * (x - mean) ** 2) / np.sum(w))
-    return mean, var
-
-
 def standardised_differences(
-    covariates: pd.DataFrame, treated: np.ndarray, weights: np.ndarray | None = None
+    names: Sequence[str],
+    covariates: np.ndarray,
+    treated: np.ndarray,
+    weights: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Per covariate: means by group (weighted if ``weights``) and the standardised difference
-    ``(mean_t - mean_c) / sqrt((var_t + var_c) / 2)`` with the unweighted variances in the
-    denominator (Austin & Stuart 2015), so before and after share one scale."""
+    """Per covariate (columns of ``covariates``, named by ``names``): means by group (weighted
+    if ``weights``) and the standardised difference ``(mean_t - mean_c) / sqrt((var_t +
+    var_c) / 2)`` with the unweighted variances in the denominator (Austin & Stuart 2015), so
+    before and after weighting share one scale."""
     t = np.asarray(treated, dtype=bool)
+    x = np.asarray(covariates, dtype=float).reshape(len(t), -1)
     w = np.ones(len(t)) if weights is None else np.asarray(weights, dtype=float)
-    rows = []
-    for name in covariates.columns:
-        x = covariates[name].to_numpy(float)
-        var_t = float(np.var(x[t], ddof=1))
-        var_c = float(np.var(x[~t], ddof=1))
-        mt, _ = _weighted_mean_var(x[t], w[t])
-        mc, _ = _weighted_mean_var(x[~t], w[~t])
-        scale = np.sqrt((var_t + var_c) / 2)
-        rows.append(
-            {
-                "covariate": name,
-                "mean_treated": mt,
-                "mean_control": mc,
-                "smd": (mt - mc) / scale if scale > 0 else np.nan,
-            }
-        )
-    return pd.DataFrame(rows)
+    wt, wc = w[t], w[~t]
+    mean_t = wt @ x[t] / wt.sum()
+    mean_c = wc @ x[~t] / wc.sum()
+    scale = np.sqrt((np.var(x[t], axis=0, ddof=1) + np.var(x[~t], axis=0, ddof=1)) / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        smd = np.where(scale > 0, (mean_t - mean_c) / scale, np.nan)
+    return pd.DataFrame(
+        {"covariate": list(names), "mean_treated": mean_t, "mean_control": mean_c, "smd": smd}
+    )
 
 
 def balance_table(
-    covariates: pd.DataFrame, treated: np.ndarray, weights: np.ndarray | None
+    names: Sequence[str],
+    covariates: np.ndarray,
+    treated: np.ndarray,
+    weights: np.ndarray | None,
 ) -> pd.DataFrame:
     """covariate, smd_before, smd_after (``after`` NaN without weights)."""
-    before = standardised_differences(covariates, treated)
+    before = standardised_differences(names, covariates, treated)
     out = pd.DataFrame({"covariate": before.covariate, "smd_before": before.smd})
     if weights is None:
         out["smd_after"] = np.nan
     else:
-        out["smd_after"] = standardised_differences(covariates, treated, weights).smd.to_numpy()
+        after = standardised_differences(names, covariates, treated, weights)
+        out["smd_after"] = after.smd.to_numpy()
     return out
 
 

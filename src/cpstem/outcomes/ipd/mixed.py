@@ -148,11 +148,27 @@ def _prepare(table: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 def _variables(formula: str, table: pd.DataFrame) -> list[str]:
     """The table columns a formula mentions (to check and validate them up front)."""
-    desc = patsy.ModelDesc.from_formula(formula)
+    try:
+        desc = patsy.ModelDesc.from_formula(formula)
+    except patsy.PatsyError as exc:
+        raise OutcomeError(
+            f"the model formula {formula!r} could not be read: {exc}",
+            code="invalid_formula",
+            field="fixed",
+            params={"formula": formula},
+        ) from exc
     tokens: set[str] = set()
     for term in desc.rhs_termlist + desc.lhs_termlist:
         for factor in term.factors:
-            tokens |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", factor.name()))
+            name = factor.name()
+            if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) and name not in table.columns:
+                raise OutcomeError(
+                    f"the table has no column {name!r} (named in the formula {formula!r})",
+                    code="missing_column",
+                    field=name,
+                    params={"column": name},
+                )
+            tokens |= set(re.findall(r"[A-Za-z_][A-Za-z0-9_.]*", name))
     return [c for c in table.columns if c in tokens]
 
 

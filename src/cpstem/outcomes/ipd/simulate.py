@@ -7,8 +7,8 @@ Per child: GMFCS level (1–5), age at baseline U(1, 12) years, true baseline GM
 ``85 - 10 gmfcs + age + N(0, 4^2)``, natural-history gain per month
 ``0.55 - 0.07 gmfcs - 0.02 age`` plus a child-specific N(0, slope_sd^2), measurement error
 N(0, measurement_se^2) at every visit. Treatment (``cells``) is assigned with
-``logit P = -0.4 (gmfcs - 3) + 0.1 (age - 6) + 0.05 (baseline - 50)`` when ``confounded``
-(else P = 1/2); treated children gain ``effect`` extra points per 12 months (plus
+``logit P = c (-0.4 (gmfcs - 3) + 0.1 (age - 6) + 0.05 (observed baseline - 50))`` with
+``c = confounding`` (0: randomised, P = 1/2); treated children gain ``effect`` extra points per 12 months (plus
 ``dose_slope`` per log10 cell dose above 7). Expected change (both methods) is the natural
 history, so ``excess`` is observed minus natural-history change.
 """
@@ -31,7 +31,7 @@ def simulate_cohort(
     effect: float = 3.0,
     *,
     seed: int = 1,
-    confounded: bool = True,
+    confounding: float = 1.0,
     dose_slope: float = 0.0,
     slope_sd: float = 0.08,
     measurement_se: float = 1.5,
@@ -44,11 +44,8 @@ def simulate_cohort(
     age = rng.uniform(1.0, 12.0, n)
     true0 = 85.0 - 10.0 * gmfcs + age + rng.normal(0.0, 4.0, n)
     obs0 = true0 + rng.normal(0.0, measurement_se, n)
-    if confounded:
-        lin = -0.4 * (gmfcs - 3) + 0.1 * (age - 6) + 0.05 * (obs0 - 50.0)
-        treated = rng.random(n) < 1.0 / (1.0 + np.exp(-lin))
-    else:
-        treated = rng.random(n) < 0.5
+    lin = confounding * (-0.4 * (gmfcs - 3) + 0.1 * (age - 6) + 0.05 * (obs0 - 50.0))
+    treated = rng.random(n) < 1.0 / (1.0 + np.exp(-lin))
     log_dose = rng.uniform(6.5, 8.0, n)
     dose = np.where(treated, 10.0**log_dose, np.nan)
     gain = 0.55 - 0.07 * gmfcs - 0.02 * age

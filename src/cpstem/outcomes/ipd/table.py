@@ -100,45 +100,47 @@ def validate_table(table: pd.DataFrame, required: Iterable[str] | None = None) -
     if len(table) == 0:
         raise _fail("the analysis table has no rows", "empty_table", None)
     # the required contract columns and any non-contract columns (contract columns not asked
-    # for are left out: nothing checked them)
-    out = table[[c for c in table.columns if c in names or c not in COLUMNS]].copy()
+    # for are left out: nothing checked them); built as one dict, then one frame
+    columns: dict[str, object] = {}
+    for name in table.columns:
+        if name in names or name not in COLUMNS:
+            columns[name] = table[name]
     for name in names:
         kind = COLUMNS.get(name, (None, ""))[0]
         if kind in (NUMBER, INTEGER):
-            out[name] = _numeric(out[name], name)
+            columns[name] = _numeric(table[name], name)
         if name == "gmfcs":
-            values = out[name].dropna()
-            bad = values[~values.isin(GMFCS_LEVELS)]
+            values = np.asarray(columns[name], dtype=float)
+            bad = np.flatnonzero(~np.isin(values, GMFCS_LEVELS) & ~np.isnan(values))
             if len(bad):
+                value = _scalar(table[name].iloc[bad[0]])
                 raise _fail(
-                    f"gmfcs {bad.iloc[0]!r}: allowed 1, 2, 3, 4 or 5",
-                    "out_of_range",
-                    name,
-                    value=_scalar(bad.iloc[0]),
+                    f"gmfcs {value!r}: allowed 1, 2, 3, 4 or 5", "out_of_range", name, value=value
                 )
         if name == "group":
-            values = out[name].astype("object")
-            bad = values[values.notna() & ~values.isin(GROUPS)]
+            raw = table[name].to_numpy(object)
+            cat = pd.Categorical(raw, categories=list(GROUPS))
+            bad = np.flatnonzero((cat.codes < 0) & pd.notna(raw))
             if len(bad):
                 raise _fail(
-                    f"group {bad.iloc[0]!r}: allowed 'cells' or 'control'",
+                    f"group {raw[bad[0]]!r}: allowed 'cells' or 'control'",
                     "out_of_range",
                     name,
-                    value=str(bad.iloc[0]),
+                    value=str(raw[bad[0]]),
                 )
-            out[name] = pd.Categorical(values, categories=list(GROUPS))
-    return out
+            columns[name] = cat
+    return pd.DataFrame(columns, index=table.index, copy=True)
 
 
 def _scalar(value: object) -> object:
     return value.item() if isinstance(value, np.generic) else value
 
 
-def _numeric(column: pd.Series, name: str) -> pd.Series:
+def _numeric(column: pd.Series, name: str) -> np.ndarray:
     if pd.api.types.is_bool_dtype(column):
         raise _fail(f"column {name!r} must hold numbers, not true/false", "wrong_type", name)
     if pd.api.types.is_numeric_dtype(column):
-        return column.astype(float)
+        return column.to_numpy(dtype=float, na_value=np.nan)
     converted = pd.to_numeric(column.replace("", np.nan), errors="coerce")
     bad = column[converted.isna() & column.notna() & (column.astype(str).str.strip() != "")]
     if len(bad):
@@ -148,4 +150,4 @@ def _numeric(column: pd.Series, name: str) -> pd.Series:
             name,
             value=str(bad.iloc[0]),
         )
-    return converted.astype(float)
+    return converted.to_numpy(dtype=float, na_value=np.nan)

@@ -112,10 +112,20 @@ class TreatmentEffectResult(ResultMixin):
         return self.summary()
 
 
+@dataclass(frozen=True)
+class AnalysisRows:
+    """One child per row at the target visit: outcome ``y``, ``treated`` (bool), covariates."""
+
+    y: np.ndarray
+    treated: np.ndarray
+    covariates: np.ndarray  # (n, len(adjust))
+    window: str
+
+
 def analysis_rows(
     table: pd.DataFrame, months: float, outcome: str, adjust: Sequence[str]
-) -> tuple[pd.DataFrame, str]:
-    """One row per child at ``months`` with ``_y`` (the outcome) and ``_t`` (1 = cells)."""
+) -> AnalysisRows:
+    """The children at ``months`` with a complete outcome, group and covariates."""
     if outcome not in OUTCOMES:
         raise OutcomeError(
             f"outcome {outcome!r}: allowed {', '.join(OUTCOMES)}",
@@ -126,11 +136,16 @@ def analysis_rows(
     source = ["gmfm66", "gmfm66_baseline"] if outcome == "change" else [outcome]
     data = validate_table(table, ["child", "group", "months", *source, *adjust])
     rows, win = visit_at(data, months)
-    y = rows["gmfm66"] - rows["gmfm66_baseline"] if outcome == "change" else rows[outcome]
-    rows = rows.assign(_y=y, _t=(rows["group"] == "cells").astype(float))
-    rows = rows.dropna(subset=["_y", "group", *adjust]).reset_index(drop=True)
-    n_t = int(rows["_t"].sum())
-    n_c = len(rows) - n_t
+    if outcome == "change":
+        y = rows["gmfm66"].to_numpy(float) - rows["gmfm66_baseline"].to_numpy(float)
+    else:
+        y = rows[outcome].to_numpy(float)
+    group = rows["group"].to_numpy(object)
+    cov = rows[list(adjust)].to_numpy(float) if adjust else np.empty((len(rows), 0))
+    keep = ~np.isnan(y) & pd.notna(group) & ~np.isnan(cov).any(axis=1)
+    treated = group[keep] == "cells"
+    n_t = int(treated.sum())
+    n_c = int(len(treated) - n_t)
     if n_t < 2 or n_c < 2:
         raise OutcomeError(
             f"{n_t} treated and {n_c} control children at {win.label()}: at least 2 of each"
@@ -139,7 +154,7 @@ def analysis_rows(
             field="group",
             params={"n_treated": n_t, "n_control": n_c},
         )
-    return rows, win.label()
+    return AnalysisRows(y[keep], treated.astype(bool), cov[keep], win.label())
 
 
 def treatment_effect(
@@ -169,18 +184,18 @@ def treatment_effect(
             params={"value": method},
         )
     adjust = tuple(adjust)
-    rows, window = analysis_rows(table, months, outcome, adjust)
-    y = rows["_y"].to_numpy(float)
-    t = rows["_t"].to_numpy(float)
-    cov = rows[list(adjust)].astype(float)
+    rows = analysis_rows(table, months, outcome, adjust)
+    y = rows.y
+    t = rows.treated.astype(float)
+    cov = rows.covariates
     if method == "ancova":
-        x = np.column_stack([np.ones(len(y)), t, cov.to_numpy()])
+        x = np.column_stack([np.ones(len(y)), t, cov])
         fit = sm.OLS(y, x).fit(cov_type=cov_type)
         weights = np.ones(len(y))
-        balance = balance_table(cov, t.astype(bool), None)
+        balance = balance_table(adjust, cov, rows.treated, None)
         used_cov = cov_type
     else:
-        xp = np.column_stack([np.ones(len(y)), cov.to_numpy()])
+        xp = np.column_stack([np.ones(len(y)), cov])
         try:
             ps = sm.Logit(t, xp).fit(disp=0, maxiter=200).predict(xp)
         except np.linalg.LinAlgError as exc:
@@ -193,7 +208,7 @@ def treatment_effect(
         p_t = t.mean()
         weights = np.where(t == 1, p_t / ps, (1 - p_t) / (1 - ps))
         fit = sm.WLS(y, np.column_stack([np.ones(len(y)), t]), weights=weights).fit(cov_type="HC0")
-        balance = balance_table(cov, t.astype(bool), weights)
+        balance = balance_table(adjust, cov, rows.treated, weights)
         used_cov = "HC0 sandwich"
     est = float(fit.params[1])
     se = float(fit.bse[1])
@@ -211,7 +226,7 @@ def treatment_effect(
         method=method,
         outcome=outcome,
         months=float(months),
-        window=window,
+        window=rows.window,
         adjust=adjust,
         level=level,
         estimate=est,

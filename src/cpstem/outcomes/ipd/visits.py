@@ -20,15 +20,14 @@ def visit_at(table: pd.DataFrame, months: float) -> tuple[pd.DataFrame, Window]:
     Children without an assessment in the window are left out. ``table`` must be validated.
     """
     win = window(months)
-    inside = table[(table["months"] >= win.lower) & (table["months"] <= win.upper)]
-    inside = inside[inside["months"] > 0]
-    if inside.empty:
-        return inside.copy(), win
-    order = inside.assign(_dist=(inside["months"] - months).abs()).sort_values(
-        ["child", "_dist", "months"], kind="mergesort"
-    )
-    first = order.drop_duplicates("child", keep="first").drop(columns="_dist")
-    return first.reset_index(drop=True), win
+    m = table["months"].to_numpy(float)
+    inside = np.flatnonzero((m >= win.lower) & (m <= win.upper) & (m > 0))
+    if len(inside) == 0:
+        return table.iloc[:0].copy(), win
+    codes = pd.factorize(table["child"].to_numpy()[inside])[0]
+    order = np.lexsort((m[inside], np.abs(m[inside] - months), codes))
+    _, first = np.unique(codes[order], return_index=True)
+    return table.iloc[inside[order[first]]].reset_index(drop=True), win
 
 
 def baseline_rows(table: pd.DataFrame) -> pd.DataFrame:
