@@ -9,8 +9,8 @@ Per child: GMFCS level (1–5), age at baseline U(1, 12) years, true baseline GM
 N(0, measurement_se^2) at every visit. Treatment (``cells``) is assigned with
 ``logit P = c (-0.4 (gmfcs - 3) + 0.1 (age - 6) + 0.05 (observed baseline - 50))`` with
 ``c = confounding`` (0: randomised, P = 1/2); treated children gain ``effect`` extra points
-per 12 months (plus ``dose_slope`` per log10 cell dose above 7). Expected change (both methods) is the natural
-history, so ``excess`` is observed minus natural-history change.
+per 12 months (plus ``dose_slope`` per log10 cell dose above 7). Expected change (both
+methods) is the natural history, so ``excess`` is observed minus natural-history change.
 """
 
 from __future__ import annotations
