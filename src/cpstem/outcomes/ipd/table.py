@@ -119,8 +119,8 @@ def validate_table(table: pd.DataFrame, required: Iterable[str] | None = None) -
                 )
         if name == "group":
             raw = table[name].to_numpy(object)
-            cat = pd.Categorical(raw, categories=list(GROUPS))
-            bad = np.flatnonzero((cat.codes < 0) & pd.notna(raw))
+            known = (raw == GROUPS[0]) | (raw == GROUPS[1])
+            bad = np.flatnonzero(~known & pd.notna(raw))
             if len(bad):
                 raise _fail(
                     f"group {raw[bad[0]]!r}: allowed 'cells' or 'control'",
@@ -128,7 +128,7 @@ def validate_table(table: pd.DataFrame, required: Iterable[str] | None = None) -
                     name,
                     value=str(raw[bad[0]]),
                 )
-            columns[name] = cat
+            columns[name] = pd.Categorical(raw, categories=list(GROUPS))
     return pd.DataFrame(columns, index=table.index, copy=True)
 
 
