@@ -276,21 +276,36 @@ def _free(theta: np.ndarray, g: np.ndarray, lower: np.ndarray) -> np.ndarray:
     return ~((theta <= lower + 1e-10) & (g >= 0))
 
 
+def _derivatives(
+    f: Callable[[np.ndarray], float], theta: np.ndarray, f0: float, lower: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Gradient, Hessian over the free coordinates, and the mask of free coordinates."""
+    g = _gradient(f, theta)
+    free = _free(theta, g, lower)
+    if not free.any():
+        return g, np.empty((0, 0)), free
+    return g, _hessian(f, theta, f0)[np.ix_(free, free)], free
+
+
+def _scale(g: np.ndarray, hess: np.ndarray) -> np.ndarray:
+    """lme4's scaled gradient ``solve(chol(H), g)`` (the raw gradient if H is not PD)."""
+    if hess.size == 0:
+        return np.zeros(0)
+    try:
+        return np.linalg.solve(np.linalg.cholesky(hess), g)
+    except np.linalg.LinAlgError:
+        return g
+
+
 def _scaled_gradient(
     f: Callable[[np.ndarray], float], theta: np.ndarray, f0: float, lower: np.ndarray
 ) -> float:
     """lme4's convergence measure: max |H^{-1/2}-scaled gradient| over the free coordinates
     (the absolute gradient if the Hessian is not positive definite)."""
-    g = _gradient(f, theta)
-    free = _free(theta, g, lower)
+    g, hess, free = _derivatives(f, theta, f0, lower)
     if not free.any():
         return 0.0
-    gf = g[free]
-    try:
-        chol = np.linalg.cholesky(_hessian(f, theta, f0)[np.ix_(free, free)])
-        return float(np.max(np.abs(np.linalg.solve(chol, gf))))
-    except np.linalg.LinAlgError:
-        return float(np.max(np.abs(gf)))
+    return float(np.max(np.abs(_scale(g[free], hess))))
 
 
 def optimise(stats: BlockStats, reml: bool, start: np.ndarray | None = None) -> Optimum:
@@ -319,17 +334,19 @@ def optimise(stats: BlockStats, reml: bool, start: np.ndarray | None = None) -> 
         jac=lambda th: _gradient(f, th),
         method="L-BFGS-B",
         bounds=bounds,
-        options={"ftol": 1e-13, "gtol": 1e-7, "maxiter": 1000},
+        options={"ftol": 1e-11, "gtol": 1e-4, "maxiter": 1000},
     )
     x = np.maximum(res.x, lower)
     fx = f(x)
     optimizer = "L-BFGS-B"
-    for _ in range(4):  # projected Newton polish
-        g = _gradient(f, x)
-        free = _free(x, g, lower)
-        if not free.any() or np.max(np.abs(g[free])) < 1e-8:
+    # projected Newton polish; its gradient and Hessian also give the convergence measure
+    max_grad = np.inf
+    for _ in range(5):
+        g, hess, free = _derivatives(f, x, fx, lower)
+        scaled = _scale(g[free], hess)
+        max_grad = float(np.max(np.abs(scaled))) if free.any() else 0.0
+        if max_grad < 1e-5:
             break
-        hess = _hessian(f, x, fx)[np.ix_(free, free)]
         try:
             step = np.linalg.solve(hess, g[free])
         except np.linalg.LinAlgError:
@@ -342,6 +359,7 @@ def optimise(stats: BlockStats, reml: bool, start: np.ndarray | None = None) -> 
             break
         x, fx = trial, ft
         optimizer = "L-BFGS-B + Newton"
+        max_grad = np.inf
     # a diagonal element within 1e-5 of its bound: try the boundary itself (a singular fit)
     near = (lower == 0) & (x > 0) & (x < 1e-5)
     if near.any():
@@ -349,7 +367,9 @@ def optimise(stats: BlockStats, reml: bool, start: np.ndarray | None = None) -> 
         ft = f(trial)
         if ft <= fx + 1e-10:
             x, fx = trial, min(ft, fx)
-    max_grad = _scaled_gradient(f, x, fx, lower)
+            max_grad = np.inf
+    if not np.isfinite(max_grad):
+        max_grad = _scaled_gradient(f, x, fx, lower)
     if not (np.isfinite(fx) and max_grad < 2e-3):
         nm = optimize.minimize(
             f,
