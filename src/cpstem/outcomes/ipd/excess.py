@@ -72,7 +72,12 @@ def bootstrap_ci(
     n = len(values)
     if n < 2:
         return np.nan, np.nan
-    means = values[rng.integers(0, n, size=(n_boot, n))].mean(axis=1)
+    means = np.empty(n_boot)
+    chunk = max(1, min(n_boot, 2_000_000 // n))  # resamples per block: bounded memory
+    for start in range(0, n_boot, chunk):
+        stop = min(start + chunk, n_boot)
+        idx = rng.integers(0, n, size=(stop - start, n), dtype=np.int32)
+        means[start:stop] = values[idx].mean(axis=1)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(means, [alpha, 1 - alpha])
     return float(lo), float(hi)
