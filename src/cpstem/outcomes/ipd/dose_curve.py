@@ -169,5 +169,5 @@ def dose_response(
         level=level,
         slopes=readonly_frame(pd.DataFrame(slopes)),
         curves=readonly_frame(pd.DataFrame(curves)),
-        nonlinearity=pd.DataFrame(nonlin),
+        nonlinearity=readonly_frame(pd.DataFrame(nonlin)),
     )
