@@ -122,3 +122,20 @@ def test_unbiased_and_95_percent_coverage_over_200_simulated_cohorts():
         # binomial(200, 0.95): 99.9 % of runs between 181 and 197
         upper = 197 if method == "ancova" else 200
         assert 181 <= cover[method] <= upper, (method, cover[method])
+
+
+def test_text_covariate_enters_as_indicators():
+    cohort = simulate_cohort(300, visits=(0, 12), seed=8)
+    res = treatment_effect(cohort, adjust=("gmfm66_baseline", "site"))
+    assert list(res.balance.covariate) == [
+        "gmfm66_baseline", "site[site B]", "site[site C]", "site[site D]",
+    ]  # fmt: skip
+    # the same model written out by hand with statsmodels' formula interface
+    import statsmodels.formula.api as smf
+
+    at12 = cohort[cohort.months > 0].assign(
+        change=lambda f: f.gmfm66 - f.gmfm66_baseline, cells=lambda f: f.group == "cells"
+    )
+    fit = smf.ols("change ~ cells + gmfm66_baseline + C(site)", at12).fit(cov_type="HC3")
+    assert res.estimate == pytest.approx(fit.params["cells[T.True]"], rel=1e-10)
+    assert res.se == pytest.approx(fit.bse["cells[T.True]"], rel=1e-10)

@@ -118,8 +118,31 @@ class AnalysisRows:
 
     y: np.ndarray
     treated: np.ndarray
-    covariates: np.ndarray  # (n, len(adjust))
+    covariates: np.ndarray  # (n, number of covariate columns)
+    names: tuple[str, ...]  # covariate column names (text covariates as indicators)
     window: str
+
+
+def _covariates(rows: pd.DataFrame, adjust: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Numeric covariates as they are; text ones (``site``, ``product``, a subtype) as 0/1
+    indicators of every level but the first (missing stays missing)."""
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    for name in adjust:
+        column = rows[name]
+        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+            cols.append(column.to_numpy(float))
+            names.append(name)
+            continue
+        values = column.astype("object").where(column.notna(), None)
+        levels = sorted({str(v) for v in values if v is not None and v != ""})
+        for level in levels[1:]:
+            ind = np.where(values.isna() | (values == ""), np.nan, (values == level).astype(float))
+            cols.append(ind.astype(float))
+            names.append(f"{name}[{level}]")
+    if not cols:
+        return np.empty((len(rows), 0)), names
+    return np.column_stack(cols), names
 
 
 def analysis_rows(
@@ -141,7 +164,7 @@ def analysis_rows(
     else:
         y = rows[outcome].to_numpy(float)
     group = rows["group"].to_numpy(object)
-    cov = rows[list(adjust)].to_numpy(float) if adjust else np.empty((len(rows), 0))
+    cov, names = _covariates(rows, adjust)
     keep = ~np.isnan(y) & pd.notna(group) & ~np.isnan(cov).any(axis=1)
     treated = group[keep] == "cells"
     n_t = int(treated.sum())
@@ -154,7 +177,7 @@ def analysis_rows(
             field="group",
             params={"n_treated": n_t, "n_control": n_c},
         )
-    return AnalysisRows(y[keep], treated.astype(bool), cov[keep], win.label())
+    return AnalysisRows(y[keep], treated.astype(bool), cov[keep], tuple(names), win.label())
 
 
 def treatment_effect(
@@ -174,7 +197,8 @@ def treatment_effect(
     (``cov_type``, default HC3). ``iptw``: logistic propensity score on ``adjust``, stabilised
     weights P(group) / P(group | covariates), weighted difference in means with a robust
     sandwich SE (HC0 of the weighted regression; it treats the weights as known, which is
-    conservative for the average treatment effect). Covariates enter linearly.
+    conservative for the average treatment effect). Numeric covariates enter linearly; text
+    covariates (``site``, ``product``, a CP subtype column) as indicators of their levels.
     """
     if method not in METHODS:
         raise OutcomeError(
@@ -192,7 +216,7 @@ def treatment_effect(
         x = np.column_stack([np.ones(len(y)), t, cov])
         fit = sm.OLS(y, x).fit(cov_type=cov_type)
         weights = np.ones(len(y))
-        balance = balance_table(adjust, cov, rows.treated, None)
+        balance = balance_table(rows.names, cov, rows.treated, None)
         used_cov = cov_type
     else:
         xp = np.column_stack([np.ones(len(y)), cov])
@@ -208,7 +232,7 @@ def treatment_effect(
         p_t = t.mean()
         weights = np.where(t == 1, p_t / ps, (1 - p_t) / (1 - ps))
         fit = sm.WLS(y, np.column_stack([np.ones(len(y)), t]), weights=weights).fit(cov_type="HC0")
-        balance = balance_table(adjust, cov, rows.treated, weights)
+        balance = balance_table(rows.names, cov, rows.treated, weights)
         used_cov = "HC0 sandwich"
     est = float(fit.params[1])
     se = float(fit.bse[1])
