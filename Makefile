@@ -43,8 +43,11 @@ system-deps:
 	    $(SUDO) $(APT) install -y -q --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 \
 	    fontconfig fonts-dejavu-core; }
 
+# ruff, the ruff formatter (check only) and mypy on the pure layers (files: [tool.mypy])
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+	$(VENV)/bin/mypy
 
 # Everything on SQLite (unit, API, CLI, browser), then the registry suite on a throw-away
 # PostgreSQL server started by the tests from the machine's binaries.
@@ -85,4 +88,4 @@ screenshots: $(STAMP) system-deps
 	$(PY) docs/screenshots.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache build dist src/*.egg-info

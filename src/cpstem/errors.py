@@ -9,6 +9,26 @@ Every error carries a machine-readable ``code`` (a short snake_case word such as
 ``"out_of_range"``), the ``field`` it concerns (``None`` for the input as a whole) and the
 ``params`` its message was built from, so that callers (the registry's forms and API, the
 import) route on the code and field, never on the English text.
+
+Codes shared by the pure layers (``measures``, ``reference``, ``evidence``, ``outcomes``) and
+the data-file loader; a layer may add its own specific ones (e.g. ``invalid_score``):
+
+=======================  ==============================================================
+``required``             a needed value or column is missing
+``not_a_number``         text that is not a number; ``not_finite`` for inf/NaN
+``out_of_range``         a number outside what is allowed (``params``: ``value``)
+``invalid_choice``       a value outside its allowed set (``params``: ``value``, ``allowed``)
+``not_allowed``          a combination of inputs that cannot be used together
+``not_applicable``       the operation does not apply to this model or result
+``inconsistent``         values that contradict each other (R1 > R2, min > median, ...)
+``length_mismatch``      arrays of different lengths; ``bad_shape`` a wrong array shape
+``duplicate``            a value given twice
+``too_few_studies``      not enough studies for the model (``params``: ``k``, ``needed``)
+``not_converged``        an iteration stopped without converging; ``no_optimum`` none exists
+``not_found``            an unknown name or a missing file
+``malformed_file``       a file that cannot be read as its format says
+``missing_source``       a data-file record without a source (``params``: ``file``, ``row``)
+=======================  ==============================================================
 """
 
 from __future__ import annotations

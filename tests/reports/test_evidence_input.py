@@ -80,3 +80,60 @@ def test_cli_lists_the_same_measures():
     from cpstem.reports.evidence_input import MEASURES
 
     assert set(CLI_MEASURES) == set(MEASURES)
+
+
+@pytest.mark.parametrize(
+    ("text", "measure", "code", "field", "params"),
+    [
+        (
+            SMD.replace("2.4,27", "abc,27"),
+            "SMD",
+            "not_a_number",
+            "sd1i",
+            {"source": "t.csv", "line": 3, "column": "sd1i", "value": "abc"},
+        ),
+        (SMD.replace("2.4,27", "-2.4,27"), "SMD", "not_positive", "sd1i", {"line": 3}),
+        (SMD.replace("2.4,27", "2.4,27.5"), "SMD", "not_a_count", "n1i", {"value": "27.5"}),
+        (SMD.replace("2.4,27", "2.4,1"), "SMD", "too_small", "n1i", {"line": 3, "minimum": 2}),
+        (SMD.replace("2.4,27", "2.4,"), "SMD", "required", "n1i", {"line": 3}),
+        (SMD.replace("A 2020", ""), "SMD", "required", "study", {"line": 3}),
+        (
+            SMD.replace("sd2i", "sd_2"),
+            "SMD",
+            "missing_column",
+            "sd2i",
+            {"missing": ["sd2i"], "line": None},
+        ),
+        (SMD, "XYZ", "unsupported_measure", "measure", {"measure": "XYZ"}),
+        (
+            "study,ai,n1i,ci,n2i\nX,50,45,0,49\n",
+            "OR",
+            "exceeds_total",
+            "ai",
+            {"line": 2, "value": 50, "total_column": "n1i", "total": 45},
+        ),
+        ("study,ri,ni\nX,1.2,30\n", "ZCOR", "out_of_range", "ri", {"value": "1.2"}),
+        ("study,yi,vi\nX,inf,0.1\n", "GEN", "not_finite", "yi", {"line": 2}),
+        (
+            "study,m1i,sd1i,n1i,m2i,sd2i,n2i\nX,2,1,5,-1,1,5\n",
+            "ROM",
+            "not_positive",
+            "m2i",
+            {"line": 2, "value": -1},
+        ),
+        ("study,yi,vi\n", "GEN", "empty", None, {"source": "t.csv"}),
+        ("x,yi,vi\n1,2,3\n", "GEN", "missing_column", "study", {"source": "t.csv"}),
+    ],
+)
+def test_errors_carry_code_field_and_line(text, measure, code, field, params):
+    with pytest.raises(EvidenceError) as info:
+        parse_study_table(text, measure, name="t.csv")
+    err = info.value
+    assert (err.code, err.field) == (code, field)
+    assert {k: err.params[k] for k in params} == params
+
+
+def test_unknown_subgroup_column_is_coded():
+    with pytest.raises(EvidenceError) as info:
+        parse_study_table(SMD, "SMD", subgroup="route")
+    assert (info.value.code, info.value.field) == ("missing_column", "route")

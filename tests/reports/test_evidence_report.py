@@ -76,7 +76,8 @@ def test_bundled_safety_equals_metafor(bundled):
 
 
 def test_eggenberger_reconstruction_matches_the_reference_diagnostic(bundled):
-    # stem-cell-evidence.md section 4: pooled 0.786 (-0.142, 1.714); tau2 0.806; Q 31.09; I2 90.4%
+    # docs/evidence-dossier.md, Eggenberger 2019 reconstruction: pooled 0.786 (-0.142, 1.714);
+    # tau2 0.806; Q 31.09; I2 90.4%
     rec = bundled[2]["eggenberger_reconstruction"]
     assert round(rec["estimate"], 3) == 0.786
     assert (round(rec["ci_lower"], 3), round(rec["ci_upper"], 3)) == (-0.142, 1.714)
@@ -198,6 +199,7 @@ def test_cli_user_file_and_options(tmp_path):
         ),
         (HOSTILE, ["--method", "XX"], "error: method 'XX': allowed"),
         (HOSTILE, ["--measure", "OR"], "error: mine.csv: measure OR needs the columns"),
+        (HOSTILE, ["--level", "150"], "error: level 150.0: give the confidence level"),
     ],
 )
 def test_cli_bad_input_is_one_line(tmp_path, content, args, message):

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 
 import typer
 
 from cpstem.cli.console import err_console
 from cpstem.cli.errors import USER_ERRORS
 
+P = ParamSpec("P")
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
 
-def guarded(func: Callable[..., Any]) -> Callable[..., Any]:
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
     """Wrap a command: a user error prints ``error: <message>`` on stderr and exits 1."""
 
     @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
         except USER_ERRORS as exc:
@@ -35,10 +39,11 @@ class App(typer.Typer):
         kwargs.setdefault("add_completion", False)
         super().__init__(**kwargs)
 
-    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
+        """Like ``Typer.command``, but registers the function :func:`guarded`; returns it as is."""
         register = super().command(*args, **kwargs)
 
-        def decorator(func: Callable[..., Any]) -> Callable[..., Any]:
+        def decorator(func: F) -> F:
             register(guarded(func))
             return func
 

@@ -2,5 +2,7 @@
 
 from rich.console import Console
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+#: Standard output: results, tables, progress messages.
+console: Console = Console(highlight=False)
+#: Standard error: one-line user errors and progress bars.
+err_console: Console = Console(stderr=True, highlight=False)

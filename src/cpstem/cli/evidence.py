@@ -45,15 +45,17 @@ def run(
         str, typer.Option(help="tau^2 estimator: FE, DL, REML, ML, PM, HE, SJ, HS, EB.")
     ] = "REML",
     test: Annotated[str, typer.Option(help="z, or knha (Hartung-Knapp-Sidik-Jonkman).")] = "knha",
-    level: Annotated[float, typer.Option(help="Confidence level in %.")] = 95.0,
+    level: Annotated[
+        float, typer.Option(help="Confidence level in % (e.g. 90): every interval and label.")
+    ] = 95.0,
     subgroup: Annotated[
         str | None, typer.Option(help="Column of your file to split subgroups by.")
     ] = None,
 ) -> None:
     """Write a report folder (HTML, Markdown, JSON, figures, tables)."""
     from cpstem.evidence.rma import check_method_test
+    from cpstem.reports.evidence import Settings, run_bundled, run_user
     from cpstem.reports.evidence_input import read_study_table
-    from cpstem.reports.evidence_report import Settings, run_bundled, run_user
 
     method, test = check_method_test(method, test)
     settings = Settings(measure=measure.upper(), method=method, test=test, level=level)

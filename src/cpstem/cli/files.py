@@ -41,7 +41,7 @@ def read_child_points(path: Path) -> list[tuple[float, float]]:
     table = read_table(path)
     if not {"age_years", "gmfm66"} <= set(table.columns):
         raise InputFileError(f"{path.name}: columns must include age_years,gmfm66")
-    points = []
+    points: list[tuple[float, float]] = []
     for lineno, row in table.rows:
         try:
             points.append((float(row["age_years"]), float(row["gmfm66"])))

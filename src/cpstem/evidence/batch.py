@@ -8,8 +8,9 @@ the estimator needs positive ones) get NaN and a ``status`` code instead of an e
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,11 +19,42 @@ from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.estimators import STATUS_TEXT, Control, Rows, estimate
 from cpstem.evidence.inference import finish
 from cpstem.evidence.rma import check_method_test
+from cpstem.results import Result, frame_of, sealed
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+_PER_ROW = (
+    "k",
+    "estimate",
+    "se",
+    "stat",
+    "pval",
+    "ci_lower",
+    "ci_upper",
+    "tau2",
+    "se_tau2",
+    "i2",
+    "h2",
+    "q",
+    "q_pval",
+    "qm",
+    "qm_pval",
+    "pi_lower",
+    "pi_upper",
+    "df",
+    "status",
+)
 
 
 @dataclass(frozen=True)
-class BatchResult:
-    """Per-row figures of :func:`rma_batch` (arrays of length n), named as in ``RMAResult``."""
+class BatchResult(Result):
+    """Per-row figures of :func:`rma_batch` (arrays of length n), named as in ``RMAResult``.
+
+    ``to_frame()``: one row per meta-analysis (index = row of ``Y``), columns ``k, estimate,
+    se, stat, pval, ci_lower, ci_upper, tau2, se_tau2, i2, h2, q, q_pval, qm, qm_pval,
+    pi_lower, pi_upper, df, status``.
+    """
 
     method: str
     test: str
@@ -83,8 +115,11 @@ class BatchResult:
 
     def row(self, i: int) -> dict[str, float]:
         """Figures of one row as a dict."""
-        names = [f for f in self.__dataclass_fields__ if f not in ("method", "test", "level")]
-        return {name: getattr(self, name)[i].item() for name in names}
+        return {name: getattr(self, name)[i].item() for name in _PER_ROW}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per meta-analysis (see the class documentation for the columns)."""
+        return frame_of({name: getattr(self, name) for name in _PER_ROW})
 
 
 def rma_batch(
@@ -93,7 +128,7 @@ def rma_batch(
     method: str = "REML",
     test: str = "z",
     level: float = 95,
-    control: Control | dict | None = None,
+    control: Control | Mapping[str, Any] | None = None,
 ) -> BatchResult:
     """Fit one intercept-only model per row of ``Y`` (effect sizes) and ``V`` (variances).
 
@@ -107,35 +142,49 @@ def rma_batch(
         y = np.array(Y, dtype=float, ndmin=2)
         v = np.array(V, dtype=float, ndmin=2)
     except (TypeError, ValueError):
-        raise EvidenceError("Y and V must be numeric arrays (NaN for missing studies)") from None
+        raise EvidenceError(
+            "Y and V must be numeric arrays (NaN for missing studies)", code="not_a_number"
+        ) from None
     if y.ndim != 2 or y.shape != v.shape:
-        raise EvidenceError(f"Y {y.shape} and V {v.shape} must be 2-D arrays of the same shape")
+        raise EvidenceError(
+            f"Y {y.shape} and V {v.shape} must be 2-D arrays of the same shape",
+            code="length_mismatch",
+            params={"y_shape": list(y.shape), "v_shape": list(v.shape)},
+        )
     if np.isinf(y).any() or np.isinf(v).any():
-        raise EvidenceError("Y and V must be finite (use NaN for a missing study)")
+        raise EvidenceError(
+            "Y and V must be finite (use NaN for a missing study)", code="not_finite"
+        )
     with np.errstate(invalid="ignore"):
         neg = np.argwhere(v < 0)
     if neg.size:
         i, j = neg[0]
-        raise EvidenceError(f"V[{i}, {j}] = {v[i, j]:g}: a sampling variance cannot be negative")
+        raise EvidenceError(
+            f"V[{i}, {j}] = {v[i, j]:g}: a sampling variance cannot be negative",
+            code="out_of_range",
+            field="V",
+            params={"row": int(i), "column": int(j), "value": float(v[i, j])},
+        )
     mask = ~(np.isnan(y) | np.isnan(v))
     rows = Rows(y, v, mask)
     est = estimate(rows, method, ctrl)
     out = finish(rows, est.tau2, method, test, alpha)
     bad = est.status > 1
-    res = {key: np.where(bad, np.nan, val) for key, val in out.items()}
+    # every array below is new: sealed (read-only), the result keeps them without a copy
+    res = {key: sealed(np.where(bad, np.nan, val)) for key, val in out.items()}
     return BatchResult(
         method=method,
         test=test,
         level=float(level),
-        k=rows.k,
+        k=sealed(rows.k.copy()),
         estimate=res["beta"],
         se=res["se"],
         stat=res["stat"],
         pval=res["pval"],
         ci_lower=res["ci_lower"],
         ci_upper=res["ci_upper"],
-        tau2=np.where(bad, np.nan, est.tau2),
-        se_tau2=np.where(bad, np.nan, est.se_tau2),
+        tau2=sealed(np.where(bad, np.nan, est.tau2)),
+        se_tau2=sealed(np.where(bad, np.nan, est.se_tau2)),
         i2=res["i2"],
         h2=res["h2"],
         q=res["q"],
@@ -145,5 +194,5 @@ def rma_batch(
         pi_lower=res["pi_lower"],
         pi_upper=res["pi_upper"],
         df=res["df"],
-        status=est.status,
+        status=sealed(est.status.copy()),
     )

@@ -4,21 +4,31 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import stats
+from scipy.special import comb
 
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult, rma
+from cpstem.formatting import format_p
+from cpstem.results import Result
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _data(x: Any, vi: Any) -> tuple[np.ndarray, np.ndarray, RMAResult | None]:
     if isinstance(x, RMAResult):
         return x.yi, x.vi, x
     if vi is None:
-        raise EvidenceError("give a fitted model, or effect sizes and their variances vi")
+        raise EvidenceError(
+            "give a fitted model, or effect sizes and their variances vi",
+            code="required",
+            field="vi",
+        )
     from cpstem.evidence.design import outcomes
 
     y, v = outcomes(x, vi)
@@ -27,8 +37,13 @@ def _data(x: Any, vi: Any) -> tuple[np.ndarray, np.ndarray, RMAResult | None]:
 
 
 @dataclass(frozen=True)
-class RegTest:
-    """Egger's regression test: the slope on the predictor (``sei`` by default)."""
+class RegTest(Result):
+    """Egger's regression test: the slope on the predictor (``sei`` by default).
+
+    ``fit`` is the regression: an :class:`RMAResult` (``model="rma"``) or a mapping of the
+    weighted least-squares ``beta`` and ``se`` (``model="lm"``). ``to_frame()``: one row,
+    columns ``model, predictor, stat, pval, df, estimate, ci_lower, ci_upper``.
+    """
 
     model: str
     predictor: str
@@ -46,7 +61,8 @@ class RegTest:
         df = f", df = {self.df:g}" if np.isfinite(self.df) else ""
         lines = [
             f"Regression test for funnel plot asymmetry ({kind}, predictor {self.predictor})",
-            f"  test for asymmetry: {s} = {self.stat:.4f}{df}, p = {self.pval:.4f}",
+            f"  test for asymmetry: {s} = {self.stat:.4f}{df}, "
+            f"p {format_p(self.pval, 4, prefix=True)}",
         ]
         if self.estimate is not None:
             lines.append(
@@ -57,6 +73,11 @@ class RegTest:
 
     def __str__(self) -> str:
         return self.summary()
+
+    def _dict_items(self) -> dict[str, Any]:
+        return {k: v for k, v in super()._dict_items().items() if k != "fit"} | {
+            "fit": self.fit.to_dict() if isinstance(self.fit, Result) else dict(self.fit)
+        }
 
 
 def regtest(
@@ -77,9 +98,19 @@ def regtest(
     """
     yi, v, fit = _data(x, vi)
     if model not in ("rma", "lm"):
-        raise EvidenceError(f"model {model!r}: allowed 'rma' or 'lm'")
+        raise EvidenceError(
+            f"model {model!r}: allowed 'rma' or 'lm'",
+            code="invalid_choice",
+            field="model",
+            params={"value": model},
+        )
     if predictor not in ("sei", "vi"):
-        raise EvidenceError(f"predictor {predictor!r}: allowed 'sei' or 'vi'")
+        raise EvidenceError(
+            f"predictor {predictor!r}: allowed 'sei' or 'vi'",
+            code="invalid_choice",
+            field="predictor",
+            params={"value": predictor},
+        )
     pred = np.sqrt(v) if predictor == "sei" else v
     X = fit.X if fit is not None else np.ones((yi.size, 1))
     has_int = fit.has_intercept if fit is not None else True
@@ -89,8 +120,14 @@ def regtest(
     level = level if level is not None else (fit.level if fit is not None else 95)
     Xf = np.column_stack([X, pred])
     if np.linalg.matrix_rank(Xf) < Xf.shape[1]:
-        raise EvidenceError("the predictor is constant (equal variances): no regression test")
+        raise EvidenceError(
+            "the predictor is constant (equal variances): no regression test",
+            code="constant_moderator",
+            field="vi",
+        )
     limit = p == 1 and has_int
+    res: RMAResult | dict[str, np.ndarray]
+    est: tuple[float, float, float] | tuple[None, None, None]
     if model == "rma":
         mods = Xf[:, 1:] if has_int else Xf
         res = rma(yi, v, method=method, test=test, level=level, mods=mods, intercept=has_int)
@@ -113,12 +150,15 @@ def regtest(
         res = {"beta": beta, "se": se}
     if not limit:
         est = (None, None, None)
-    return RegTest(model, predictor, stat, pval, float(df), *est, fit=res)
+    return RegTest(model, predictor, stat, pval, float(df), est[0], est[1], est[2], fit=res)
 
 
 @dataclass(frozen=True)
-class RankTest:
-    """Begg and Mazumdar's rank correlation test: Kendall's tau and its p value."""
+class RankTest(Result):
+    """Begg and Mazumdar's rank correlation test: Kendall's tau and its p value.
+
+    ``to_frame()``: one row, columns ``tau, pval, exact``.
+    """
 
     tau: float
     pval: float
@@ -128,7 +168,7 @@ class RankTest:
         how = "exact" if self.exact else "normal approximation (ties)"
         return (
             "Rank correlation test for funnel plot asymmetry\n"
-            f"  Kendall's tau = {self.tau:.4f}, p = {self.pval:.4f} ({how})"
+            f"  Kendall's tau = {self.tau:.4f}, p {format_p(self.pval, 4, prefix=True)} ({how})"
         )
 
     def __str__(self) -> str:
@@ -159,7 +199,11 @@ def ranktest(x: Any, vi: Any = None) -> RankTest:
     yi, v, _ = _data(x, vi)
     n = yi.size
     if n < 3:
-        raise EvidenceError(f"{n} studies: the rank correlation test needs at least 3")
+        raise EvidenceError(
+            f"{n} studies: the rank correlation test needs at least 3",
+            code="too_few_studies",
+            params={"k": n, "needed": 3},
+        )
     w = 1.0 / v
     theta = float(np.sum(w * yi) / np.sum(w))
     vstar = v - 1.0 / np.sum(w)
@@ -187,8 +231,12 @@ def ranktest(x: Any, vi: Any = None) -> RankTest:
 
 
 @dataclass(frozen=True)
-class TrimFill:
-    """Trim-and-fill: number of missing studies and the model refitted with them filled in."""
+class TrimFill(Result):
+    """Trim-and-fill: number of missing studies and the model refitted with them filled in.
+
+    ``to_frame()``: one row per study of the refitted model (columns as
+    :meth:`RMAResult.to_frame`) and ``filled`` (True for a study filled in).
+    """
 
     k0: int
     se_k0: float
@@ -205,6 +253,12 @@ class TrimFill:
     @property
     def vi(self) -> np.ndarray:
         return self.fit.vi
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study of the refitted model, with ``filled``."""
+        frame = self.fit.to_frame()
+        frame["filled"] = self.fill
+        return frame
 
     def summary(self) -> str:
         head = (
@@ -225,17 +279,35 @@ def trimfill(
     Like metafor, the augmented model is refitted with the original method and a z test.
     """
     if not isinstance(res, RMAResult) or not res.int_only:
-        raise EvidenceError("trim-and-fill needs a fitted model without moderators")
+        raise EvidenceError(
+            "trim-and-fill needs a fitted model without moderators",
+            code="not_applicable",
+            field="res",
+        )
     if res.k < 2:
-        raise EvidenceError("trim-and-fill needs at least 2 studies")
+        raise EvidenceError(
+            "trim-and-fill needs at least 2 studies",
+            code="too_few_studies",
+            params={"k": res.k, "needed": 2},
+        )
     if estimator not in ("L0", "R0", "Q0"):
-        raise EvidenceError(f"estimator {estimator!r}: allowed L0, R0 or Q0")
+        raise EvidenceError(
+            f"estimator {estimator!r}: allowed L0, R0 or Q0",
+            code="invalid_choice",
+            field="estimator",
+            params={"value": estimator},
+        )
     yi, vi = res.yi.copy(), res.vi.copy()
     if side is None:
         slope = rma(yi, vi, method=res.method, mods=np.sqrt(vi), control=res.control).beta[1]
         side = "right" if slope < 0 else "left"
     if side not in ("left", "right"):
-        raise EvidenceError(f"side {side!r}: allowed 'left' or 'right'")
+        raise EvidenceError(
+            f"side {side!r}: allowed 'left' or 'right'",
+            code="invalid_choice",
+            field="side",
+            params={"value": side},
+        )
     if side == "right":
         yi = -yi
     order = np.argsort(yi, kind="stable")
@@ -248,21 +320,23 @@ def trimfill(
         k0_prev = k0
         it += 1
         if it > maxiter:
-            raise EvidenceError("trim-and-fill did not converge")
+            raise EvidenceError(
+                "trim-and-fill did not converge", code="not_converged", params={"maxiter": maxiter}
+            )
         beta = float(rma(yi[: k - k0], vi[: k - k0], method=res.method, control=res.control).beta)
         yc = yi - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(yc), kind="stable")] = np.arange(1, k + 1)
         signed = np.sign(yc) * ranks
         if estimator == "R0":
-            k0f = (k - np.max(-signed[signed < 0])) - 1
-            se = np.sqrt(2 * max(0.0, k0f) + 2)
+            k0f = float(k - np.max(-signed[signed < 0])) - 1
+            se = float(np.sqrt(2 * max(0.0, k0f) + 2))
         else:
             sr = float(np.sum(signed[signed > 0]))
             if estimator == "L0":
                 k0f = (4 * sr - k * (k + 1)) / (2 * k - 1)
             else:
-                k0f = k - 0.5 - np.sqrt(2 * k**2 - 4 * sr + 0.25)
+                k0f = k - 0.5 - float(np.sqrt(2 * k**2 - 4 * sr + 0.25))
             var_sr = (
                 k * (k + 1) * (2 * k + 1)
                 + 10 * k0f**3
@@ -273,16 +347,14 @@ def trimfill(
                 + 6 * k**2 * k0f
             ) / 24
             if estimator == "L0":
-                se = 4 * np.sqrt(var_sr) / (2 * k - 1)
+                se = 4 * float(np.sqrt(var_sr)) / (2 * k - 1)
             else:
-                se = 2 * np.sqrt(var_sr) / np.sqrt((k - 0.5) ** 2 - k0f * (2 * k - k0f - 1))
+                se = 2 * float(np.sqrt(var_sr) / np.sqrt((k - 0.5) ** 2 - k0f * (2 * k - k0f - 1)))
         k0 = int(max(0, _round_half_even(k0f)))
         se_k0 = float(max(0.0, se))
     p_k0 = None
     if estimator == "R0":
         m = np.arange(-1, k0)
-        from scipy.special import comb
-
         p_k0 = float(1 - np.sum(comb(m + 1, m + 1) * 0.5 ** (m + 2)))
     if k0 > 0:
         yc = yi - beta

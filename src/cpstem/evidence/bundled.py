@@ -17,10 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 import pandas as pd
 
+from cpstem.datafiles import csv_frame
 from cpstem.evidence.errors import EvidenceError
 
 _FILES = (
@@ -46,13 +46,20 @@ class EvidenceBundle:
     published_meta_analyses: pd.DataFrame
 
     def trial(self, trial_id: str) -> pd.Series:
-        return self.trials.set_index("trial").loc[trial_id]
+        """The ``trials.csv`` row of one trial."""
+        row = self.trials.set_index("trial").loc[trial_id]
+        if not isinstance(row, pd.Series):
+            raise EvidenceError(
+                f"trial {trial_id!r} is listed more than once in trials.csv",
+                code="duplicate",
+                field="trial",
+                params={"trial": trial_id},
+            )
+        return row
 
 
 def _read(name: str) -> pd.DataFrame:
-    path = resources.files("cpstem.evidence").joinpath("data").joinpath(f"{name}.csv")
-    with path.open(encoding="utf-8") as fh:
-        return pd.read_csv(fh, keep_default_na=False, na_values=[""])
+    return csv_frame("cpstem.evidence", f"data/{name}.csv")
 
 
 def _check(bundle: EvidenceBundle) -> None:
@@ -60,19 +67,28 @@ def _check(bundle: EvidenceBundle) -> None:
     for name in _FILES[1:-1]:
         unknown = set(getattr(bundle, name)["trial"]) - known
         if unknown:
-            raise EvidenceError(f"bundled {name}.csv names unknown trial(s) {sorted(unknown)}")
+            raise EvidenceError(
+                f"bundled {name}.csv names unknown trial(s) {sorted(unknown)}",
+                code="unknown_trial",
+                field="trial",
+                params={"file": f"{name}.csv", "trials": sorted(unknown)},
+            )
     roles = set(bundle.motor_arms["role"])
     if not roles <= set(ROLES):
-        raise EvidenceError(f"bundled motor_arms.csv has unknown role(s) {roles - set(ROLES)}")
-    for name in _FILES:
-        frame = getattr(bundle, name)
-        if "source" in frame and frame["source"].isna().any():
-            raise EvidenceError(f"bundled {name}.csv has a row without a source")
+        raise EvidenceError(
+            f"bundled motor_arms.csv has unknown role(s) {roles - set(ROLES)}",
+            code="invalid_choice",
+            field="role",
+            params={"file": "motor_arms.csv", "roles": sorted(roles - set(ROLES))},
+        )
 
 
 @cache
 def load_bundle() -> EvidenceBundle:
-    """The bundled dataset, validated (unknown trials, roles or missing sources are errors)."""
+    """The bundled dataset, validated (unknown trials, roles or missing sources are errors).
+
+    Cached: the frames are shared by every caller, so copy one before changing it.
+    """
     bundle = EvidenceBundle(**{name: _read(name) for name in _FILES})
     _check(bundle)
     return bundle

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from cpstem.evidence.escalc import small_sample_correction
+from cpstem.results import Result
 
 #: Columns of a comparison table (one row per trial and time point).
 COMPARISON_COLUMNS = (
@@ -39,7 +40,7 @@ COMPARISON_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class Group:
+class Group(Result):
     """Summary of one group: size, mean and SD of the change."""
 
     n: float
@@ -105,7 +106,15 @@ def arm_comparisons(arms: pd.DataFrame, timepoint_months: int) -> tuple[pd.DataF
                 )
             )
             continue
-        groups = [Group(r.n, r.mean_change, r.sd_change) for r in cells.itertuples()]
+        groups = [
+            Group(n, mean, sd)
+            for n, mean, sd in zip(
+                cells["n"].tolist(),
+                cells["mean_change"].tolist(),
+                cells["sd_change"].tolist(),
+                strict=True,
+            )
+        ]
         g1 = combine_groups(groups)
         c = control.iloc[0]
         notes = [n for n in trial_arms["note"].dropna() if n]

@@ -9,6 +9,7 @@ is 0 (a "null" interval when both are), one beyond the search range is that end.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy import special
@@ -16,18 +17,43 @@ from scipy import special
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.roots import zeroin
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpstem.evidence.rma import RMAResult
+
+_Triple = tuple[float, float, float]
 
 
 @dataclass(frozen=True)
-class Tau2CI:
-    """Estimates with lower and upper bounds: ``tau2``, ``tau``, ``i2``, ``h2`` as triples."""
+class Tau2CI(Result):
+    """Estimates with lower and upper bounds: ``tau2``, ``tau``, ``i2``, ``h2`` as triples.
+
+    ``to_frame()``: one row per quantity (index ``tau2, tau, i2, h2``), columns ``estimate,
+    ci_lower, ci_upper``.
+    """
 
     level: float
-    tau2: tuple[float, float, float]
-    tau: tuple[float, float, float]
-    i2: tuple[float, float, float]
-    h2: tuple[float, float, float]
+    tau2: _Triple
+    tau: _Triple
+    i2: _Triple
+    h2: _Triple
     null: bool
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per quantity (``tau2, tau, i2, h2``): ``estimate, ci_lower, ci_upper``."""
+        names = ("tau2", "tau", "i2", "h2")
+        rows = [getattr(self, n) for n in names]
+        return frame_of(
+            {
+                "estimate": [r[0] for r in rows],
+                "ci_lower": [r[1] for r in rows],
+                "ci_upper": [r[2] for r in rows],
+            },
+            index=list(names),
+        )
 
     def __str__(self) -> str:
         rows = [f"{'':<8}{'estimate':>10}{'ci.lb':>10}{'ci.ub':>10}"]
@@ -41,16 +67,30 @@ class Tau2CI:
         return "\n".join(rows)
 
 
-def confint_tau2(res, level: float | None = None) -> Tau2CI:
+def confint_tau2(res: RMAResult, level: float | None = None) -> Tau2CI:
     """Q-profile confidence interval of tau^2 for a random-effects model (``rma`` result)."""
     if res.method == "FE":
-        raise EvidenceError("a fixed-effect model has no tau^2 to give an interval for")
+        raise EvidenceError(
+            "a fixed-effect model has no tau^2 to give an interval for",
+            code="not_applicable",
+            field="method",
+        )
     if res.tau2_fixed:
-        raise EvidenceError("tau^2 was fixed, not estimated: no interval")
+        raise EvidenceError(
+            "tau^2 was fixed, not estimated: no interval", code="not_applicable", field="tau2"
+        )
     if res.k < 2:
-        raise EvidenceError("an interval for tau^2 needs at least 2 studies")
+        raise EvidenceError(
+            "an interval for tau^2 needs at least 2 studies",
+            code="too_few_studies",
+            params={"k": res.k, "needed": 2},
+        )
     if not np.all(res.vi > 0):
-        raise EvidenceError("the Q-profile interval needs every sampling variance > 0")
+        raise EvidenceError(
+            "the Q-profile interval needs every sampling variance > 0",
+            code="nonpositive_variance",
+            field="vi",
+        )
     alpha = res.alpha if level is None else dist.alpha_from_level(level)
     y, v, X = res.yi, res.vi, res.X
     df = res.k - res.p
@@ -97,6 +137,10 @@ def confint_tau2(res, level: float | None = None) -> Tau2CI:
     t2 = (res.tau2, lb, ub)
     i2 = (res.i2, 100 * lb / (vt + lb), 100 * ub / (vt + ub))
     h2 = (res.h2, lb / vt + 1, ub / vt + 1)
-    tau = tuple(float(np.sqrt(x)) if x >= 0 else float("nan") for x in t2)
+    t2 = (float(t2[0]), float(t2[1]), float(t2[2]))
+    i2 = (float(i2[0]), float(i2[1]), float(i2[2]))
+    h2 = (float(h2[0]), float(h2[1]), float(h2[2]))
+    root_t2 = [float(np.sqrt(x)) if x >= 0 else float("nan") for x in t2]
+    tau = (root_t2[0], root_t2[1], root_t2[2])
     lv = res.level if level is None else float(level)
     return Tau2CI(lv, t2, tau, i2, h2, null)

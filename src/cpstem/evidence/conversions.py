@@ -13,22 +13,19 @@ can enter an SMD/MD meta-analysis. Constants and sources: ``data/conversions.tom
 from __future__ import annotations
 
 import itertools
-import tomllib
 from functools import cache
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy import integrate, special, stats
 
+from cpstem.datafiles import toml_data
 from cpstem.evidence.errors import EvidenceError
 
-_DATA = Path(__file__).parent / "data" / "conversions.toml"
 
-
-@cache
-def constants() -> dict:
+def constants() -> dict[str, Any]:
     """The constants and their sources (``data/conversions.toml``)."""
-    return tomllib.loads(_DATA.read_text())
+    return toml_data("cpstem.evidence", "data/conversions.toml")
 
 
 @cache
@@ -40,7 +37,12 @@ def expected_range(n: int) -> float:
     """
     c = constants()["wan2014"]
     if n < 2:
-        raise EvidenceError(f"n = {n}: a range needs at least 2 participants")
+        raise EvidenceError(
+            f"n = {n}: a range needs at least 2 participants",
+            code="out_of_range",
+            field="n",
+            params={"value": n},
+        )
     if n > c["table_max"]:
         return float(2 * special.ndtri((n - c["xi_a"]) / (n + c["xi_b"])))
 
@@ -75,42 +77,62 @@ def mean_sd_from_median(
     """
     n = int(n)
     if n < 2:
-        raise EvidenceError(f"n = {n}: need at least 2 participants to estimate an SD")
-    has_r = minimum is not None and maximum is not None
-    has_q = q1 is not None and q3 is not None
-    if not (has_r or has_q):
-        raise EvidenceError("give the quartiles (q1, q3) and/or the range (minimum, maximum)")
+        raise EvidenceError(
+            f"n = {n}: need at least 2 participants to estimate an SD",
+            code="out_of_range",
+            field="n",
+            params={"value": n},
+        )
+    rng = (float(minimum), float(maximum)) if minimum is not None and maximum is not None else None
+    iqr = (float(q1), float(q3)) if q1 is not None and q3 is not None else None
+    if rng is None and iqr is None:
+        raise EvidenceError(
+            "give the quartiles (q1, q3) and/or the range (minimum, maximum)",
+            code="required",
+            field="q1",
+        )
     values = [v for v in (minimum, q1, median, q3, maximum) if v is not None]
     if any(b < a for a, b in itertools.pairwise(values)):
-        raise EvidenceError(f"summary {values}: need minimum <= q1 <= median <= q3 <= maximum")
+        raise EvidenceError(
+            f"summary {values}: need minimum <= q1 <= median <= q3 <= maximum",
+            code="inconsistent",
+            field="median",
+            params={"values": values},
+        )
     if mean_method not in ("luo", "wan"):
-        raise EvidenceError(f"mean_method {mean_method!r}: allowed 'luo' or 'wan'")
+        raise EvidenceError(
+            f"mean_method {mean_method!r}: allowed 'luo' or 'wan'",
+            code="invalid_choice",
+            field="mean_method",
+            params={"value": mean_method},
+        )
     c = constants()["luo2018"]
     m = float(median)
-    if has_r and has_q:
-        a, b = float(minimum), float(maximum)
+    if rng is not None and iqr is not None:
+        (a, b), (lq, uq) = rng, iqr
         if mean_method == "luo":
             w2 = c["s2_a"] / (c["s2_a"] + n ** c["s2_exp"])
             w3 = c["s2_b"] - c["s2_c"] / n ** c["s2_exp2"]
-            mean = w2 * (a + b) / 2 + w3 * (q1 + q3) / 2 + (1 - w2 - w3) * m
+            mean = w2 * (a + b) / 2 + w3 * (lq + uq) / 2 + (1 - w2 - w3) * m
         else:
-            mean = (a + 2 * q1 + 2 * m + 2 * q3 + b) / 8
-        sd = (b - a) / (2 * expected_range(n)) + (q3 - q1) / (2 * expected_iqr(n))
-    elif has_r:
-        a, b = float(minimum), float(maximum)
+            mean = (a + 2 * lq + 2 * m + 2 * uq + b) / 8
+        sd = (b - a) / (2 * expected_range(n)) + (uq - lq) / (2 * expected_iqr(n))
+    elif rng is not None:
+        a, b = rng
         if mean_method == "luo":
             w1 = c["s1_a"] / (c["s1_a"] + n ** c["s1_exp"])
             mean = w1 * (a + b) / 2 + (1 - w1) * m
         else:
             mean = (a + 2 * m + b) / 4
         sd = (b - a) / expected_range(n)
-    else:
+    elif iqr is not None:
+        lq, uq = iqr
         if mean_method == "luo":
             w = c["s3_b"] + c["s3_c"] / n
-            mean = w * (q1 + q3) / 2 + (1 - w) * m
+            mean = w * (lq + uq) / 2 + (1 - w) * m
         else:
-            mean = (q1 + m + q3) / 3
-        sd = (q3 - q1) / expected_iqr(n)
+            mean = (lq + m + uq) / 3
+        sd = (uq - lq) / expected_iqr(n)
     return float(mean), float(sd)
 
 
@@ -118,14 +140,24 @@ def hozo_mean_sd(n: int, median: float, minimum: float, maximum: float) -> tuple
     """Hozo et al. 2005: mean ``(a + 2m + b) / 4``, SD ``sqrt(((a-2m+b)^2/4 + (b-a)^2) / 12)``."""
     a, m, b = float(minimum), float(median), float(maximum)
     if not a <= m <= b:
-        raise EvidenceError(f"need minimum <= median <= maximum, got {a}, {m}, {b}")
+        raise EvidenceError(
+            f"need minimum <= median <= maximum, got {a}, {m}, {b}",
+            code="inconsistent",
+            field="median",
+            params={"values": [a, m, b]},
+        )
     return (a + 2 * m + b) / 4, float(np.sqrt(((a - 2 * m + b) ** 2 / 4 + (b - a) ** 2) / 12))
 
 
 def sd_from_se(se: float, n: int) -> float:
     """SD of an arm from the standard error of its mean (SEM): ``SE * sqrt(n)``."""
     if se < 0 or n < 1:
-        raise EvidenceError(f"se = {se}, n = {n}: need se >= 0 and n >= 1")
+        raise EvidenceError(
+            f"se = {se}, n = {n}: need se >= 0 and n >= 1",
+            code="out_of_range",
+            field="se" if se < 0 else "n",
+            params={"se": se, "n": n},
+        )
     return float(se * np.sqrt(n))
 
 
@@ -136,14 +168,29 @@ def sd_from_ci(lower: float, upper: float, n: int, level: float = 95, dist: str 
     (``dist="t"``, right for small trials) or the normal quantile (``dist="z"``: 3.92 / 2).
     """
     if upper < lower:
-        raise EvidenceError(f"CI {lower} to {upper}: the upper limit is below the lower")
+        raise EvidenceError(
+            f"CI {lower} to {upper}: the upper limit is below the lower",
+            code="inconsistent",
+            field="upper",
+            params={"lower": lower, "upper": upper},
+        )
     if n < 2:
-        raise EvidenceError(f"n = {n}: need at least 2 participants")
+        raise EvidenceError(
+            f"n = {n}: need at least 2 participants",
+            code="out_of_range",
+            field="n",
+            params={"value": n},
+        )
     p = (1 + (level / 100 if level > 1 else level)) / 2
     if dist == "t":
         q = float(stats.t.ppf(p, n - 1))
     elif dist == "z":
         q = float(special.ndtri(p))
     else:
-        raise EvidenceError(f"dist {dist!r}: allowed 't' or 'z'")
+        raise EvidenceError(
+            f"dist {dist!r}: allowed 't' or 'z'",
+            code="invalid_choice",
+            field="dist",
+            params={"value": dist},
+        )
     return float(np.sqrt(n) * (upper - lower) / (2 * q))

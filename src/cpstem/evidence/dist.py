@@ -6,10 +6,12 @@ would make metafor report ``NA``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from scipy import special
 
-ArrayLike = float | np.ndarray
+ArrayLike = float | np.floating[Any] | np.ndarray
 
 
 def two_sided_p_norm(stat: ArrayLike) -> ArrayLike:
@@ -57,12 +59,20 @@ def alpha_from_level(level: float) -> float:
     try:
         lv = float(level)
     except (TypeError, ValueError):
-        raise EvidenceError(f"level {level!r}: give a confidence level such as 95") from None
+        raise EvidenceError(
+            f"level {level!r}: give a confidence level such as 95",
+            code="not_a_number",
+            field="level",
+            params={"value": str(level)},
+        ) from None
     if 1.0 < lv < 100.0:
         return (100.0 - lv) / 100.0
     if 0.5 < lv < 1.0:
         return 1.0 - lv
     raise EvidenceError(
         f"level {level!r}: give the confidence level in percent (50 < level < 100, e.g. 95) "
-        "or as a fraction (0.5 < level < 1)"
+        "or as a fraction (0.5 < level < 1)",
+        code="out_of_range",
+        field="level",
+        params={"value": lv},
     )

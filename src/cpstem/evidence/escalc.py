@@ -10,13 +10,18 @@ results become NaN (missing), as in metafor.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from scipy import special
 
 from cpstem.evidence.errors import EvidenceError
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 MEASURES = {
     "MD": ("m1i", "sd1i", "n1i", "m2i", "sd2i", "n2i"),
@@ -49,11 +54,16 @@ DESCRIPTION = {
     "ZCOR": "Fisher's z-transformed correlation",
 }
 _TO = ("only0", "all", "if0all", "none")
+_Triple = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 @dataclass(frozen=True)
-class EffectSizes:
-    """Effect sizes ``yi`` with sampling variances ``vi`` (NaN where not computable)."""
+class EffectSizes(Result):
+    """Effect sizes ``yi`` with sampling variances ``vi`` (NaN where not computable).
+
+    ``to_frame()``: one row per study, columns ``study, yi, vi, sei`` and ``ni`` (total sample
+    size, when known).
+    """
 
     measure: str
     yi: np.ndarray
@@ -67,6 +77,19 @@ class EffectSizes:
     @property
     def sei(self) -> np.ndarray:
         return np.sqrt(self.vi)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study: ``study, yi, vi, sei`` (and ``ni`` when known)."""
+        labels = self.labels or tuple(f"Study {i + 1}" for i in range(len(self)))
+        cols: dict[str, Any] = {
+            "study": list(labels),
+            "yi": self.yi,
+            "vi": self.vi,
+            "sei": self.sei,
+        }
+        if self.ni is not None:
+            cols["ni"] = self.ni
+        return frame_of(cols)
 
     def summary(self) -> str:
         lines = [f"{self.measure}: {DESCRIPTION[self.measure]} (k = {len(self)})"]
@@ -91,12 +114,17 @@ def small_sample_correction(df: Any) -> np.ndarray:
     return _cm(np.asarray(df, dtype=float))
 
 
-def _col(cols: dict[str, Any], name: str, k: int | None) -> np.ndarray:
+def _col(cols: Mapping[str, Any], name: str, k: int | None) -> np.ndarray:
     from cpstem.evidence.design import as_vector
 
     arr = as_vector(cols[name], name)
     if k is not None and arr.size != k:
-        raise EvidenceError(f"{name} has {arr.size} values, expected {k} (one per study)")
+        raise EvidenceError(
+            f"{name} has {arr.size} values, expected {k} (one per study)",
+            code="length_mismatch",
+            field=name,
+            params={"given": int(arr.size), "expected": k},
+        )
     return arr
 
 
@@ -120,13 +148,33 @@ def effect_sizes(
     """
     m = str(measure).upper()
     if m not in MEASURES:
-        raise EvidenceError(f"measure {measure!r}: allowed {', '.join(MEASURES)}")
+        raise EvidenceError(
+            f"measure {measure!r}: allowed {', '.join(MEASURES)}",
+            code="invalid_choice",
+            field="measure",
+            params={"value": measure, "allowed": list(MEASURES)},
+        )
     if to not in _TO:
-        raise EvidenceError(f"to={to!r}: allowed {', '.join(_TO)}")
+        raise EvidenceError(
+            f"to={to!r}: allowed {', '.join(_TO)}",
+            code="invalid_choice",
+            field="to",
+            params={"value": to, "allowed": list(_TO)},
+        )
     if vtype not in ("LS", "UB"):
-        raise EvidenceError(f"vtype={vtype!r}: allowed 'LS' or 'UB'")
+        raise EvidenceError(
+            f"vtype={vtype!r}: allowed 'LS' or 'UB'",
+            code="invalid_choice",
+            field="vtype",
+            params={"value": vtype},
+        )
     if vtype == "UB" and m != "SMD":
-        raise EvidenceError("vtype='UB' is available for SMD only")
+        raise EvidenceError(
+            "vtype='UB' is available for SMD only",
+            code="not_allowed",
+            field="vtype",
+            params={"value": vtype, "measure": m},
+        )
     if m in ("PAS", "PFT") and add is None:
         add = 0.0
     add = 0.5 if add is None else float(add)
@@ -148,7 +196,12 @@ def effect_sizes(
     }
     unknown = sorted(set(columns) - known)
     if unknown:
-        raise EvidenceError(f"unknown column(s) {unknown} for effect_sizes")
+        raise EvidenceError(
+            f"unknown column(s) {unknown} for effect_sizes",
+            code="not_allowed",
+            field=unknown[0],
+            params={"columns": unknown},
+        )
     if m in ("OR", "RR", "RD", "PETO"):
         yi, vi, ni = _two_by_two(m, columns, add, to, drop00)
     elif m in ("PR", "PLO", "PAS", "PFT"):
@@ -167,25 +220,38 @@ def effect_sizes(
     if labels is not None:
         lab = tuple(str(x) for x in labels)
         if len(lab) != yi.size:
-            raise EvidenceError(f"{len(lab)} labels for {yi.size} studies")
+            raise EvidenceError(
+                f"{len(lab)} labels for {yi.size} studies",
+                code="length_mismatch",
+                field="labels",
+                params={"given": len(lab), "expected": int(yi.size)},
+            )
     return EffectSizes(m, yi, vi, lab, ni)
 
 
-def _need(columns: dict, names: tuple[str, ...], measure: str) -> None:
+def _need(columns: Mapping[str, Any], names: tuple[str, ...], measure: str) -> None:
     missing = [n for n in names if n not in columns]
     if missing:
         raise EvidenceError(
-            f"measure {measure} needs column(s) {', '.join(missing)} (give {', '.join(names)})"
+            f"measure {measure} needs column(s) {', '.join(missing)} (give {', '.join(names)})",
+            code="required",
+            field=missing[0],
+            params={"missing": missing, "measure": measure},
         )
 
 
 def _nonneg(arr: np.ndarray, name: str, what: str = "count") -> None:
     bad = np.flatnonzero(arr < 0)
     if bad.size:
-        raise EvidenceError(f"{name}[{bad[0]}] = {arr[bad[0]]:g}: a {what} cannot be negative")
+        raise EvidenceError(
+            f"{name}[{bad[0]}] = {arr[bad[0]]:g}: a {what} cannot be negative",
+            code="out_of_range",
+            field=name,
+            params={"index": int(bad[0]), "value": float(arr[bad[0]])},
+        )
 
 
-def _two_by_two(m, columns, add, to, drop00):
+def _two_by_two(m: str, columns: Mapping[str, Any], add: float, to: str, drop00: bool) -> _Triple:
     if "bi" not in columns and "n1i" in columns:
         _need(columns, ("ai", "n1i", "ci", "n2i"), m)
         ai = _col(columns, "ai", None)
@@ -196,7 +262,10 @@ def _two_by_two(m, columns, add, to, drop00):
             if over.size:
                 raise EvidenceError(
                     f"{name}[{over[0]}] = {cnt[over[0]]:g} events in a group of "
-                    f"{tot[over[0]]:g}: events cannot exceed the group size"
+                    f"{tot[over[0]]:g}: events cannot exceed the group size",
+                    code="out_of_range",
+                    field=name,
+                    params={"index": int(over[0]), "value": float(cnt[over[0]])},
                 )
     else:
         _need(columns, ("ai", "bi", "ci", "di"), m)
@@ -238,7 +307,7 @@ def _two_by_two(m, columns, add, to, drop00):
     return yi, vi, n
 
 
-def _proportion(m, columns, add, to):
+def _proportion(m: str, columns: Mapping[str, Any], add: float, to: str) -> _Triple:
     if "ni" not in columns and "mi" in columns:
         xi = _col(columns, "xi", None)
         mi = _col(columns, "mi", xi.size)
@@ -249,7 +318,12 @@ def _proportion(m, columns, add, to):
     _nonneg(xi, "xi")
     bad = np.flatnonzero(mi < 0)
     if bad.size:
-        raise EvidenceError(f"xi[{bad[0]}] = {xi[bad[0]]:g}: more events than the sample size")
+        raise EvidenceError(
+            f"xi[{bad[0]}] = {xi[bad[0]]:g}: more events than the sample size",
+            code="out_of_range",
+            field="xi",
+            params={"index": int(bad[0]), "value": float(xi[bad[0]])},
+        )
     xi, mi = xi.astype(float), mi.astype(float)
     if to == "all":
         xi, mi = xi + add, mi + add
@@ -271,7 +345,7 @@ def _proportion(m, columns, add, to):
         return yi, 1 / (4 * ni + 2), ni
 
 
-def _two_means(m, columns, vtype):
+def _two_means(m: str, columns: Mapping[str, Any], vtype: str) -> _Triple:
     _need(columns, MEASURES[m], m)
     m1 = _col(columns, "m1i", None)
     sd1, n1, m2, sd2, n2 = (
@@ -282,7 +356,12 @@ def _two_means(m, columns, vtype):
     for name, arr in (("n1i", n1), ("n2i", n2)):
         bad = np.flatnonzero(arr <= 0)
         if bad.size:
-            raise EvidenceError(f"{name}[{bad[0]}] = {arr[bad[0]]:g}: a group size must be > 0")
+            raise EvidenceError(
+                f"{name}[{bad[0]}] = {arr[bad[0]]:g}: a group size must be > 0",
+                code="out_of_range",
+                field=name,
+                params={"index": int(bad[0]), "value": float(arr[bad[0]])},
+            )
     ni = n1 + n2
     with np.errstate(all="ignore"):
         if m == "MD":
@@ -300,7 +379,7 @@ def _two_means(m, columns, vtype):
     return yi, vi, ni
 
 
-def _smcr(columns):
+def _smcr(columns: Mapping[str, Any]) -> _Triple:
     _need(columns, MEASURES["SMCR"], "SMCR")
     m1 = _col(columns, "m1i", None)
     m2, sd1, ni, ri = (_col(columns, c, m1.size) for c in ("m2i", "sd1i", "ni", "ri"))
@@ -316,10 +395,15 @@ def _smcr(columns):
 def _check_r(ri: np.ndarray) -> None:
     bad = np.flatnonzero(np.abs(ri) > 1)
     if bad.size:
-        raise EvidenceError(f"ri[{bad[0]}] = {ri[bad[0]]:g}: a correlation lies in [-1, 1]")
+        raise EvidenceError(
+            f"ri[{bad[0]}] = {ri[bad[0]]:g}: a correlation lies in [-1, 1]",
+            code="out_of_range",
+            field="ri",
+            params={"index": int(bad[0]), "value": float(ri[bad[0]])},
+        )
 
 
-def _zcor(columns):
+def _zcor(columns: Mapping[str, Any]) -> _Triple:
     _need(columns, ("ri", "ni"), "ZCOR")
     ri = _col(columns, "ri", None)
     ni = _col(columns, "ni", ri.size)

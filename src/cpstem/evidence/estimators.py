@@ -21,7 +21,9 @@ study has sampling variance 0 and the optimum would be tau^2 = 0 the likelihood 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -60,7 +62,8 @@ class Control:
     ll0check: bool = True
 
     @classmethod
-    def of(cls, control: Control | dict | None) -> Control:
+    def of(cls, control: Control | Mapping[str, Any] | None) -> Control:
+        """``control`` as settings: ``None`` -> defaults, a mapping -> those keys set."""
         from cpstem.evidence.errors import EvidenceError
 
         if control is None:
@@ -70,7 +73,12 @@ class Control:
         allowed = set(cls.__dataclass_fields__)
         bad = sorted(set(control) - allowed)
         if bad:
-            raise EvidenceError(f"control {bad}: allowed keys are {', '.join(sorted(allowed))}")
+            raise EvidenceError(
+                f"control {bad}: allowed keys are {', '.join(sorted(allowed))}",
+                code="not_allowed",
+                field="control",
+                params={"keys": bad, "allowed": sorted(allowed)},
+            )
         return cls(**control)
 
 
@@ -159,6 +167,10 @@ def loglik(r: Rows, tau2: np.ndarray, reml: bool, y: np.ndarray | None = None) -
     return -0.5 * r.k * LOG2PI - 0.5 * logv - 0.5 * rss
 
 
+#: tau^2, its standard error, status and iterations of the rows an estimator was given
+_Fit = tuple[np.ndarray, np.ndarray, np.ndarray | int, np.ndarray | int]
+
+
 @dataclass
 class Tau2Fit:
     """tau^2 per row with its standard error, status and iteration count."""
@@ -204,7 +216,7 @@ def estimate(r: Rows, method: str, control: Control, tau2_fixed: float | None = 
     return Tau2Fit(tau2, se, status, iters)
 
 
-def _dl(r: Rows, method: str, control: Control):
+def _dl(r: Rows, method: str, control: Control) -> _Fit:
     w = weights(r, np.zeros(r.k.size))
     _sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
     df = r.k - 1.0
@@ -213,7 +225,7 @@ def _dl(r: Rows, method: str, control: Control):
     return tau2, se, np.zeros(r.k.size, dtype=int), np.zeros(r.k.size, dtype=int)
 
 
-def _hs(r: Rows, method: str, control: Control):
+def _hs(r: Rows, method: str, control: Control) -> _Fit:
     w = weights(r, np.zeros(r.k.size))
     sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
     df = r.k - 1.0
@@ -229,7 +241,7 @@ def _he_raw(r: Rows) -> np.ndarray:
     return (rss - trpv) / (k - 1.0)
 
 
-def _he(r: Rows, method: str, control: Control):
+def _he(r: Rows, method: str, control: Control) -> _Fit:
     k = r.k.astype(float)
     tau2 = np.maximum(0.0, _he_raw(r))
     vv = np.where(r.m, r.v, 0.0)
@@ -241,7 +253,7 @@ def _he(r: Rows, method: str, control: Control):
     return tau2, se, np.zeros(r.k.size, dtype=int), np.zeros(r.k.size, dtype=int)
 
 
-def _sj(r: Rows, method: str, control: Control):
+def _sj(r: Rows, method: str, control: Control) -> _Fit:
     k = r.k.astype(float)
     if control.tau2_init is None:
         tau0 = (r.ymc**2).sum(axis=1) / k
@@ -300,7 +312,7 @@ def _qroot_fallback(r: Rows, lo: np.ndarray, target: np.ndarray) -> np.ndarray:
     return bisect_decreasing(g, lo, hi)
 
 
-def _pm(r: Rows, method: str, control: Control):
+def _pm(r: Rows, method: str, control: Control) -> _Fit:
     n = r.k.size
     target = r.k - 1.0
     tau2 = np.zeros(n)
@@ -350,7 +362,7 @@ def _adjust(r: Rows, tau2: np.ndarray, method: str) -> np.ndarray:
         return (ypy * k / (k - 1.0) - k) / sw
 
 
-def _fisher(r: Rows, method: str, control: Control):
+def _fisher(r: Rows, method: str, control: Control) -> _Fit:
     n = r.k.size
     status = np.zeros(n, dtype=int)
     iters = np.zeros(n, dtype=int)

@@ -8,7 +8,7 @@ weights, DFBETAS and the "influential" flag of Viechtbauer & Cheung 2010).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -16,6 +16,11 @@ from cpstem.evidence import dist
 from cpstem.evidence.batch import rma_batch
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult, rma
+from cpstem.formatting import format_p
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _SERIES = (
     "estimate",
@@ -33,8 +38,13 @@ _SERIES = (
 
 
 @dataclass(frozen=True)
-class Sequence:
-    """One row per refitted model (leave-one-out or cumulative), in ``labels`` order."""
+class Sequence(Result):
+    """One row per refitted model (leave-one-out or cumulative), in ``labels`` order.
+
+    ``labels[i]`` is the study left out (leave-one-out) or added (cumulative) in row ``i``.
+    ``to_frame()``: one row per refitted model, columns ``study, estimate, se, stat, pval,
+    ci_lower, ci_upper, q, q_pval, tau2, i2, h2``.
+    """
 
     kind: str
     labels: tuple[str, ...]
@@ -50,6 +60,10 @@ class Sequence:
     i2: np.ndarray
     h2: np.ndarray
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per refitted model: ``study`` and the figures of :data:`_SERIES`."""
+        return frame_of({"study": list(self.labels)} | {n: getattr(self, n) for n in _SERIES})
+
     def summary(self) -> str:
         what = "omitting" if self.kind == "leave-one-out" else "adding"
         lines = [
@@ -59,7 +73,8 @@ class Sequence:
         for i, lab in enumerate(self.labels):
             lines.append(
                 f"{lab[:24]:<24}{self.estimate[i]:10.4f}{self.ci_lower[i]:10.4f}"
-                f"{self.ci_upper[i]:10.4f}{self.pval[i]:10.4f}{self.tau2[i]:9.4f}"
+                f"{self.ci_upper[i]:10.4f}{format_p(self.pval[i], 4, metafor=True):>10}"
+                f"{self.tau2[i]:9.4f}"
                 f"{self.i2[i]:8.2f}"
             )
         return "\n".join(lines)
@@ -68,7 +83,7 @@ class Sequence:
         return self.summary()
 
 
-def _rows(res: RMAResult, Y: np.ndarray, V: np.ndarray, kind: str, labels) -> Sequence:
+def _rows(res: RMAResult, Y: np.ndarray, V: np.ndarray, kind: str, labels: Any) -> Sequence:
     if res.tau2_fixed:
         out = {name: np.full(Y.shape[0], np.nan) for name in _SERIES}
         for i in range(Y.shape[0]):
@@ -90,19 +105,39 @@ def _rows(res: RMAResult, Y: np.ndarray, V: np.ndarray, kind: str, labels) -> Se
     else:
         b = rma_batch(Y, V, method=res.method, test=res.test, level=res.level, control=res.control)
         out = {name: getattr(b, name) for name in _SERIES}
-    return Sequence(kind, tuple(labels), **out)
+    return Sequence(
+        kind,
+        tuple(labels),
+        out["estimate"],
+        out["se"],
+        out["stat"],
+        out["pval"],
+        out["ci_lower"],
+        out["ci_upper"],
+        out["q"],
+        out["q_pval"],
+        out["tau2"],
+        out["i2"],
+        out["h2"],
+    )
 
 
 def _int_only(res: RMAResult, what: str) -> None:
     if not isinstance(res, RMAResult) or not res.int_only:
-        raise EvidenceError(f"{what} needs a fitted model without moderators")
+        raise EvidenceError(
+            f"{what} needs a fitted model without moderators", code="not_applicable", field="res"
+        )
 
 
 def leave_one_out(res: RMAResult) -> Sequence:
     """Refit the model leaving out each study in turn (metafor ``leave1out``)."""
     _int_only(res, "leave-one-out")
     if res.k < 2:
-        raise EvidenceError("leave-one-out needs at least 2 studies")
+        raise EvidenceError(
+            "leave-one-out needs at least 2 studies",
+            code="too_few_studies",
+            params={"k": res.k, "needed": 2},
+        )
     Y = np.tile(res.yi, (res.k, 1))
     np.fill_diagonal(Y, np.nan)
     V = np.tile(res.vi, (res.k, 1))
@@ -121,7 +156,12 @@ def cumulative(res: RMAResult, order: Any = None) -> Sequence:
     else:
         key = np.asarray(order)
         if key.shape[0] != res.k:
-            raise EvidenceError(f"order has {key.shape[0]} values for {res.k} studies")
+            raise EvidenceError(
+                f"order has {key.shape[0]} values for {res.k} studies",
+                code="length_mismatch",
+                field="order",
+                params={"given": int(key.shape[0]), "expected": res.k},
+            )
         idx = np.argsort(key, kind="stable")
     y, v = res.yi[idx], res.vi[idx]
     Y = np.tile(y, (res.k, 1))
@@ -131,8 +171,13 @@ def cumulative(res: RMAResult, order: Any = None) -> Sequence:
 
 
 @dataclass(frozen=True)
-class Influence:
-    """Case-deletion diagnostics per study (metafor ``influence``)."""
+class Influence(Result):
+    """Case-deletion diagnostics per study (metafor ``influence``).
+
+    ``dfbetas`` has one column per coefficient (``coef_names``). ``to_frame()``: one row per
+    study, columns ``study, rstudent, dffits, cook_d, cov_r, tau2_del, q_del, hat, weight``,
+    ``dfbetas_<coefficient>`` for each coefficient, and ``influential``.
+    """
 
     labels: tuple[str, ...]
     rstudent: np.ndarray
@@ -145,6 +190,18 @@ class Influence:
     weight: np.ndarray
     dfbetas: np.ndarray
     influential: np.ndarray
+    coef_names: tuple[str, ...] = ()
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study (see the class documentation for the columns)."""
+        names = ("rstudent", "dffits", "cook_d", "cov_r", "tau2_del", "q_del", "hat", "weight")
+        cols: dict[str, Any] = {"study": list(self.labels)}
+        cols |= {n: getattr(self, n) for n in names}
+        dfb = np.atleast_2d(self.dfbetas.reshape(len(self.labels), -1))
+        coefs = self.coef_names or tuple(f"b{j}" for j in range(dfb.shape[1]))
+        cols |= {f"dfbetas_{c}": dfb[:, j] for j, c in enumerate(coefs)}
+        cols["influential"] = self.influential
+        return frame_of(cols)
 
     def summary(self) -> str:
         lines = [
@@ -168,10 +225,16 @@ class Influence:
 def influence(res: RMAResult) -> Influence:
     """Case-deletion diagnostics of a fitted model (with or without moderators)."""
     if not isinstance(res, RMAResult):
-        raise EvidenceError("influence needs a fitted model (from rma)")
+        raise EvidenceError(
+            "influence needs a fitted model (from rma)", code="not_applicable", field="res"
+        )
     k, p = res.k, res.p
     if k < 2:
-        raise EvidenceError("influence diagnostics need at least 2 studies")
+        raise EvidenceError(
+            "influence diagnostics need at least 2 studies",
+            code="too_few_studies",
+            params={"k": k, "needed": 2},
+        )
     X, yi, vi = res.X, res.yi, res.vi
     beta = np.atleast_1d(res.beta)
     vb = np.atleast_2d(res.vb)
@@ -231,5 +294,16 @@ def influence(res: RMAResult) -> Influence:
             | np.any(np.abs(dfbs) > 1, axis=1)
         )
     return Influence(
-        res.labels, rstudent, dffits, cook, covr, tau2_del, q_del, hat, weight, dfbs, infl
+        res.labels,
+        rstudent,
+        dffits,
+        cook,
+        covr,
+        tau2_del,
+        q_del,
+        hat,
+        weight,
+        dfbs,
+        infl,
+        res.coef_names,
     )

@@ -80,7 +80,10 @@ def _estimate(d: Design, method: str, control: Control) -> tuple[float, float, i
     k, p, ymc, v = d.k, d.p, d.ymc, d.v
     if method in ("DL", "HS", "PM") and not d.allvipos:
         raise EvidenceError(
-            f"method {method} needs every sampling variance > 0; use REML, ML, HE, SJ or EB"
+            f"method {method} needs every sampling variance > 0; use REML, ML, HE, SJ or EB",
+            code="nonpositive_variance",
+            field="vi",
+            params={"method": method},
         )
     if method in ("HS", "DL"):
         w = 1.0 / v
@@ -186,7 +189,7 @@ def _score(d: Design, tau2: float, method: str) -> float:
     return float(Py @ Py) - (w.sum() if method == "ML" else float(np.trace(P)))
 
 
-def _fisher(d: Design, method: str, control: Control, he: float):
+def _fisher(d: Design, method: str, control: Control, he: float) -> tuple[float, float, int, int]:
     tau2 = max(0.0, he) if control.tau2_init is None else float(control.tau2_init)
     it = 0
     conv = True

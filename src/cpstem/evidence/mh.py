@@ -10,6 +10,7 @@ correction; Yusuf et al. 1985 (Peto).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,11 +19,18 @@ import numpy as np
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.escalc import effect_sizes
+from cpstem.formatting import format_p
+from cpstem.results import Result
 
 
 @dataclass(frozen=True)
-class PooledTables:
-    """Result of :func:`rma_mh` or :func:`rma_peto` (estimate on the log scale for OR/RR)."""
+class PooledTables(Result):
+    """Result of :func:`rma_mh` or :func:`rma_peto` (estimate on the log scale for OR/RR).
+
+    ``tests``: the Cochran-Mantel-Haenszel, Breslow-Day and Tarone statistics and p values (MH
+    odds ratio). ``to_frame()``: one row, columns ``method, measure, level, k, k_yi, estimate,
+    se, stat, pval, ci_lower, ci_upper, q, q_pval, i2, h2``.
+    """
 
     method: str
     measure: str
@@ -39,7 +47,7 @@ class PooledTables:
     q_pval: float
     i2: float
     h2: float
-    tests: dict[str, float]
+    tests: Mapping[str, float]
 
     @property
     def ratio(self) -> bool:
@@ -48,7 +56,12 @@ class PooledTables:
     def exp(self) -> tuple[float, float, float]:
         """Estimate and CI back-transformed (odds or risk ratio)."""
         if not self.ratio:
-            raise EvidenceError(f"measure {self.measure} is not on the log scale")
+            raise EvidenceError(
+                f"measure {self.measure} is not on the log scale",
+                code="not_applicable",
+                field="measure",
+                params={"measure": self.measure},
+            )
         return (
             float(np.exp(self.estimate)),
             float(np.exp(self.ci_lower)),
@@ -60,26 +73,30 @@ class PooledTables:
         lines = [f"Fixed-effect model, {name} method (k = {self.k}, measure {self.measure})", ""]
         lines.append(
             f"I^2: {self.i2:.2f}%   H^2: {self.h2:.2f}   "
-            f"Q(df = {max(self.k_yi - 1, 0)}) = {self.q:.4f}, p = {self.q_pval:.4f}"
+            f"Q(df = {max(self.k_yi - 1, 0)}) = {self.q:.4f}, "
+            f"p {format_p(self.q_pval, 4, prefix=True)}"
         )
         lv = self.level
         lines.append(
             f"estimate {self.estimate:.4f} (SE {self.se:.4f}), z = {self.stat:.4f}, "
-            f"p = {self.pval:.4g}, {lv:g}% CI {self.ci_lower:.4f} to {self.ci_upper:.4f}"
+            f"p {format_p(self.pval, 4, prefix=True)}, "
+            f"{lv:g}% CI {self.ci_lower:.4f} to {self.ci_upper:.4f}"
         )
         if self.ratio and np.isfinite(self.estimate):
             est, lo, hi = self.exp()
             label = "risk ratio" if self.measure == "RR" else "odds ratio"
             lines.append(f"{label}: {est:.4f} ({lv:g}% CI {lo:.4f} to {hi:.4f})")
         for key, val in self.tests.items():
-            lines.append(f"{key}: {val:.4f}")
+            lines.append(f"{key}: {format_p(val) if key.endswith(' p') else f'{val:.4f}'}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
 
 
-def _heterogeneity(yi: np.ndarray, vi: np.ndarray, beta: float) -> tuple[float, ...]:
+def _heterogeneity(
+    yi: np.ndarray, vi: np.ndarray, beta: float
+) -> tuple[float, float, float, float, int]:
     keep = ~(np.isnan(yi) | np.isnan(vi))
     yi, vi = yi[keep], vi[keep]
     k = yi.size
@@ -106,7 +123,12 @@ def rma_mh(
     """
     m = str(measure).upper()
     if m not in ("OR", "RR", "RD"):
-        raise EvidenceError(f"measure {measure!r}: Mantel-Haenszel pools OR, RR or RD")
+        raise EvidenceError(
+            f"measure {measure!r}: Mantel-Haenszel pools OR, RR or RD",
+            code="invalid_choice",
+            field="measure",
+            params={"value": measure, "allowed": ["OR", "RR", "RD"]},
+        )
     alpha = dist.alpha_from_level(level)
     es = effect_sizes(m, add=add, drop00=True, **columns)
     ai, bi, ci, di = (np.asarray(a, dtype=float) for a in _counts(columns))
@@ -114,7 +136,7 @@ def rma_mh(
     ai, bi, ci, di = ai[keep], bi[keep], ci[keep], di[keep]
     k = int(ai.size)
     if k == 0:
-        raise EvidenceError("no complete 2x2 table")
+        raise EvidenceError("no complete 2x2 table", code="too_few_studies", params={"k": 0})
     n1, n2 = ai + bi, ci + di
     n = n1 + n2
     z = dist.crit_norm(alpha)
@@ -177,9 +199,21 @@ def rma_mh(
     return _pooled("MH", m, level, k, k_yi, beta, se, z, (q, qp, i2, h2), tests)
 
 
-def _pooled(method, measure, level, k, k_yi, beta, se, z, het, tests) -> PooledTables:
+def _pooled(
+    method: str,
+    measure: str,
+    level: float,
+    k: int,
+    k_yi: int,
+    beta: float,
+    se: float,
+    z: float,
+    het: tuple[float, float, float, float],
+    tests: Mapping[str, float],
+) -> PooledTables:
     with np.errstate(all="ignore"):
         stat = float(beta / se)
+    q, q_pval, i2, h2 = het
     return PooledTables(
         method,
         measure,
@@ -192,12 +226,23 @@ def _pooled(method, measure, level, k, k_yi, beta, se, z, het, tests) -> PooledT
         float(dist.two_sided_p_norm(stat)),
         beta - z * se,
         beta + z * se,
-        *het,
+        q,
+        q_pval,
+        i2,
+        h2,
         tests,
     )
 
 
-def _breslow_day(ai, n1, n2, xt, yt, n, psi) -> dict[str, float]:
+def _breslow_day(
+    ai: np.ndarray,
+    n1: np.ndarray,
+    n2: np.ndarray,
+    xt: np.ndarray,
+    yt: np.ndarray,
+    n: np.ndarray,
+    psi: float,
+) -> dict[str, float]:
     if psi == 1.0:
         n11 = (n1 / n) * xt
     else:
@@ -220,7 +265,7 @@ def _breslow_day(ai, n1, n2, xt, yt, n, psi) -> dict[str, float]:
     return out
 
 
-def _counts(columns: dict[str, Any]) -> tuple[np.ndarray, ...]:
+def _counts(columns: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     from cpstem.evidence.design import as_vector
 
     if "bi" not in columns and "n1i" in columns:
@@ -228,8 +273,14 @@ def _counts(columns: dict[str, Any]) -> tuple[np.ndarray, ...]:
         return a, as_vector(columns["n1i"], "n1i") - a, c, as_vector(columns["n2i"], "n2i") - c
     missing = [c for c in ("ai", "bi", "ci", "di") if c not in columns]
     if missing:
-        raise EvidenceError(f"give ai, bi, ci, di (or ai, n1i, ci, n2i); missing {missing}")
-    return tuple(as_vector(columns[c], c) for c in ("ai", "bi", "ci", "di"))
+        raise EvidenceError(
+            f"give ai, bi, ci, di (or ai, n1i, ci, n2i); missing {missing}",
+            code="required",
+            field=missing[0],
+            params={"missing": missing},
+        )
+    a, b, c, d = (as_vector(columns[c], c) for c in ("ai", "bi", "ci", "di"))
+    return a, b, c, d
 
 
 def rma_peto(*, level: float = 95, add: float = 0.5, **columns: Any) -> PooledTables:
@@ -250,7 +301,9 @@ def rma_peto(*, level: float = 95, add: float = 0.5, **columns: Any) -> PooledTa
     if svi == 0:
         raise EvidenceError(
             "the outcome never occurred (or always occurred) in every table: Peto's method "
-            "cannot be used"
+            "cannot be used",
+            code="not_applicable",
+            field="ai",
         )
     beta = float(np.sum(ai - ei) / svi)
     se = float(np.sqrt(1 / svi))

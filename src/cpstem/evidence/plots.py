@@ -15,13 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Polygon
-from matplotlib.transforms import blended_transform_factory
+from matplotlib.transforms import Transform, blended_transform_factory
 
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult
+from cpstem.formatting import format_p
 from cpstem.plotting import literal_text
 
 _FORMATS = {".png", ".svg", ".pdf"}
@@ -49,12 +51,19 @@ def _save(fig: Figure, out: str | Path | None) -> None:
         return
     path = Path(out)
     if path.suffix.lower() not in _FORMATS:
-        raise EvidenceError(f"plot file {path.name}: use a .png, .svg or .pdf name")
+        raise EvidenceError(
+            f"plot file {path.name}: use a .png, .svg or .pdf name",
+            code="invalid_choice",
+            field="out",
+            params={"suffix": path.suffix},
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
 
 
-def _scale(measure: str | None, transf: Callable | None, xlabel: str | None):
+def _scale(
+    measure: str | None, transf: Callable[[Any], Any] | None, xlabel: str | None
+) -> tuple[Callable[[Any], Any], bool, str]:
     """Back-transformation and axis label: ratios are shown as ratios on a log axis."""
     if transf is None and measure in _RATIO:
         transf = np.exp
@@ -85,15 +94,23 @@ def forest(
     from cpstem.evidence.subgroups import SubgroupResult
 
     if isinstance(res, SubgroupResult):
-        blocks = [(lv, res.fits[lv]) for lv in res.levels]
+        blocks: list[tuple[str | None, RMAResult]] = [(lv, res.fits[lv]) for lv in res.levels]
         overall = res.overall
     elif isinstance(res, RMAResult):
         if not res.int_only:
-            raise EvidenceError("a forest plot needs a model without moderators (or subgroups)")
+            raise EvidenceError(
+                "a forest plot needs a model without moderators (or subgroups)",
+                code="not_applicable",
+                field="res",
+            )
         blocks = [(None, res)]
         overall = res
     else:
-        raise EvidenceError("forest() takes a fitted model (rma) or a subgroup analysis")
+        raise EvidenceError(
+            "forest() takes a fitted model (rma) or a subgroup analysis",
+            code="not_applicable",
+            field="res",
+        )
     tf, log_axis, xl = _scale(overall.measure, transf, xlabel)
     alpha = overall.alpha
     z = dist.crit_norm(alpha)
@@ -238,7 +255,17 @@ def forest(
     return fig
 
 
-def _right(ax, trans, y, e, a, b, w, digits, bold=False):
+def _right(
+    ax: Axes,
+    trans: Transform,
+    y: float,
+    e: float,
+    a: float,
+    b: float,
+    w: float | None,
+    digits: int,
+    bold: bool = False,
+) -> None:
     weight = "bold" if bold else "normal"
     if w is not None:
         ax.text(
@@ -267,7 +294,7 @@ def _right(ax, trans, y, e, a, b, w, digits, bold=False):
 
 
 def _pv(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
+    return format_p(p, 3, prefix=True)
 
 
 def _het(fit: RMAResult) -> str:
@@ -298,7 +325,11 @@ def funnel(
     funnel's symmetry is only visible on the analysis scale.
     """
     if not isinstance(res, RMAResult) or not res.int_only:
-        raise EvidenceError("a funnel plot needs a fitted model without moderators")
+        raise EvidenceError(
+            "a funnel plot needs a fitted model without moderators",
+            code="not_applicable",
+            field="res",
+        )
     del transf
     fig = Figure(figsize=(6.4, 5.2), dpi=150, layout="constrained")
     ax = fig.add_subplot()

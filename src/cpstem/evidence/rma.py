@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,13 @@ from cpstem.evidence.design import check_rank, moderators, outcomes
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.estimators import METHODS, STATUS_TEXT, Control, Rows
 from cpstem.evidence.inference import finish
+from cpstem.formatting import format_p
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpstem.evidence.confint import Tau2CI
 
 TESTS = ("z", "knha")
 _METHOD_NAMES = {
@@ -29,22 +36,37 @@ _METHOD_NAMES = {
 
 
 def check_method_test(method: str, test: str) -> tuple[str, str]:
+    """The canonical method (``"EE"`` -> ``"FE"``) and test (``"hksj"`` -> ``"knha"``) names."""
     m = str(method).upper()
     if m == "EE":
         m = "FE"
     if m not in METHODS:
-        raise EvidenceError(f"method {method!r}: allowed {', '.join(METHODS)}")
+        raise EvidenceError(
+            f"method {method!r}: allowed {', '.join(METHODS)}",
+            code="invalid_choice",
+            field="method",
+            params={"value": method, "allowed": list(METHODS)},
+        )
     t = str(test).lower()
     if t in ("hksj", "hk", "t"):
         t = "knha"
     if t not in TESTS:
-        raise EvidenceError(f"test {test!r}: allowed 'z' or 'knha' (Hartung-Knapp-Sidik-Jonkman)")
+        raise EvidenceError(
+            f"test {test!r}: allowed 'z' or 'knha' (Hartung-Knapp-Sidik-Jonkman)",
+            code="invalid_choice",
+            field="test",
+            params={"value": test, "allowed": list(TESTS)},
+        )
     return m, t
 
 
 @dataclass(frozen=True)
-class Prediction:
-    """Predicted (average) effect with confidence and prediction interval (metafor ``predict``)."""
+class Prediction(Result):
+    """Predicted (average) effect with confidence and prediction interval (metafor ``predict``).
+
+    ``to_frame()``: one row per prediction, columns ``pred, se, ci_lower, ci_upper, pi_lower,
+    pi_upper``.
+    """
 
     pred: np.ndarray
     se: np.ndarray
@@ -70,9 +92,14 @@ class Prediction:
         head = f"{'pred':>9} {'se':>9} {'ci.lb':>9} {'ci.ub':>9} {'pi.lb':>9} {'pi.ub':>9}"
         return "\n".join([head, *rows])
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per prediction: ``pred, se, ci_lower, ci_upper, pi_lower, pi_upper``."""
+        names = ("pred", "se", "ci_lower", "ci_upper", "pi_lower", "pi_upper")
+        return frame_of({n: getattr(self, n) for n in names})
+
 
 @dataclass(frozen=True)
-class RMAResult:
+class RMAResult(Result):
     """A fitted model. Coefficient figures are floats for one coefficient, arrays otherwise.
 
     Attributes follow metafor: ``beta`` (``estimate`` for a model without moderators), ``se``,
@@ -82,6 +109,12 @@ class RMAResult:
     with knha), ``pi_lower``/``pi_upper`` (prediction interval, models without moderators),
     ``r2`` (pseudo R^2 of a meta-regression), ``k``, ``p``, ``df`` (t degrees of freedom with
     knha), ``fit_stats`` (logLik, deviance, AIC, BIC, AICc), ``status``.
+
+    ``to_frame()``: one row per study, columns ``study, yi, vi, sei, ci_lower, ci_upper``
+    (the study's own confidence interval, normal quantile at ``level``) and ``weight`` (percent,
+    as :attr:`weights`). ``coef_frame()``: one row per coefficient (index: coefficient name),
+    columns ``estimate, se, stat, pval, ci_lower, ci_upper``. ``to_dict()`` adds ``tau``,
+    ``weights`` and, without moderators, ``estimate``.
     """
 
     method: str
@@ -114,7 +147,7 @@ class RMAResult:
     r2: float | None
     df: float
     s2w: float
-    fit_stats: dict[str, float]
+    fit_stats: Mapping[str, float]
     yi: np.ndarray
     vi: np.ndarray
     X: np.ndarray
@@ -135,7 +168,10 @@ class RMAResult:
     def estimate(self) -> float:
         """The pooled effect of a model without moderators."""
         if self.p != 1:
-            raise EvidenceError("this model has moderators: read .beta (one per coefficient)")
+            raise EvidenceError(
+                "this model has moderators: read .beta (one per coefficient)",
+                code="not_applicable",
+            )
         return float(self.beta)
 
     @property
@@ -177,7 +213,13 @@ class RMAResult:
             if Xn.shape[1] != self.p:
                 raise EvidenceError(
                     f"newmods: {Xn.shape[1] - int(self.has_intercept)} values per row given, "
-                    f"the model has {self.p - int(self.has_intercept)} moderators"
+                    f"the model has {self.p - int(self.has_intercept)} moderators",
+                    code="length_mismatch",
+                    field="newmods",
+                    params={
+                        "given": Xn.shape[1] - int(self.has_intercept),
+                        "expected": self.p - int(self.has_intercept),
+                    },
                 )
         alpha = self.alpha if level is None else dist.alpha_from_level(level)
         pred = Xn @ beta
@@ -190,13 +232,50 @@ class RMAResult:
         if transf is not None:
             out = [transf(a) if i != 1 else a for i, a in enumerate(out)]
         lv = self.level if level is None else float(level)
-        return Prediction(*[np.asarray(a, dtype=float) for a in out], level=lv)
+        pred, se_, ci_lo, ci_hi, pi_lo, pi_hi = (np.asarray(a, dtype=float) for a in out)
+        return Prediction(pred, se_, ci_lo, ci_hi, pi_lo, pi_hi, level=lv)
 
-    def confint(self, level: float | None = None):
+    def confint(self, level: float | None = None) -> Tau2CI:
         """Q-profile CI of tau^2, tau, I^2 and H^2 (metafor ``confint``)."""
         from cpstem.evidence.confint import confint_tau2
 
         return confint_tau2(self, level)
+
+    # --- data ------------------------------------------------------------------------
+    def _dict_items(self) -> dict[str, Any]:
+        out = super()._dict_items() | {"tau": self.tau, "weights": self.weights}
+        if self.p == 1:
+            out["estimate"] = self.estimate
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per study: ``study, yi, vi, sei, ci_lower, ci_upper, weight`` (percent)."""
+        sei = np.sqrt(self.vi)
+        z = dist.crit_norm(self.alpha)
+        return frame_of(
+            {
+                "study": list(self.labels),
+                "yi": self.yi,
+                "vi": self.vi,
+                "sei": sei,
+                "ci_lower": self.yi - z * sei,
+                "ci_upper": self.yi + z * sei,
+                "weight": self.weights,
+            }
+        )
+
+    def coef_frame(self) -> pd.DataFrame:
+        """One row per coefficient (index ``coef_names``): ``estimate, se, stat, pval,
+        ci_lower, ci_upper``."""
+        cols = {
+            "estimate": self.beta,
+            "se": self.se,
+            "stat": self.stat,
+            "pval": self.pval,
+            "ci_lower": self.ci_lower,
+            "ci_upper": self.ci_upper,
+        }
+        return frame_of({k: np.atleast_1d(v) for k, v in cols.items()}, index=list(self.coef_names))
 
     # --- text ------------------------------------------------------------------------
     def summary(self) -> str:
@@ -264,15 +343,11 @@ class RMAResult:
 
 
 def _pfmt(p: float) -> str:
-    if np.isnan(p):
-        return "NA"
-    return "<.0001" if p < 1e-4 else f"{p:.4f}"
+    return format_p(p, 4, metafor=True)
 
 
 def _p(p: float) -> str:
-    if np.isnan(p):
-        return "NA"
-    return "< .0001" if p < 1e-4 else f"= {p:.4f}"
+    return format_p(p, 4, prefix=True, metafor=True)
 
 
 def rma(
@@ -288,7 +363,7 @@ def rma(
     tau2: float | None = None,
     labels: Any = None,
     measure: str | None = None,
-    control: Control | dict | None = None,
+    control: Control | Mapping[str, Any] | None = None,
 ) -> RMAResult:
     """Fit a fixed- or random-effects model (with moderators: a meta-regression).
 
@@ -317,7 +392,12 @@ def rma(
         else tuple(f"Study {i + 1}" for i in range(k_all))
     )
     if len(lab) != k_all:
-        raise EvidenceError(f"{len(lab)} labels for {k_all} studies")
+        raise EvidenceError(
+            f"{len(lab)} labels for {k_all} studies",
+            code="length_mismatch",
+            field="labels",
+            params={"given": len(lab), "expected": k_all},
+        )
     X, names, has_int = moderators(mods, k_all, intercept)
     keep = ~(np.isnan(y) | np.isnan(v))
     if X is not None:
@@ -327,9 +407,19 @@ def rma(
     lab = tuple(x for x, kp in zip(lab, keep, strict=True) if kp)
     k = y.size
     if k == 0:
-        raise EvidenceError("no study has both an effect size and a sampling variance")
+        raise EvidenceError(
+            "no study has both an effect size and a sampling variance",
+            code="too_few_studies",
+            field="yi",
+            params={"k": 0},
+        )
     if tau2 is not None and (not np.isfinite(tau2) or tau2 < 0):
-        raise EvidenceError(f"tau2 = {tau2}: a fixed tau^2 must be >= 0")
+        raise EvidenceError(
+            f"tau2 = {tau2}: a fixed tau^2 must be >= 0",
+            code="out_of_range",
+            field="tau2",
+            params={"value": tau2},
+        )
     fixed = tau2 is not None and method != "FE"
     int_only = X is None or (X.shape[1] == 1 and has_int)
     X = np.ones((k, 1)) if X is None else X[keep]
@@ -339,7 +429,10 @@ def rma(
         if k < need:
             raise EvidenceError(
                 f"{k} studies for {p} coefficients{'' if need == p else ' and tau^2'}: "
-                f"need at least {need}"
+                f"need at least {need}",
+                code="too_few_studies",
+                field="yi",
+                params={"k": k, "needed": need},
             )
     if not int_only:
         check_rank(X, names)
@@ -355,11 +448,17 @@ def rma(
     if status_code == estimators.NO_OPTIMUM:
         raise EvidenceError(
             f"method {method}: {STATUS_TEXT[status_code]}; check the study with sampling "
-            "variance 0 or use method FE"
+            "variance 0 or use method FE",
+            code="no_optimum",
+            field="method",
+            params={"method": method},
         )
     if status_code == estimators.NONPOS_VI:
         raise EvidenceError(
-            f"method {method} needs every sampling variance > 0; use REML, ML, HE, SJ or EB"
+            f"method {method} needs every sampling variance > 0; use REML, ML, HE, SJ or EB",
+            code="nonpositive_variance",
+            field="vi",
+            params={"method": method},
         )
     t2 = fitted["tau2"]
     parms = p + (0 if method == "FE" or fixed else 1)
@@ -415,7 +514,15 @@ def rma(
     )
 
 
-def _fit_int_only(y, v, method, test, alpha, ctrl, tau2_fixed):
+def _fit_int_only(
+    y: np.ndarray,
+    v: np.ndarray,
+    method: str,
+    test: str,
+    alpha: float,
+    ctrl: Control,
+    tau2_fixed: float | None,
+) -> dict[str, Any]:
     r = Rows(y[None, :], v[None, :], np.ones((1, y.size), dtype=bool))
     est = estimators.estimate(r, method, ctrl, tau2_fixed)
     out = finish(r, est.tau2, method, test, alpha)
@@ -430,7 +537,17 @@ def _fit_int_only(y, v, method, test, alpha, ctrl, tau2_fixed):
     return res
 
 
-def _fit_mods(y, v, X, method, test, alpha, ctrl, tau2_fixed, has_int):
+def _fit_mods(
+    y: np.ndarray,
+    v: np.ndarray,
+    X: np.ndarray,
+    method: str,
+    test: str,
+    alpha: float,
+    ctrl: Control,
+    tau2_fixed: float | None,
+    has_int: bool,
+) -> dict[str, Any]:
     d = metareg.Design(y, v, X)
     if method == "FE":
         t2, se_t2, status, it = 0.0, float("nan"), estimators.OK, 0
@@ -459,7 +576,9 @@ def _fit_mods(y, v, X, method, test, alpha, ctrl, tau2_fixed, has_int):
     return res
 
 
-def _fit_stats(ll_ml, ll_reml, k, p, parms, v, q) -> dict[str, float]:
+def _fit_stats(
+    ll_ml: float, ll_reml: float, k: int, p: int, parms: int, v: np.ndarray, q: float
+) -> dict[str, float]:
     allpos = bool(np.all(v > 0))
     if k > p:
         dev_ml = -2 * (ll_ml - np.sum(-0.5 * np.log(2 * np.pi * v))) if allpos else -2 * ll_ml

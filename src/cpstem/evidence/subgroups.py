@@ -10,28 +10,63 @@ too (``mixed``: its ``qm``/``qm_pval`` is the moderator test; an F test with knh
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cpstem.evidence.design import outcomes
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult, rma
+from cpstem.formatting import format_p
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
-class SubgroupResult:
-    """Per-subgroup models, the overall model and the tests for subgroup differences."""
+class SubgroupResult(Result):
+    """Per-subgroup models, the overall model and the tests for subgroup differences.
+
+    ``to_frame()``: one row per subgroup, columns ``subgroup, k, estimate, se, stat, pval,
+    ci_lower, ci_upper, pi_lower, pi_upper, tau2, i2, h2, q, q_df, q_pval`` (each subgroup's own
+    model). The overall model is ``overall``; the test for differences ``q_between*``.
+    """
 
     levels: tuple[str, ...]
-    fits: dict[str, RMAResult]
+    fits: Mapping[str, RMAResult]
     overall: RMAResult
     q_between: float
     q_between_df: int
     q_between_pval: float
     mixed: RMAResult | None
     group_of: tuple[str, ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per subgroup (see the class documentation for the columns)."""
+        names = (
+            "k",
+            "estimate",
+            "se",
+            "stat",
+            "pval",
+            "ci_lower",
+            "ci_upper",
+            "pi_lower",
+            "pi_upper",
+            "tau2",
+            "i2",
+            "h2",
+            "q",
+            "q_df",
+            "q_pval",
+        )
+        cols: dict[str, Any] = {"subgroup": list(self.levels)}
+        for n in names:
+            cols[n] = [getattr(self.fits[lv], n) for lv in self.levels]
+        return frame_of(cols)
 
     def summary(self) -> str:
         ov = self.overall
@@ -51,7 +86,8 @@ class SubgroupResult:
         lines.append("")
         lines.append(
             f"Test for subgroup differences (separate tau^2): Q_between(df = "
-            f"{self.q_between_df}) = {self.q_between:.4f}, p = {self.q_between_pval:.4f}"
+            f"{self.q_between_df}) = {self.q_between:.4f}, "
+            f"p {format_p(self.q_between_pval, 4, prefix=True)}"
         )
         if self.mixed is not None:
             m = self.mixed
@@ -60,7 +96,8 @@ class SubgroupResult:
             else:
                 stat = f"QM(df = {m.qm_df[0]}) = {m.qm:.4f}"
             lines.append(
-                f"Mixed-effects model (common tau^2 = {m.tau2:.4f}): {stat}, p = {m.qm_pval:.4f}"
+                f"Mixed-effects model (common tau^2 = {m.tau2:.4f}): {stat}, "
+                f"p {format_p(m.qm_pval, 4, prefix=True)}"
             )
         return "\n".join(lines)
 
@@ -88,11 +125,18 @@ def subgroup(
         measure = measure or getattr(yi, "measure", None)
         yi, vi = yi.yi, yi.vi
     if groups is None:
-        raise EvidenceError("give groups: one subgroup label per study")
+        raise EvidenceError(
+            "give groups: one subgroup label per study", code="required", field="groups"
+        )
     y, v = outcomes(yi, vi)
     g_raw = list(groups)
     if len(g_raw) != y.size:
-        raise EvidenceError(f"{len(g_raw)} group labels for {y.size} studies")
+        raise EvidenceError(
+            f"{len(g_raw)} group labels for {y.size} studies",
+            code="length_mismatch",
+            field="groups",
+            params={"given": len(g_raw), "expected": int(y.size)},
+        )
     g = np.array(["" if x is None or x != x else str(x) for x in g_raw], dtype=object)
     lab = (
         np.array([str(x) for x in labels], dtype=object)
@@ -103,7 +147,12 @@ def subgroup(
     y, v, g, lab = y[keep], v[keep], g[keep], lab[keep]
     levels = tuple(sorted(set(g)))
     if len(levels) < 2:
-        raise EvidenceError(f"subgroups {list(levels)}: need at least two subgroups to compare")
+        raise EvidenceError(
+            f"subgroups {list(levels)}: need at least two subgroups to compare",
+            code="too_few_subgroups",
+            field="groups",
+            params={"subgroups": list(levels)},
+        )
     fits = {}
     for lv in levels:
         sel = g == lv
@@ -118,7 +167,12 @@ def subgroup(
                 measure=measure,
             )
         except EvidenceError as err:
-            raise EvidenceError(f"subgroup {lv!r}: {err}") from None
+            raise EvidenceError(
+                f"subgroup {lv!r}: {err}",
+                code=err.code,
+                field=err.field,
+                params={**err.params, "subgroup": lv},
+            ) from None
     est = np.array([fits[lv].estimate for lv in levels])
     se = np.array([fits[lv].se for lv in levels])
     dummies = np.column_stack([(np.array(levels) == lv).astype(float) for lv in levels[1:]])

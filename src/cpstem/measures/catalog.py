@@ -1,26 +1,20 @@
-"""Loading of the bundled clinical catalogues (data files next to this module)."""
+"""Loading of the bundled clinical catalogues (data files next to this module).
+
+Read through :mod:`cpstem.datafiles`, which refuses a record without a source.
+"""
 
 from __future__ import annotations
 
-import csv
-import tomllib
-from functools import cache
-from importlib import resources
 from typing import Any
 
-
-def _data_path(name: str):
-    return resources.files("cpstem.measures").joinpath("data").joinpath(name)
+from cpstem.datafiles import csv_rows, toml_data
 
 
-@cache
 def classifications() -> dict[str, Any]:
     """The parsed ``classifications.toml`` (levels, subtypes, MRICS, MAS, Tardieu, muscles)."""
-    with _data_path("classifications.toml").open("rb") as fh:
-        return tomllib.load(fh)
+    return toml_data("cpstem.measures", "data/classifications.toml")
 
 
 def read_csv(name: str) -> list[dict[str, str]]:
     """Rows of a bundled CSV data file as dictionaries."""
-    with _data_path(name).open(encoding="utf-8", newline="") as fh:
-        return list(csv.DictReader(fh))
+    return [dict(row) for row in csv_rows("cpstem.measures", f"data/{name}")]

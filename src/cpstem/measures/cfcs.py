@@ -2,15 +2,6 @@
 
 from __future__ import annotations
 
-from cpstem.measures.levels import FunctionLevel, classification
+from cpstem.measures.levels import level_class
 
-
-@classification("cfcs")
-class Level(FunctionLevel):
-    """CFCS level I-V (``Level.parse("II")``)."""
-
-    I = 1  # noqa: E741
-    II = 2
-    III = 3
-    IV = 4
-    V = 5
+Level = level_class("cfcs", __name__, 'CFCS level I-V (``Level.parse("II")``).')

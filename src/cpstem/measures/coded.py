@@ -2,21 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from cpstem.measures.catalog import classifications
 from cpstem.measures.errors import MeasureError
+
+C = TypeVar("C", bound="CodedCategory")
 
 
 def _norm(text: str) -> str:
     return "".join(ch for ch in text.lower() if ch.isalnum())
 
 
-def catalogued(section: str, key: str, what: str):
+def catalogued(section: str, key: str, what: str) -> Callable[[type[C]], type[C]]:
     """Class decorator: where a :class:`CodedCategory`'s entries live, and what it is called."""
 
-    def attach(cls: type[CodedCategory]) -> type[CodedCategory]:
+    def attach(cls: type[C]) -> type[C]:
         cls._catalogue = (section, key, what)  # set after creation: not an enum member
         return cls
 
@@ -27,6 +30,7 @@ class CodedCategory(StrEnum):
     """Base for categories coded by a short string (value) with a catalogue label."""
 
     _catalogue: ClassVar[tuple[str, str, str]]
+    _value_: str
 
     @classmethod
     def catalogue(cls) -> tuple[str, str, str]:

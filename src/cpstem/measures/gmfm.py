@@ -2,6 +2,8 @@
 
 GMFM-88: dimension % = raw / max x 100; total = mean of the five dimension percents; goal total =
 mean over the goal dimensions; not-tested items count as 0 (CanChild). See ``data/`` for sources.
+GMFM-66: :func:`score_gmfm66` validates a sheet here and estimates the ability with the Rasch
+model of :mod:`cpstem.measures.gmfm66_model` (which does not import this module).
 """
 
 from __future__ import annotations
@@ -10,13 +12,19 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
-from cpstem.measures.gmfm66 import GMFM66Result, ItemMap, load_item_map, score_gmfm66
+from cpstem.measures.gmfm66_model import (
+    GMFM66Result,
+    ItemMap,
+    check_level,
+    estimate_gmfm66,
+    load_item_map,
+)
 from cpstem.measures.gmfm_items import (
     DIMENSION_CODES,
     DIMENSIONS,
@@ -28,6 +36,10 @@ from cpstem.measures.gmfm_items import (
     Dimension,
     Item,
 )
+from cpstem.results import Result, frame_of, sealed
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "DIMENSIONS",
@@ -147,8 +159,12 @@ def _mean_in_order(values: Iterable[float]) -> float:
 
 
 @dataclass(frozen=True)
-class GMFM88Result:
-    """Scores of one GMFM-88 sheet (percent values are unrounded)."""
+class GMFM88Result(Result):
+    """Scores of one GMFM-88 sheet (percent values are unrounded).
+
+    ``to_dict()`` leaves out the item ``scores``. ``to_frame()``: one row per dimension,
+    columns ``dimension, name, raw, max_raw, percent, goal`` (a goal dimension).
+    """
 
     dimension_percent: Mapping[str, float]
     dimension_raw: Mapping[str, int]
@@ -173,6 +189,20 @@ class GMFM88Result:
             "not_tested": list(self.not_tested),
             "with_aids": self.with_aids,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per dimension: ``dimension, name, raw, max_raw, percent, goal``."""
+        codes = list(DIMENSION_CODES)
+        return frame_of(
+            {
+                "dimension": codes,
+                "name": [DIMENSIONS[c].name for c in codes],
+                "raw": [self.dimension_raw[c] for c in codes],
+                "max_raw": [DIMENSIONS[c].max_raw for c in codes],
+                "percent": [self.dimension_percent[c] for c in codes],
+                "goal": [c in self.goal_dimensions for c in codes],
+            }
+        )
 
     def summary(self) -> str:
         title = "GMFM-88" + (" (with aids/orthoses)" if self.with_aids else "")
@@ -233,8 +263,12 @@ def score_gmfm88(
 
 
 @dataclass(frozen=True)
-class GMFM88BatchResult:
-    """Scores of N sheets as arrays (row i = sheet i)."""
+class GMFM88BatchResult(Result):
+    """Scores of N sheets as arrays (row i = sheet i).
+
+    ``to_frame()``: one row per sheet, columns ``total``, ``goal_total`` (with goal
+    dimensions), ``percent_A`` .. ``percent_E``, ``raw_A`` .. ``raw_E`` and ``n_not_tested``.
+    """
 
     dimension_percent: Mapping[str, np.ndarray]
     dimension_raw: Mapping[str, np.ndarray]
@@ -249,6 +283,16 @@ class GMFM88BatchResult:
 
     def __len__(self) -> int:
         return int(self.total.shape[0])
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per sheet (see the class documentation for the columns)."""
+        cols: dict[str, Any] = {"total": self.total}
+        if self.goal_total is not None:
+            cols["goal_total"] = self.goal_total
+        cols |= {f"percent_{c}": self.dimension_percent[c] for c in DIMENSION_CODES}
+        cols |= {f"raw_{c}": self.dimension_raw[c] for c in DIMENSION_CODES}
+        cols["n_not_tested"] = self.n_not_tested
+        return frame_of(cols)
 
 
 def score_gmfm88_batch(
@@ -288,11 +332,23 @@ def score_gmfm88_batch(
             acc = acc + percent[c]
         return acc / len(codes)
 
+    # every array here is new: sealed (read-only), the result keeps them without a copy
     return GMFM88BatchResult(
-        dimension_percent=MappingProxyType(percent),
-        dimension_raw=MappingProxyType(raw),
-        total=mean_in_order(DIMENSION_CODES),
-        goal_total=mean_in_order(goals) if goals else None,
+        dimension_percent=MappingProxyType({c: sealed(a) for c, a in percent.items()}),
+        dimension_raw=MappingProxyType({c: sealed(a) for c, a in raw.items()}),
+        total=sealed(mean_in_order(DIMENSION_CODES)),
+        goal_total=sealed(mean_in_order(goals)) if goals else None,
         goal_dimensions=goals,
-        not_tested=not_tested,
+        not_tested=sealed(not_tested),
     )
+
+
+def score_gmfm66(items: Mapping[Any, Any], item_map: ItemMap, level: float = 95.0) -> GMFM66Result:
+    """Maximum-likelihood GMFM-66 over the tested GMFM-66 items of ``items``.
+
+    ``items`` is a sheet as for :func:`score_gmfm88`; items outside the GMFM-66 are ignored and
+    not-tested items are treated as missing (as the GMAE does). See
+    :func:`cpstem.measures.gmfm66_model.estimate_gmfm66`.
+    """
+    check_level(level)
+    return estimate_gmfm66(parse_sheet(items), item_map, level)

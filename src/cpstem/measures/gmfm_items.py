@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from cpstem.datafiles import DataFileError
 from cpstem.measures.catalog import read_csv
 
 #: Highest score of one GMFM item (0 = does not initiate ... 3 = completes).
@@ -57,7 +58,11 @@ def _load_items() -> tuple[Item, ...]:
         for row in read_csv("gmfm88_items.csv")
     )
     if [i.number for i in items] != list(range(1, 89)):
-        raise RuntimeError("gmfm88_items.csv must list items 1..88 in order")
+        raise DataFileError(
+            "gmfm88_items.csv must list items 1..88 in order",
+            code="malformed_file",
+            params={"file": "gmfm88_items.csv"},
+        )
     return items
 
 
@@ -78,7 +83,11 @@ def _load_dimensions(items: tuple[Item, ...]) -> MappingProxyType[str, Dimension
             or dim.max_raw != ITEM_MAX_SCORE * dim.n_items
             or sum(i.in_gmfm66 for i in members) != dim.gmfm66_items
         ):
-            raise RuntimeError(f"GMFM catalogue files disagree on dimension {dim.code}")
+            raise DataFileError(
+                f"GMFM catalogue files disagree on dimension {dim.code}",
+                code="malformed_file",
+                params={"file": "gmfm_dimensions.csv", "dimension": dim.code},
+            )
         dims[dim.code] = dim
     return MappingProxyType(dims)
 

@@ -12,6 +12,7 @@ from cpstem.measures.catalog import classifications
 from cpstem.measures.coded import CodedCategory, catalogued
 from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
+from cpstem.results import Result
 
 #: Largest joint angle accepted, in degrees (either sign).
 MAX_ANGLE_DEG = 180.0
@@ -111,8 +112,14 @@ class MAS(Enum):
 
 
 @dataclass(frozen=True)
-class MASMeasurement:
-    """One Modified Ashworth grading of a muscle group on one side."""
+class MASMeasurement(Result):
+    """One Modified Ashworth grading of a muscle group on one side.
+
+    ``to_dict()``/``to_frame()`` (one row): ``muscle``, ``side`` and ``grade`` as their codes
+    (``"1+"``), plus ``ordinal`` (0-5).
+    """
+
+    _dict_properties = ("ordinal",)
 
     muscle: MuscleGroup
     side: Side
@@ -120,7 +127,13 @@ class MASMeasurement:
 
     @classmethod
     def create(cls, muscle: Any, side: Any, grade: Any) -> Self:
+        """Parse loosely typed input (codes or labels) into a measurement."""
         return cls(MuscleGroup.parse(muscle), Side.parse(side), MAS.parse(grade))
+
+    @property
+    def ordinal(self) -> int:
+        """The grade's explicit ordinal code 0-5 (see :attr:`MAS.ordinal`)."""
+        return self.grade.ordinal
 
 
 class TardieuVelocity(StrEnum):
@@ -173,13 +186,16 @@ def _angle(value: Any, what: str) -> float | None:
 
 
 @dataclass(frozen=True)
-class Tardieu:
+class Tardieu(Result):
     """A Modified Tardieu assessment of one muscle group and side.
 
     ``r1_deg`` is the angle of catch (fast stretch, V2/V3), ``r2_deg`` the full passive range (V1),
     both measured in the direction of stretch so that R1 <= R2. ``quality`` is the X grade; its
     allowed range depends on ``scale_version`` ("0-5" or "0-4"), which is recorded.
+    ``to_dict()``/``to_frame()`` (one row) add ``dynamic_component_deg``.
     """
+
+    _dict_properties = ("dynamic_component_deg",)
 
     muscle: MuscleGroup
     side: Side
@@ -190,6 +206,7 @@ class Tardieu:
     scale_version: str = "0-5"
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         versions = tardieu_versions()
         if self.scale_version not in versions:
             raise MeasureError(

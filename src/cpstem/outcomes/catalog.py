@@ -3,20 +3,19 @@
 from __future__ import annotations
 
 import tomllib
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from cpstem.datafiles import toml_data
 from cpstem.outcomes.errors import OutcomeError
 
 
-@cache
 def data(name: str) -> dict[str, Any]:
-    """A bundled TOML file by stem: ``dose``, ``schedule``, ``adverse_events``, ``plausibility``."""
-    path = resources.files("cpstem.outcomes").joinpath("data").joinpath(f"{name}.toml")
-    with path.open("rb") as fh:
-        return tomllib.load(fh)
+    """A bundled TOML file by stem: ``dose``, ``schedule``, ``adverse_events``, ``plausibility``.
+
+    Read through :mod:`cpstem.datafiles` (every record names its source); do not modify.
+    """
+    return toml_data("cpstem.outcomes", f"data/{name}.toml")
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -26,9 +25,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except FileNotFoundError:
-        raise OutcomeError(f"{path}: no such file") from None
+        raise OutcomeError(
+            f"{path}: no such file", code="not_found", field="path", params={"path": str(path)}
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise OutcomeError(f"{path}: not valid TOML ({exc})") from None
+        raise OutcomeError(
+            f"{path}: not valid TOML ({exc})",
+            code="malformed_file",
+            field="path",
+            params={"path": str(path)},
+        ) from None
 
 
 def choices(section: str) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scipy import stats
 
@@ -28,10 +28,14 @@ from cpstem.outcomes.dates import DAYS_PER_YEAR, age_years
 from cpstem.outcomes.errors import OutcomeError
 from cpstem.outcomes.schedule import VisitRule, load_rules
 from cpstem.reference import CurveError, CurveSet
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
-class Observation:
+class Observation(Result):
     """A GMFM-66 score on a day (``se`` from the GMAE when known)."""
 
     day: date
@@ -54,9 +58,32 @@ def error_verdict(excess: float | None, se_change: float | None, z: float = Z95)
     return "within"
 
 
+_ROW_COLUMNS = (
+    "date",
+    "age_years",
+    "months_since",
+    "score",
+    "observed_change",
+    "expected_population",
+    "expected_anchored",
+    "excess_population",
+    "excess_anchored",
+    "se_change",
+    "verdict_population",
+    "verdict_anchored",
+)
+
+
 @dataclass(frozen=True)
-class ChangeRow:
-    """One follow-up GMFM-66 compared with its baseline."""
+class ChangeRow(Result):
+    """One follow-up GMFM-66 compared with its baseline.
+
+    ``to_dict()`` (the registry's API format): ``date`` (ISO text), ``age_years``,
+    ``months_since``, ``score``, ``observed_change``, ``expected_population``,
+    ``expected_anchored``, ``excess_population``, ``excess_anchored``, ``se_change``,
+    ``verdict_population``, ``verdict_anchored``. ``to_frame()``: one row of the same columns,
+    ``date`` as a :class:`datetime.date`.
+    """
 
     day: date
     age_years: float
@@ -102,10 +129,21 @@ class ChangeRow:
             "verdict_anchored": self.verdict_anchored,
         }
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row (see the class documentation for the columns)."""
+        row = self.to_dict() | {"date": self.day}
+        return frame_of({k: [v] for k, v in row.items()})
+
 
 @dataclass(frozen=True)
-class AdministrationChange:
-    """The baseline and follow-up comparisons of one administration."""
+class AdministrationChange(Result):
+    """The baseline and follow-up comparisons of one administration.
+
+    ``to_dict()`` is the registry's API format. ``to_frame()``: one row per follow-up
+    comparison, columns ``administration, administration_date, administration_age_years,
+    gmfcs, baseline_date, baseline_score`` then the columns of :meth:`ChangeRow.to_frame`
+    (no rows when there is no follow-up).
+    """
 
     anchor: Any
     day: date
@@ -127,6 +165,20 @@ class AdministrationChange:
             "follow_up": [r.to_dict() for r in self.rows],
             "note": self.note,
         }
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per follow-up comparison (see the class documentation for the columns)."""
+        head = {
+            "administration": self.anchor,
+            "administration_date": self.day,
+            "administration_age_years": self.age_years,
+            "gmfcs": self.level,
+            "baseline_date": None if self.baseline is None else self.baseline.day,
+            "baseline_score": None if self.baseline is None else self.baseline.score,
+        }
+        rows = [head | r.to_dict() | {"date": r.day} for r in self.rows]
+        columns = [*head, *_ROW_COLUMNS]
+        return frame_of({k: [row[k] for row in rows] for k in columns})
 
 
 def _baseline(
@@ -152,10 +204,14 @@ def compare(
     rules = tuple(rules) if rules is not None else load_rules()
     base_rule = next((r for r in rules if r.months == 0), None)
     if base_rule is None:
-        raise OutcomeError("the schedule has no baseline visit (months = 0)")
+        raise OutcomeError(
+            "the schedule has no baseline visit (months = 0)", code="required", field="rules"
+        )
     obs = sorted(observations, key=lambda o: o.day)
     if any(o.day < birth for o in obs):
-        raise OutcomeError("a GMFM-66 is dated before the child's birth")
+        raise OutcomeError(
+            "a GMFM-66 is dated before the child's birth", code="inconsistent", field="observations"
+        )
     out = []
     for anchor, day in sorted(administrations, key=lambda a: a[1]):
         age = age_years(birth, day)

@@ -12,6 +12,7 @@ from typing import Any
 
 from cpstem.outcomes.catalog import data
 from cpstem.outcomes.errors import OutcomeError
+from cpstem.results import Result
 
 _SCI = re.compile(
     r"^\s*(?P<mant>\d+(?:[.,]\d+)?)\s*(?:[x×*]\s*10\s*(?:\^|\*\*|e)?\s*(?P<exp>[+-]?\d+))?\s*$",
@@ -73,8 +74,13 @@ def check_weight_kg(value: Any) -> float:
 
 
 @dataclass(frozen=True)
-class Dose:
-    """A checked dose: total cells, weight, cells per kg, and whether it needs confirming."""
+class Dose(Result):
+    """A checked dose: total cells, weight, cells per kg, and whether it needs confirming.
+
+    ``to_dict()``/``to_frame()`` (one row) add ``needs_confirmation``.
+    """
+
+    _dict_properties = ("needs_confirmation",)
 
     cells_total: float
     weight_kg: float

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import date
 
 import numpy as np
 from matplotlib.figure import Figure
@@ -14,7 +15,7 @@ from cpstem.reference import CurveSet
 
 
 def trajectory_figure(
-    birth,
+    birth: date,
     observations: Sequence[Observation],
     changes: Sequence[AdministrationChange],
     curves: CurveSet,

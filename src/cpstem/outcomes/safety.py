@@ -8,16 +8,26 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from scipy import stats
 
 from cpstem.outcomes.errors import OutcomeError
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
     """Clopper-Pearson interval for k events in n."""
     if n <= 0 or not 0 <= k <= n:
-        raise OutcomeError(f"proportion {k}/{n}: need 0 <= events <= n and n > 0")
+        raise OutcomeError(
+            f"proportion {k}/{n}: need 0 <= events <= n and n > 0",
+            code="out_of_range",
+            field="n" if n <= 0 else "k",
+            params={"k": k, "n": n},
+        )
     a = 1 - level
     lo = 0.0 if k == 0 else float(stats.beta.ppf(a / 2, k, n - k + 1))
     hi = 1.0 if k == n else float(stats.beta.ppf(1 - a / 2, k + 1, n - k))
@@ -27,7 +37,12 @@ def proportion_ci(k: int, n: int, level: float = 0.95) -> tuple[float, float]:
 def rate_ci(events: int, exposure: float, level: float = 0.95) -> tuple[float, float]:
     """Exact Poisson interval for a rate: events / exposure."""
     if exposure <= 0 or events < 0:
-        raise OutcomeError("a rate needs events >= 0 and a positive exposure")
+        raise OutcomeError(
+            "a rate needs events >= 0 and a positive exposure",
+            code="out_of_range",
+            field="exposure" if exposure <= 0 else "events",
+            params={"events": events, "exposure": exposure},
+        )
     a = 1 - level
     lo = 0.0 if events == 0 else float(stats.chi2.ppf(a / 2, 2 * events)) / 2
     hi = float(stats.chi2.ppf(1 - a / 2, 2 * events + 2)) / 2
@@ -35,7 +50,7 @@ def rate_ci(events: int, exposure: float, level: float = 0.95) -> tuple[float, f
 
 
 @dataclass(frozen=True)
-class Event:
+class Event(Result):
     """One adverse event of one patient."""
 
     patient: object
@@ -45,8 +60,21 @@ class Event:
 
 
 @dataclass(frozen=True)
-class AERates:
-    """Adverse events of a group of patients over their follow-up."""
+class AERates(Result):
+    """Adverse events of a group of patients over their follow-up.
+
+    ``to_dict()`` adds ``proportion``, ``proportion_ci``, ``serious_proportion_ci``,
+    ``rate_per_100py`` and ``rate_ci_per_100py``. ``to_frame()``: one row of the counts, the
+    proportion and rate, and their intervals as ``*_lower``/``*_upper`` columns.
+    """
+
+    _dict_properties = (
+        "proportion",
+        "proportion_ci",
+        "serious_proportion_ci",
+        "rate_per_100py",
+        "rate_ci_per_100py",
+    )
 
     n_patients: int
     patient_years: float
@@ -78,11 +106,38 @@ class AERates:
         lo, hi = rate_ci(self.n_events, self.patient_years)
         return 100 * lo, 100 * hi
 
+    def _dict_items(self) -> dict[str, Any]:
+        # the intervals need at least one patient (or patient-year): missing otherwise
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        out["proportion"] = self.proportion
+        out["rate_per_100py"] = self.rate_per_100py
+        for name in ("proportion_ci", "serious_proportion_ci", "rate_ci_per_100py"):
+            try:
+                out[name] = getattr(self, name)
+            except OutcomeError:
+                out[name] = (None, None)
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: counts, ``proportion``, ``rate_per_100py`` and ``*_lower``/``*_upper``."""
+        row: dict[str, Any] = {}
+        for name, value in self._dict_items().items():
+            if isinstance(value, tuple):
+                (
+                    row[f"{name.removesuffix('_ci')}_lower"],
+                    row[f"{name.removesuffix('_ci')}_upper"],
+                ) = value
+            else:
+                row[name] = value
+        return frame_of({k: [v] for k, v in row.items()})
+
 
 def ae_rates(follow_up_years: dict[object, float], events: Iterable[Event]) -> AERates:
     """Rates for the patients in ``follow_up_years`` (patient -> years followed)."""
     if any(y < 0 for y in follow_up_years.values()):
-        raise OutcomeError("follow-up time cannot be negative")
+        raise OutcomeError(
+            "follow-up time cannot be negative", code="out_of_range", field="follow_up_years"
+        )
     evs = [e for e in events if e.patient in follow_up_years]
     return AERates(
         n_patients=len(follow_up_years),

@@ -9,20 +9,24 @@ window has closed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpstem.outcomes.catalog import data, read_toml
 from cpstem.outcomes.dates import add_months
 from cpstem.outcomes.errors import OutcomeError
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
-class VisitRule:
+class VisitRule(Result):
     """One planned visit: months after the administration and its window (days)."""
 
     label: str
@@ -32,6 +36,8 @@ class VisitRule:
 
 
 class Status(StrEnum):
+    """Status of a planned visit on a given day (see the module documentation)."""
+
     DONE = "done"
     UPCOMING = "upcoming"
     DUE = "due"
@@ -40,8 +46,13 @@ class Status(StrEnum):
 
 
 @dataclass(frozen=True)
-class Visit:
-    """A planned visit of one administration, with its status on a given day."""
+class Visit(Result):
+    """A planned visit of one administration, with its status on a given day.
+
+    ``to_frame()``: one row, columns ``anchor, anchor_date, label, months, target,
+    window_start, window_end, done_on, status`` (dates as :class:`datetime.date`, status as
+    text); :func:`cpstem.results.records_frame` stacks the rows of a list of visits.
+    """
 
     anchor: Any  # the administration's key (e.g. its database id)
     anchor_date: date
@@ -56,25 +67,52 @@ class Visit:
     def label(self) -> str:
         return self.rule.label
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row (see the class documentation for the columns)."""
+        row = {
+            "anchor": self.anchor,
+            "anchor_date": self.anchor_date,
+            "label": self.rule.label,
+            "months": self.rule.months,
+            "target": self.target,
+            "window_start": self.window_start,
+            "window_end": self.window_end,
+            "done_on": self.done_on,
+            "status": self.status.value,
+        }
+        return frame_of({k: [v] for k, v in row.items()})
 
-def _int(row: dict[str, Any], key: str, where: str) -> int:
+
+def _int(row: Mapping[str, Any], key: str, where: str) -> int:
     value = row.get(key)
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise OutcomeError(f"{where}: {key} must be a whole number of 0 or more")
+        raise OutcomeError(
+            f"{where}: {key} must be a whole number of 0 or more",
+            code="out_of_range",
+            field=key,
+            params={"where": where, "value": str(value)},
+        )
     return value
 
 
-def rules_from(raw: dict[str, Any], where: str = "schedule") -> tuple[VisitRule, ...]:
+def rules_from(raw: Mapping[str, Any], where: str = "schedule") -> tuple[VisitRule, ...]:
     """Visit rules from a parsed schedule file (``[[visits]]`` tables)."""
     visits = raw.get("visits")
     if not isinstance(visits, list) or not visits:
-        raise OutcomeError(f"{where}: needs at least one [[visits]] table")
+        raise OutcomeError(
+            f"{where}: needs at least one [[visits]] table",
+            code="malformed_file",
+            field="visits",
+            params={"where": where},
+        )
     rules = []
     for i, row in enumerate(visits):
         at = f"{where}, visits[{i}]"
         label = str(row.get("label", "")).strip()
         if not label:
-            raise OutcomeError(f"{at}: label is missing")
+            raise OutcomeError(
+                f"{at}: label is missing", code="required", field="label", params={"where": at}
+            )
         rules.append(
             VisitRule(
                 label,
@@ -84,7 +122,12 @@ def rules_from(raw: dict[str, Any], where: str = "schedule") -> tuple[VisitRule,
             )
         )
     if len({r.months for r in rules}) != len(rules):
-        raise OutcomeError(f"{where}: two visits have the same month")
+        raise OutcomeError(
+            f"{where}: two visits have the same month",
+            code="duplicate",
+            field="months",
+            params={"where": where},
+        )
     return tuple(sorted(rules, key=lambda r: r.months))
 
 

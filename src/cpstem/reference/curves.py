@@ -14,36 +14,62 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from cpstem.measures import MeasureError
 from cpstem.measures.gmfcs import Level
+from cpstem.measures.levels import FunctionLevel
 from cpstem.reference.errors import CurveError
+from cpstem.results import Result, frame_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LN10 = math.log(10.0)
 #: The GMFM-66 scale runs from 0 to 100.
 SCALE_MAX = 100.0
 
 
-def parse_level(level: Any) -> Level:
+def _field(what: str) -> str:
+    """The field name of a value described as ``what`` ("baseline age" -> "baseline_age")."""
+    return what.replace(" ", "_")
+
+
+def parse_level(level: Any) -> FunctionLevel:
+    """A GMFCS level (see :meth:`cpstem.measures.levels.FunctionLevel.parse`)."""
     try:
         return Level.parse(level)
     except MeasureError as exc:
-        raise CurveError(str(exc)) from None
+        raise CurveError(str(exc), code=exc.code, field="level", params=exc.params) from None
 
 
 def check_age(age_years: Any, what: str = "age") -> float:
     """A finite, non-negative age in years."""
     if isinstance(age_years, bool):
-        raise CurveError(f"{what} {age_years!r} is not a number of years")
+        raise CurveError(
+            f"{what} {age_years!r} is not a number of years",
+            code="not_a_number",
+            field=_field(what),
+            params={"value": str(age_years)},
+        )
     try:
         age = float(age_years)
     except (TypeError, ValueError):
-        raise CurveError(f"{what} {age_years!r} is not a number of years") from None
+        raise CurveError(
+            f"{what} {age_years!r} is not a number of years",
+            code="not_a_number",
+            field=_field(what),
+            params={"value": str(age_years)},
+        ) from None
     if not math.isfinite(age) or age < 0:
-        raise CurveError(f"{what} {age_years!r} years is not valid: use an age of 0 years or more")
+        raise CurveError(
+            f"{what} {age_years!r} years is not valid: use an age of 0 years or more",
+            code="out_of_range",
+            field=_field(what),
+            params={"value": age},
+        )
     return age
 
 
@@ -52,17 +78,33 @@ def check_score(score: Any, what: str = "GMFM-66 score") -> float:
     try:
         value = float(score)
     except (TypeError, ValueError):
-        raise CurveError(f"{what} {score!r} is not a number") from None
+        raise CurveError(
+            f"{what} {score!r} is not a number",
+            code="not_a_number",
+            field=_field(what),
+            params={"value": str(score)},
+        ) from None
     if not math.isfinite(value) or not 0 <= value <= SCALE_MAX:
-        raise CurveError(f"{what} {score!r} is not valid: GMFM-66 runs from 0 to 100")
+        raise CurveError(
+            f"{what} {score!r} is not valid: GMFM-66 runs from 0 to 100",
+            code="out_of_range",
+            field=_field(what),
+            params={"value": value},
+        )
     return value
 
 
 @dataclass(frozen=True)
-class LevelCurve:
-    """The stable-limit curve of one GMFCS level."""
+class LevelCurve(Result):
+    """The stable-limit curve of one GMFCS level.
 
-    level: Level
+    ``to_dict()``/``to_frame()`` (one row): ``level`` (1-5), ``limit``, ``age90_years``,
+    ``source`` and ``rate_per_year``.
+    """
+
+    _dict_properties = ("rate_per_year",)
+
+    level: FunctionLevel
     limit: float
     age90_years: float
     source: str = ""
@@ -83,11 +125,15 @@ class LevelCurve:
 
 
 @dataclass(frozen=True)
-class CurveSet:
-    """A named set of five level curves with its provenance."""
+class CurveSet(Result):
+    """A named set of five level curves with its provenance.
+
+    ``to_frame()``: one row per GMFCS level, columns ``gmfcs`` (roman numeral), ``limit``,
+    ``age90_years``, ``rate_per_year``, ``source``.
+    """
 
     name: str
-    curves: Mapping[Level, LevelCurve]
+    curves: Mapping[FunctionLevel, LevelCurve]
     title: str = ""
     scale: str = "GMFM-66"
     model: str = "stable-limit"
@@ -97,7 +143,21 @@ class CurveSet:
     verification: str = ""
 
     def curve(self, level: Any) -> LevelCurve:
+        """The curve of a GMFCS level (``"III"``, ``3``, ...)."""
         return self.curves[parse_level(level)]
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per GMFCS level (see the class documentation for the columns)."""
+        curves = list(self.curves.values())
+        return frame_of(
+            {
+                "gmfcs": [str(c.level) for c in curves],
+                "limit": [c.limit for c in curves],
+                "age90_years": [c.age90_years for c in curves],
+                "rate_per_year": [c.rate_per_year for c in curves],
+                "source": [c.source for c in curves],
+            }
+        )
 
     def expected(self, level: Any, age_years: Any) -> Any:
         """Expected score for a GMFCS level at an age (scalar or array of ages)."""
@@ -105,14 +165,21 @@ class CurveSet:
             return self.curve(level).expected(check_age(age_years))
         ages = np.asarray(age_years, dtype=float)
         if not np.all(np.isfinite(ages)) or np.any(ages < 0):
-            raise CurveError("ages must be finite and 0 years or more")
+            raise CurveError(
+                "ages must be finite and 0 years or more", code="out_of_range", field="age_years"
+            )
         return self.curve(level).expected(ages)
 
     def child_limit(self, level: Any, age_years: Any, score: Any) -> float:
         """The limit of a child who scores ``score`` at ``age_years`` on this level's rate."""
         age = check_age(age_years, "baseline age")
         if age == 0:
-            raise CurveError("a child's own limit needs a baseline age above 0 years")
+            raise CurveError(
+                "a child's own limit needs a baseline age above 0 years",
+                code="out_of_range",
+                field="age_years",
+                params={"value": age},
+            )
         return check_score(score, "baseline score") / float(self.curve(level).fraction(age))
 
     def expected_change(
@@ -121,7 +188,12 @@ class CurveSet:
         """Expected change from ``age_from`` to ``age_to`` (population, or child-anchored)."""
         start, end = check_age(age_from, "age_from"), check_age(age_to, "age_to")
         if end < start:
-            raise CurveError(f"age_to ({end:g} y) is before age_from ({start:g} y)")
+            raise CurveError(
+                f"age_to ({end:g} y) is before age_from ({start:g} y)",
+                code="inconsistent",
+                field="age_to",
+                params={"age_from": start, "age_to": end},
+            )
         curve = self.curve(level)
         if baseline is None:
             return curve.expected(end) - curve.expected(start)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from cpstem.measures.gmfcs import Level
+from cpstem.measures.levels import FunctionLevel
 from cpstem.plotting import literal_text
 from cpstem.reference.curves import CurveSet, check_age, check_score, parse_level
 from cpstem.reference.errors import CurveError
@@ -35,7 +35,7 @@ def plot(
     expectation from the first observation is drawn dashed. ``out`` (.png/.svg/.pdf) saves it.
     """
     points = sorted((check_age(a), check_score(s)) for a, s in (child or []))
-    lv: Level | None = parse_level(level) if level is not None else None
+    lv: FunctionLevel | None = parse_level(level) if level is not None else None
     top = max_age_years or max(12.0, (points[-1][0] + 1.0) if points else 0.0)
     ages = np.linspace(0.0, top, 400)
     fig = Figure(figsize=(8, 5.2), dpi=120, layout="constrained")
@@ -81,7 +81,12 @@ def plot(
     if out is not None:
         path = Path(out)
         if path.suffix.lower() not in _FORMATS:
-            raise CurveError(f"plot file {path.name}: use a .png, .svg or .pdf name")
+            raise CurveError(
+                f"plot file {path.name}: use a .png, .svg or .pdf name",
+                code="invalid_choice",
+                field="out",
+                params={"suffix": path.suffix},
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path)
     return fig

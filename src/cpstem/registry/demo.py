@@ -36,7 +36,7 @@ from cpstem.registry.users import get_site
 SITES = (("DEMO-N", "Demo North (synthetic demo)"), ("DEMO-S", "Demo South (synthetic demo)"))
 REASON = "synthetic demo cohort"
 #: Products with the per-kg dose, origin and route of a published trial using them (see
-#: outcomes/data/dose.toml and shared/reference/stem-cell-evidence.md).
+#: outcomes/data/dose.toml and docs/evidence-dossier.md).
 PRODUCTS = (
     ("ucb", 3e7, "allogeneic", "intravenous"),  # Min 2013: TNC > 3 x 10^7/kg, IV
     ("uc_msc", 1e6, "allogeneic", "intravenous"),  # Boyali 2024: 1 x 10^6/kg

@@ -13,7 +13,11 @@ One row per study. Columns (names are case-insensitive; ``#`` lines are comments
 * GEN (precomputed effects): ``yi`` with ``vi`` (variance) or ``sei`` (standard error).
 
 Every problem is reported once, naming the line and column, e.g.
-``trials.csv line 4, column sd1i: 'abc' is not a number``.
+``trials.csv line 4, column sd1i: 'abc' is not a number``. For programs, each error also carries
+a ``code`` (``not_a_number``, ``not_finite``, ``not_a_count``, ``not_positive``, ``out_of_range``,
+``required``, ``exceeds_total``, ``too_small``, ``missing_column``, ``unsupported_measure``,
+``empty``), the ``field`` (the column) and ``params`` with the file (``source``), ``line``,
+``column`` and ``value``.
 """
 
 from __future__ import annotations
@@ -61,19 +65,33 @@ class StudyTable:
         return len(self.studies)
 
 
-def _number(text: str, where: str, column: str) -> float:
+def _error(
+    message: str, code: str, field: str | None, source: str, line: int | None = None, **params
+) -> EvidenceError:
+    """An :class:`EvidenceError` about ``field`` (a column) of the file ``source``, with the line
+    and column (if any) in ``params``."""
+    where = {"source": source, "line": line, "column": field}
+    return EvidenceError(message, code=code, field=field, params=where | params)
+
+
+def _number(text: str, name: str, line: int, column: str) -> float:
+    where = f"{name} line {line}, column {column}"
+
+    def fail(message: str, code: str) -> EvidenceError:
+        return _error(f"{where}: {message}", code, column, name, line, value=text)
+
     try:
         value = float(text)
     except ValueError:
-        raise EvidenceError(f"{where}, column {column}: {text!r} is not a number") from None
+        raise fail(f"{text!r} is not a number", "not_a_number") from None
     if not math.isfinite(value):
-        raise EvidenceError(f"{where}, column {column}: {text!r} is not a finite number")
+        raise fail(f"{text!r} is not a finite number", "not_finite")
     if column in _COUNTS and (value < 0 or not value.is_integer()):
-        raise EvidenceError(f"{where}, column {column}: {text} must be a whole number >= 0")
+        raise fail(f"{text} must be a whole number >= 0", "not_a_count")
     if column in _POSITIVE and value <= 0:
-        raise EvidenceError(f"{where}, column {column}: {text} must be greater than 0")
+        raise fail(f"{text} must be greater than 0", "not_positive")
     if column == "ri" and not -1 < value < 1:
-        raise EvidenceError(f"{where}, column ri: {text} must lie between -1 and 1")
+        raise fail(f"{text} must lie between -1 and 1", "out_of_range")
     return value
 
 
@@ -83,31 +101,55 @@ def parse_study_table(
     """Validate CSV text for ``measure`` (see the module docstring for the format)."""
     measure = measure.upper()
     if measure not in LAYOUTS:
-        raise EvidenceError(f"measure {measure!r} is not supported: use {', '.join(MEASURES)}")
+        raise EvidenceError(
+            f"measure {measure!r} is not supported: use {', '.join(MEASURES)}",
+            code="unsupported_measure",
+            field="measure",
+            params={"measure": measure, "allowed": list(MEASURES)},
+        )
     table = parse_csv_text(text, name, EvidenceError)
     if "study" not in table.columns:
-        raise EvidenceError(f"{name}: a 'study' column is required")
+        raise _error(f"{name}: a 'study' column is required", "missing_column", "study", name)
     layout = next((cols for cols in LAYOUTS[measure] if set(cols) <= set(table.columns)), None)
     if layout is None:
         wanted = " or ".join(",".join(cols) for cols in LAYOUTS[measure])
-        raise EvidenceError(f"{name}: measure {measure} needs the columns {wanted}")
+        missing = [c for c in LAYOUTS[measure][0] if c not in table.columns]
+        raise _error(
+            f"{name}: measure {measure} needs the columns {wanted}",
+            "missing_column",
+            missing[0],
+            name,
+            measure=measure,
+            missing=missing,
+            layouts=[list(cols) for cols in LAYOUTS[measure]],
+        )
     group_col = (subgroup or "subgroup").lower()
     if subgroup and group_col not in table.columns:
-        raise EvidenceError(f"{name}: no column {subgroup!r} for the subgroups")
+        raise _error(
+            f"{name}: no column {subgroup!r} for the subgroups", "missing_column", group_col, name
+        )
     if not table.rows:
-        raise EvidenceError(f"{name}: no studies")
+        raise _error(f"{name}: no studies", "empty", None, name)
     values: dict[str, list[float]] = {c: [] for c in layout}
     studies, groups, lines = [], [], []
     for lineno, row in table.rows:
         where = f"{name} line {lineno}"
         label = row["study"].strip()
         if not label:
-            raise EvidenceError(f"{where}, column study: the study label is empty")
+            raise _error(
+                f"{where}, column study: the study label is empty",
+                "required",
+                "study",
+                name,
+                lineno,
+            )
         for col in layout:
             if row[col] == "":
-                raise EvidenceError(f"{where}, column {col}: value is missing")
-            values[col].append(_number(row[col], where, col))
-        _check_row(measure, {c: values[c][-1] for c in layout}, where)
+                raise _error(
+                    f"{where}, column {col}: value is missing", "required", col, name, lineno
+                )
+            values[col].append(_number(row[col], name, lineno, col))
+        _check_row(measure, {c: values[c][-1] for c in layout}, name, lineno)
         studies.append(label)
         lines.append(lineno)
         if group_col in table.columns:
@@ -122,19 +164,43 @@ def parse_study_table(
     )
 
 
-def _check_row(measure: str, row: dict[str, float], where: str) -> None:
+def _check_row(measure: str, row: dict[str, float], name: str, line: int) -> None:
     """Cross-column checks: events within group sizes, positive means for ROM, n >= 2."""
+    where = f"{name} line {line}"
     for events, total in (("ai", "n1i"), ("ci", "n2i"), ("xi", "ni")):
         if events in row and total in row and row[events] > row[total]:
-            raise EvidenceError(
-                f"{where}, column {events}: {row[events]:g} events exceed {total} = {row[total]:g}"
+            raise _error(
+                f"{where}, column {events}: {row[events]:g} events exceed {total} = {row[total]:g}",
+                "exceeds_total",
+                events,
+                name,
+                line,
+                value=row[events],
+                total_column=total,
+                total=row[total],
             )
     for total in ("n1i", "n2i", "ni"):
         minimum = 2 if ("sd1i" in row or measure in ("SMCR", "ZCOR")) else 1
         if total in row and row[total] < minimum:
-            raise EvidenceError(f"{where}, column {total}: must be at least {minimum}")
+            raise _error(
+                f"{where}, column {total}: must be at least {minimum}",
+                "too_small",
+                total,
+                name,
+                line,
+                value=row[total],
+                minimum=minimum,
+            )
     if measure == "ROM" and (row["m1i"] <= 0 or row["m2i"] <= 0):
-        raise EvidenceError(f"{where}: ROM (ratio of means) needs positive means m1i and m2i")
+        column = "m1i" if row["m1i"] <= 0 else "m2i"
+        raise _error(
+            f"{where}: ROM (ratio of means) needs positive means m1i and m2i",
+            "not_positive",
+            column,
+            name,
+            line,
+            value=row[column],
+        )
 
 
 def read_study_table(path: Path, measure: str, subgroup: str | None = None) -> StudyTable:
