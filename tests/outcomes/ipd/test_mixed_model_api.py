@@ -86,3 +86,14 @@ def test_errors_are_coded():
     with pytest.raises(OutcomeError) as err:
         mixed_model(cohort(), fixed="months +")
     assert (err.value.code, err.value.field) == ("invalid_formula", "fixed")
+
+
+def test_results_use_the_shared_result_base():
+    from cpstem.results import Result
+
+    res = mixed_model(cohort(), random="1")
+    assert isinstance(res, Result)
+    data = res.to_dict()
+    assert data["n_groups"] == res.n_groups
+    assert isinstance(data["theta"], list)
+    assert isinstance(data["variance_components"], list)

@@ -11,7 +11,7 @@ import statsmodels.api as sm
 from scipy import stats as sps
 
 from cpstem.outcomes.errors import OutcomeError
-from cpstem.outcomes.ipd.results import ResultMixin, readonly_frame
+from cpstem.outcomes.ipd.results import FrameResult, readonly_frame
 from cpstem.outcomes.ipd.spline import harrell_knots, rcs_basis
 from cpstem.outcomes.ipd.table import validate_table
 from cpstem.outcomes.ipd.visits import visit_at
@@ -22,7 +22,7 @@ MIN_PER_SPLINE_PARAMETER = 5
 
 
 @dataclass(frozen=True)
-class DoseResponseResult(ResultMixin):
+class DoseResponseResult(FrameResult):
     """Excess change vs log10 dose, per product and for all treated children.
 
     ``slopes``: product, n, slope (per log10 cells/kg), se, ci_lower, ci_upper, p_value (OLS).

@@ -11,7 +11,7 @@ import pandas as pd
 from scipy import stats as sps
 
 from cpstem.outcomes.errors import OutcomeError
-from cpstem.outcomes.ipd.results import ResultMixin, readonly_frame
+from cpstem.outcomes.ipd.results import FrameResult, readonly_frame
 from cpstem.outcomes.ipd.table import validate_table
 from cpstem.outcomes.ipd.visits import groups_of, normalise_by, visit_at, with_subgroups
 
@@ -19,7 +19,7 @@ METHODS = ("anchored", "population")
 
 
 @dataclass(frozen=True)
-class ExcessChangeResult(ResultMixin):
+class ExcessChangeResult(FrameResult):
     """Mean excess change per subgroup (``table``: subgroup, level, n, mean, sd, t CI, bootstrap
     percentile CI). ``window`` is the visit window used; ``seed`` the bootstrap seed."""
 

@@ -19,7 +19,7 @@ from scipy import stats as sps
 
 from cpstem.outcomes.errors import OutcomeError
 from cpstem.outcomes.ipd import profiled
-from cpstem.outcomes.ipd.results import ResultMixin, readonly, readonly_frame
+from cpstem.outcomes.ipd.results import FrameResult, readonly_frame
 from cpstem.outcomes.ipd.table import COLUMNS, GROUPS, validate_table
 
 #: lme4's ``isSingular`` tolerance on the diagonal of the relative covariance factor
@@ -27,7 +27,7 @@ SINGULAR_TOL = 1e-4
 
 
 @dataclass(frozen=True)
-class MixedModelResult(ResultMixin):
+class MixedModelResult(FrameResult):
     """A fitted linear mixed model (immutable).
 
     ``fixed_effects``: term, estimate, se, t (Wald statistic), ci_lower, ci_upper (Wald, at
@@ -307,9 +307,9 @@ def mixed_model(
         fixed_effects=readonly_frame(fixed_effects),
         variance_components=readonly_frame(pd.DataFrame(rows)),
         random_effects=readonly_frame(random_effects),
-        theta=readonly(opt.theta),
+        theta=np.asarray(opt.theta, dtype=float),
         sigma=sigma,
-        vcov=readonly(vcov),
+        vcov=np.asarray(vcov, dtype=float),
         log_likelihood=float(loglik),
         criterion=float(criterion),
         aic=float(-2 * loglik + 2 * df),

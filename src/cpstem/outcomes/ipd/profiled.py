@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import linalg, optimize
@@ -351,7 +352,9 @@ def optimise(stats: BlockStats, reml: bool, start: np.ndarray | None = None) -> 
     """
     q = stats.q
     lower = theta_lower(q)
-    bounds = [(lo if np.isfinite(lo) else None, None) for lo in lower]
+    bounds: list[tuple[float | None, float | None]] = [
+        (float(lo) if np.isfinite(lo) else None, None) for lo in lower
+    ]
     x0 = theta_start(q) if start is None else np.asarray(start, dtype=float)
     count = [0]
 
@@ -408,8 +411,12 @@ def optimise(stats: BlockStats, reml: bool, start: np.ndarray | None = None) -> 
         free = _free(x, g, lower)
         max_grad = _scaled(g[free], _hessian(grad, x)[np.ix_(free, free)]) if free.any() else 0.0
     if not (np.isfinite(fx) and max_grad < 2e-3):
+
+        def dev(theta: np.ndarray, *_: Any) -> float:
+            return fg(theta)[0]
+
         nm = optimize.minimize(
-            lambda th: fg(th)[0],
+            dev,
             x,
             method="Nelder-Mead",
             bounds=bounds,

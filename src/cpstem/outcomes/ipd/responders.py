@@ -11,7 +11,7 @@ from scipy import stats as sps
 
 from cpstem.outcomes.catalog import data
 from cpstem.outcomes.errors import OutcomeError
-from cpstem.outcomes.ipd.results import ResultMixin, readonly_frame
+from cpstem.outcomes.ipd.results import FrameResult, readonly_frame
 from cpstem.outcomes.ipd.table import validate_table
 from cpstem.outcomes.ipd.visits import (
     baseline_rows,
@@ -46,7 +46,7 @@ def bundled_mcid() -> dict[int, float]:
 
 
 @dataclass(frozen=True)
-class RespondersResult(ResultMixin):
+class RespondersResult(FrameResult):
     """Proportions of responders per subgroup and criterion with exact CIs.
 
     ``table``: subgroup, level, criterion (``improved_beyond_error``, ``worse_beyond_error``,

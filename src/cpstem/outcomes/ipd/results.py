@@ -1,24 +1,25 @@
-"""Result plumbing shared by the IPD analyses: read-only arrays, ``to_dict`` and ``to_frame``.
+"""What the IPD results add to :class:`cpstem.results.Result`: tables held as DataFrames.
 
-A shared mixin (``cpstem.results``) is planned in the core; until it lands on main the two
-methods are implemented here, for the frozen dataclasses of this package only.
+Every result of this package is a frozen dataclass deriving from :class:`FrameResult`, i.e.
+from the shared :class:`cpstem.results.Result` (read-only arrays and mappings, ``to_dict``,
+``to_frame``). The one thing specific to these results is that their main tables are pandas
+DataFrames, which the shared mixin does not know: here a DataFrame field is
+
+* stored as a private copy whose column arrays are read-only (:func:`readonly_frame`), and
+* serialised by ``to_dict`` as a list of row dicts (``{"column": value, ...}``), each cell
+  JSON-safe by the shared rules (NaN -> ``None``, NumPy scalars -> Python numbers).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from cpstem.results import Result, jsonable
 
-def readonly(values: Any, dtype: Any = float) -> np.ndarray:
-    """A copy of ``values`` as an array that cannot be written to."""
-    arr = np.array(values, dtype=dtype, copy=True)
-    arr.setflags(write=False)
-    return arr
+__all__ = ["FrameResult", "readonly_frame"]
 
 
 def readonly_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -33,36 +34,21 @@ def readonly_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as JSON-ready Python data (lists, floats, ``None`` for NaN)."""
-    if isinstance(value, pd.DataFrame):
-        return [
-            {str(k): _plain(v) for k, v in row.items()} for row in value.to_dict(orient="records")
-        ]
-    if isinstance(value, np.ndarray):
-        return [_plain(v) for v in value.tolist()]
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if isinstance(value, (np.floating, float)):
-        f = float(value)
-        return None if math.isnan(f) else f
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (np.bool_,)):
-        return bool(value)
-    return value
+def frame_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame`` as JSON-safe row dicts."""
+    return [
+        {str(k): jsonable(v) for k, v in row.items()} for row in frame.to_dict(orient="records")
+    ]
 
 
-class ResultMixin:
-    """``to_dict()`` (every field as JSON-ready data) and ``to_frame()`` (the main table)."""
+class FrameResult(Result):
+    """:class:`cpstem.results.Result` whose DataFrame fields serialise as lists of row dicts."""
+
+    __slots__ = ()
 
     def to_dict(self) -> dict[str, Any]:
-        """Every field of the result as plain Python data (frames as lists of row dicts)."""
-        assert dataclasses.is_dataclass(self)
-        return {f.name: _plain(getattr(self, f.name)) for f in dataclasses.fields(self)}
-
-    def to_frame(self) -> pd.DataFrame:  # pragma: no cover - overridden
-        """The result's main table as a new DataFrame."""
-        raise NotImplementedError
+        """Every field as JSON-safe data (DataFrames as lists of row dicts)."""
+        return {
+            name: frame_records(value) if isinstance(value, pd.DataFrame) else jsonable(value)
+            for name, value in self._dict_items().items()
+        }

@@ -19,7 +19,7 @@ from scipy import stats as sps
 from cpstem.outcomes.errors import OutcomeError
 from cpstem.outcomes.ipd.balance import balance_table, love_plot
 from cpstem.outcomes.ipd.evalue import e_value_smd, e_value_smd_ci
-from cpstem.outcomes.ipd.results import ResultMixin, readonly, readonly_frame
+from cpstem.outcomes.ipd.results import FrameResult, readonly_frame
 from cpstem.outcomes.ipd.table import validate_table
 from cpstem.outcomes.ipd.visits import visit_at
 
@@ -36,7 +36,7 @@ METHODS = ("ancova", "iptw")
 
 
 @dataclass(frozen=True)
-class TreatmentEffectResult(ResultMixin):
+class TreatmentEffectResult(FrameResult):
     """Treated minus control difference in ``outcome`` at ``months``.
 
     ``estimate``, ``se`` (HC robust), ``ci_lower``/``ci_upper`` (Wald at ``level``), ``p_value``;
@@ -264,6 +264,6 @@ def treatment_effect(
         e_value=e_value_smd(smd),
         e_value_ci=e_value_smd_ci(lo / pooled_sd, hi / pooled_sd),
         balance=readonly_frame(balance),
-        weights=readonly(weights),
+        weights=np.asarray(weights, dtype=float),
         cov_type=used_cov,
     )
