@@ -162,18 +162,27 @@ def main() -> None:
     parser.add_argument("--visits", type=int, default=10)
     parser.add_argument("--sm-children", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        choices=["lme4", "statsmodels", "dashboard"],
+        help="run one part: (a) lme4, (b) statsmodels or (c) dashboard",
+    )
     args = parser.parse_args()
     print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
     big = cohort(args.children, args.visits, seed=2026)
-    print(
-        f"\n(a) mixed model, {args.children:,} children x {args.visits} visits ({len(big):,} rows)"
-    )
-    bench_lme4(big, args.repeats)
-    small = cohort(args.sm_children, args.visits, seed=7)
-    print(f"\n(b) vs statsmodels MixedLM, {args.sm_children:,} children x {args.visits} visits")
-    bench_statsmodels(small, args.repeats)
-    print(f"\n(c) dashboard cohort figures at {args.children:,} children")
-    bench_dashboard(big, args.repeats)
+    if args.only in (None, "lme4"):
+        print(
+            f"\n(a) mixed model, {args.children:,} children x {args.visits} visits"
+            f" ({len(big):,} rows)"
+        )
+        bench_lme4(big, args.repeats)
+    if args.only in (None, "statsmodels"):
+        small = cohort(args.sm_children, args.visits, seed=7)
+        print(f"\n(b) vs statsmodels MixedLM, {args.sm_children:,} children x {args.visits} visits")
+        bench_statsmodels(small, args.repeats)
+    if args.only in (None, "dashboard"):
+        print(f"\n(c) dashboard cohort figures at {args.children:,} children")
+        bench_dashboard(big, args.repeats)
 
 
 if __name__ == "__main__":

@@ -65,18 +65,34 @@ def mean_ci(values: np.ndarray, level: float) -> tuple[float, float, float, floa
     return mean, sd, mean - half, mean + half
 
 
+#: Index elements drawn per block of resamples: 250,000 int64 (2 MB) stays in the CPU cache,
+#: which measured ~30 % faster than larger blocks or int32 indices (bench/outcomes.py).
+_BLOCK = 250_000
+
+#: Default number of bootstrap resamples. With B resamples the Monte-Carlo standard error of a
+#: percentile endpoint q is sqrt(q (1 - q) / B) / f(x_q); for a near-normal bootstrap
+#: distribution of the mean (SD = the mean's SE) at q = 0.025 that is 0.0845 SE at B = 1000
+#: (0.060 SE at B = 2000): the endpoints move by less than a tenth of the mean's standard error
+#: between runs, while the cohort figures take half the time. Pass ``n_boot`` for more.
+DEFAULT_N_BOOT = 1000
+
+
 def bootstrap_ci(
     values: np.ndarray, level: float, n_boot: int, rng: np.random.Generator
 ) -> tuple[float, float]:
-    """Percentile bootstrap interval of the mean (resampling children)."""
+    """Percentile bootstrap interval of the mean (resampling children).
+
+    Vectorised: the resample indices are drawn as (resamples x n) matrices, a few resamples per
+    cache-sized block, and each block's means computed at once.
+    """
     n = len(values)
     if n < 2:
         return np.nan, np.nan
     means = np.empty(n_boot)
-    chunk = max(1, min(n_boot, 2_000_000 // n))  # resamples per block: bounded memory
+    chunk = max(1, min(n_boot, _BLOCK // n))
     for start in range(0, n_boot, chunk):
         stop = min(start + chunk, n_boot)
-        idx = rng.integers(0, n, size=(stop - start, n), dtype=np.int32)
+        idx = rng.integers(0, n, size=(stop - start, n))
         means[start:stop] = values[idx].mean(axis=1)
     alpha = (1 - level) / 2
     lo, hi = np.quantile(means, [alpha, 1 - alpha])
@@ -90,14 +106,15 @@ def excess_change(
     by: str | Sequence[str] | None = None,
     *,
     level: float = 0.95,
-    n_boot: int = 2000,
+    n_boot: int = DEFAULT_N_BOOT,
     seed: int = 20261204,
 ) -> ExcessChangeResult:
     """Mean of ``excess_<method>`` at each child's visit nearest ``months`` (within its window).
 
     One row for all children, then one per level of each ``by`` (``group``, ``product``,
     ``gmfcs``, ``age_band``, ``route``, ``dose_group``, ``site``). CIs: Student t, and the
-    percentile bootstrap over children (``n_boot`` resamples, ``seed``).
+    percentile bootstrap over children (``n_boot`` resamples, default 1000 — see
+    :data:`DEFAULT_N_BOOT` for the Monte-Carlo error this leaves — and ``seed``).
     """
     if method not in METHODS:
         raise OutcomeError(
