@@ -8,7 +8,8 @@ Pure pandas/NumPy/SciPy/statsmodels; every function reads the analysis table doc
 - :func:`responders` — proportion beyond measurement error and beyond the MCID, exact CIs
 - :func:`treatment_effect` — treated vs concurrent controls (ANCOVA or IPTW), E-value
 - :func:`dose_response` — excess vs log10 dose per kg, linear and restricted cubic spline
-- :func:`simulate_cohort` — a synthetic analysis table with a known true effect
+- :func:`spasticity_change` — MAS / Tardieu change per muscle group, proportional-odds model
+- :func:`simulate_cohort`, :func:`simulate_spasticity` — synthetic tables with known effects
 """
 
 from cpstem.outcomes.ipd.balance import love_plot, standardised_differences
@@ -17,8 +18,14 @@ from cpstem.outcomes.ipd.evalue import e_value_rr, e_value_smd
 from cpstem.outcomes.ipd.excess import ExcessChangeResult, excess_change
 from cpstem.outcomes.ipd.mixed import MixedModelResult, mixed_model
 from cpstem.outcomes.ipd.responders import RespondersResult, clopper_pearson, responders
-from cpstem.outcomes.ipd.simulate import simulate_cohort
-from cpstem.outcomes.ipd.table import COLUMNS, validate_table
+from cpstem.outcomes.ipd.simulate import simulate_cohort, simulate_spasticity
+from cpstem.outcomes.ipd.spasticity import SpasticityChangeResult, spasticity_change
+from cpstem.outcomes.ipd.table import (
+    COLUMNS,
+    LAB_COLUMNS,
+    SPASTICITY_COLUMNS,
+    validate_table,
+)
 from cpstem.outcomes.ipd.treatment import (
     OBSERVATIONAL_WARNING,
     TreatmentEffectResult,
@@ -27,11 +34,14 @@ from cpstem.outcomes.ipd.treatment import (
 
 __all__ = [
     "COLUMNS",
+    "LAB_COLUMNS",
     "OBSERVATIONAL_WARNING",
+    "SPASTICITY_COLUMNS",
     "DoseResponseResult",
     "ExcessChangeResult",
     "MixedModelResult",
     "RespondersResult",
+    "SpasticityChangeResult",
     "TreatmentEffectResult",
     "clopper_pearson",
     "dose_response",
@@ -42,6 +52,8 @@ __all__ = [
     "mixed_model",
     "responders",
     "simulate_cohort",
+    "simulate_spasticity",
+    "spasticity_change",
     "standardised_differences",
     "treatment_effect",
     "validate_table",

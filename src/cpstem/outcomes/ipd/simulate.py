@@ -86,3 +86,74 @@ def simulate_cohort(
             "excess_anchored": change - expected,
         }
     )
+
+
+SPASTIC_MUSCLES = ("gastrocnemius_soleus", "hamstrings", "hip_adductors")
+
+
+def simulate_spasticity(
+    n_children: int = 100,
+    visits: Sequence[float] = (0, 6, 12),
+    log_or: float = -1.0,
+    *,
+    seed: int = 1,
+    muscles: Sequence[str] = SPASTIC_MUSCLES,
+    baseline_slope: float = 1.5,
+    child_sd: float = 0.0,
+    tardieu_effect_deg: float = 5.0,
+) -> pd.DataFrame:
+    """A spasticity table (every :data:`~cpstem.outcomes.ipd.table.SPASTICITY_COLUMNS` column)
+    with a known treatment effect on the proportional-odds scale.
+
+    Per child: group ``cells`` with probability 1/2 (randomised), a child effect
+    N(0, child_sd^2) shared by all its limbs (clustering). Per limb (muscle x side): the baseline
+    MAS code is ``digitize(a_muscle + u_child + L, cuts)`` with L standard logistic, cuts
+    (-1, 0, 1, 2, 3) and a_muscle 0, 0.5, 1, ... At each follow-up month the MAS code follows
+    the proportional-odds model ``P(Y <= j) = F(c_j - eta)`` with
+    ``eta = log_or * treated + baseline_slope * (mas_0 - 2) + a_muscle + u_child`` and cut
+    points (-1, 0, 1, 2, 3): exactly the model :func:`spasticity_change` fits (its muscle
+    indicators absorb ``a_muscle``), so its odds ratio estimates ``exp(log_or)`` when
+    ``child_sd = 0`` (with a child effect the marginal odds ratio is attenuated towards 1).
+    Tardieu: R2 ~ N(110, 8^2) degrees, dynamic component R2 - R1 = 10 + 6 mas + N(0, 4^2),
+    and treated limbs' dynamic component smaller by ``tardieu_effect_deg`` at follow-up.
+    """
+    rng = np.random.default_rng(seed)
+    n = int(n_children)
+    treated = rng.random(n) < 0.5
+    u = rng.normal(0.0, child_sd, n) if child_sd > 0 else np.zeros(n)
+    cuts = np.array([-1.0, 0.0, 1.0, 2.0, 3.0])
+    rows = []
+    for c in range(n):
+        child = f"S{c:05d}"
+        group = "cells" if treated[c] else "control"
+        for k, muscle in enumerate(muscles):
+            a = 0.5 * k
+            for side in ("left", "right"):
+                mas0 = int(np.digitize(a + u[c] + rng.logistic(), cuts))
+                r2 = rng.normal(110.0, 8.0)
+                for month in visits:
+                    if month <= 0:
+                        mas = mas0
+                    else:
+                        eta = log_or * treated[c] + baseline_slope * (mas0 - 2) + a + u[c]
+                        mas = int(np.digitize(eta + rng.logistic(), cuts))
+                    dyn = 10.0 + 6.0 * mas + rng.normal(0.0, 4.0)
+                    if month > 0 and treated[c]:
+                        dyn -= tardieu_effect_deg
+                    rows.append((child, group, muscle, side, float(month), mas, r2 - dyn, r2))
+    frame = pd.DataFrame(
+        rows,
+        columns=[
+            "child",
+            "group",
+            "muscle",
+            "side",
+            "months",
+            "mas",
+            "tardieu_r1_deg",
+            "tardieu_r2_deg",
+        ],
+    )
+    frame["mas_label"] = np.array(["0", "1", "1+", "2", "3", "4"])[frame["mas"].to_numpy()]
+    frame["tardieu_quality"] = np.minimum(frame["mas"], 4)
+    return frame

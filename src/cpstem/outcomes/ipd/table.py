@@ -151,3 +151,164 @@ def _numeric(column: pd.Series, name: str) -> np.ndarray:
             value=str(bad.iloc[0]),
         )
     return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+# --- the spasticity table -------------------------------------------------------------------
+
+#: The spasticity table (``cpstem export --analysis`` writes it beside the analysis table): one
+#: row per child, muscle group, side and assessment.
+#:
+#: =====================  ================================================================  =======
+#: column                 meaning                                                           type
+#: =====================  ================================================================  =======
+#: ``child``              pseudonymised research ID (as in the analysis table)              text
+#: ``group``              ``cells`` or ``control``                                          text
+#: ``muscle``             muscle group code (``measures`` spasticity codes, e.g.            text
+#:                        ``hamstrings``)
+#: ``side``               ``left`` or ``right``                                             text
+#: ``months``             months since baseline (<= 0: before the first administration /    number
+#:                        at enrolment)
+#: ``mas``                Modified Ashworth grade on the ordinal coding 0-5                 integer
+#:                        (0, 1, 1+ -> 2, 2 -> 3, 3 -> 4, 4 -> 5)
+#: ``mas_label``          the grade as written: ``0``, ``1``, ``1+``, ``2``, ``3``, ``4``   text
+#:                        (checked against ``mas`` where given; may be empty)
+#: ``tardieu_r1_deg``     Tardieu R1, angle of catch at fast velocity (V3), degrees         number
+#: ``tardieu_r2_deg``     Tardieu R2, passive range at slow velocity (V1), degrees          number
+#: ``tardieu_quality``    Tardieu quality of the muscle reaction, 0-5                       integer
+#: =====================  ================================================================  =======
+SPASTICITY_COLUMNS: Mapping[str, tuple[str, str]] = {
+    "child": (TEXT, "pseudonymised research ID of the child"),
+    "group": (TEXT, "enrolment group: 'cells' or 'control'"),
+    "muscle": (TEXT, "muscle group code"),
+    "side": (TEXT, "'left' or 'right'"),
+    "months": (NUMBER, "months since baseline"),
+    "mas": (INTEGER, "Modified Ashworth grade, ordinal coding 0-5"),
+    "mas_label": (TEXT, "Modified Ashworth grade as written: 0, 1, 1+, 2, 3, 4"),
+    "tardieu_r1_deg": (NUMBER, "Tardieu R1 (angle of catch, fast), degrees"),
+    "tardieu_r2_deg": (NUMBER, "Tardieu R2 (passive range, slow), degrees"),
+    "tardieu_quality": (INTEGER, "Tardieu quality of muscle reaction, 0-5"),
+}
+
+#: MAS ordinal code -> label (the coding of ``measures``' classifications.toml)
+MAS_LABELS = ("0", "1", "1+", "2", "3", "4")
+SIDES = ("left", "right")
+
+
+def _check_required(table: pd.DataFrame, names: list[str], what: str) -> None:
+    if not isinstance(table, pd.DataFrame):
+        raise _fail(
+            f"the {what} table must be a pandas DataFrame, not {type(table).__name__}",
+            "wrong_type",
+            None,
+            type=type(table).__name__,
+        )
+    missing = [c for c in names if c not in table.columns]
+    if missing:
+        raise _fail(
+            f"the {what} table has no column {missing[0]!r} (needed: {', '.join(names)})",
+            "missing_column",
+            missing[0],
+            missing=missing,
+        )
+    if len(table) == 0:
+        raise _fail(f"the {what} table has no rows", "empty_table", None)
+
+
+def _check_choice(values: pd.Series, name: str, allowed: Iterable[str]) -> None:
+    allowed = tuple(allowed)
+    raw = values.to_numpy(object)
+    bad = np.flatnonzero(~pd.Series(raw).isin(allowed).to_numpy() & pd.notna(raw))
+    if len(bad):
+        raise _fail(
+            f"{name} {raw[bad[0]]!r}: allowed {', '.join(repr(a) for a in allowed)}",
+            "invalid_choice",
+            name,
+            value=str(raw[bad[0]]),
+        )
+
+
+def validate_spasticity_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A checked copy of the spasticity table (all :data:`SPASTICITY_COLUMNS` but
+    ``mas_label``, ``tardieu_*`` required; those may be absent or empty)."""
+    required = ["child", "group", "muscle", "side", "months", "mas"]
+    _check_required(table, required, "spasticity")
+    out = table.copy()
+    for name in ("tardieu_r1_deg", "tardieu_r2_deg", "tardieu_quality", "mas_label"):
+        if name not in out.columns:
+            out[name] = np.nan
+    for name in ("months", "mas", "tardieu_r1_deg", "tardieu_r2_deg", "tardieu_quality"):
+        out[name] = _numeric(out[name], name)
+    _check_choice(out["group"], "group", GROUPS)
+    _check_choice(out["side"], "side", SIDES)
+    mas = out["mas"].to_numpy(float)
+    bad = np.flatnonzero(~np.isin(mas, np.arange(6)) & ~np.isnan(mas))
+    if len(bad):
+        raise _fail(
+            f"mas {mas[bad[0]]:g}: allowed the ordinal codes 0-5 (0, 1, 1+, 2, 3, 4)",
+            "out_of_range",
+            "mas",
+            value=float(mas[bad[0]]),
+        )
+    labels = out["mas_label"].astype(object).where(out["mas_label"].notna(), "")
+    labels = labels.astype(str).str.strip()
+    given = (labels != "") & ~np.isnan(mas)
+    expected = pd.Series(
+        [MAS_LABELS[int(v)] if not np.isnan(v) else "" for v in mas], index=out.index
+    )
+    wrong = np.flatnonzero((given & (labels != expected)).to_numpy())
+    if len(wrong):
+        i = wrong[0]
+        raise _fail(
+            f"mas_label {labels.iloc[i]!r} does not match mas {mas[i]:g}"
+            f" (ordinal {mas[i]:g} is grade {expected.iloc[i]!r})",
+            "inconsistent",
+            "mas_label",
+            value=labels.iloc[i],
+        )
+    return out
+
+
+# --- the laboratory table -------------------------------------------------------------------
+
+#: The laboratory table: one row per child, analyte and sample.
+#:
+#: =================  =====================================================================  ======
+#: column             meaning                                                                type
+#: =================  =====================================================================  ======
+#: ``child``          pseudonymised research ID                                              text
+#: ``group``          ``cells`` or ``control`` (optional)                                    text
+#: ``analyte``        analyte name as recorded (e.g. ``IL-6``, ``TNF-alpha``)                text
+#: ``unit``           unit of ``value`` (must be one unit per analyte)                       text
+#: ``months``         months since the first administration (<= 0: pre-administration)      number
+#: ``value``          measured concentration                                                 number
+#: =================  =====================================================================  ======
+LAB_COLUMNS: Mapping[str, tuple[str, str]] = {
+    "child": (TEXT, "pseudonymised research ID of the child"),
+    "group": (TEXT, "enrolment group: 'cells' or 'control' (optional)"),
+    "analyte": (TEXT, "analyte name"),
+    "unit": (TEXT, "unit of value (one per analyte)"),
+    "months": (NUMBER, "months since the first administration (<= 0: before)"),
+    "value": (NUMBER, "measured value"),
+}
+
+
+def validate_lab_table(table: pd.DataFrame) -> pd.DataFrame:
+    """A checked copy of the laboratory table (``group`` optional, ``unit`` optional)."""
+    _check_required(table, ["child", "analyte", "months", "value"], "laboratory")
+    out = table.copy()
+    for name in ("months", "value"):
+        out[name] = _numeric(out[name], name)
+    if "group" in out.columns:
+        _check_choice(out["group"], "group", GROUPS)
+    if "unit" in out.columns:
+        units = out.dropna(subset=["unit"]).groupby("analyte")["unit"].nunique()
+        several = units[units > 1]
+        if len(several):
+            analyte = str(several.index[0])
+            raise _fail(
+                f"analyte {analyte!r} is recorded in more than one unit: convert to one first",
+                "inconsistent",
+                "unit",
+                analyte=analyte,
+            )
+    return out
