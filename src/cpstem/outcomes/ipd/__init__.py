@@ -9,6 +9,7 @@ Pure pandas/NumPy/SciPy/statsmodels; every function reads the analysis table doc
 - :func:`treatment_effect` — treated vs concurrent controls (ANCOVA or IPTW), E-value
 - :func:`dose_response` — excess vs log10 dose per kg, linear and restricted cubic spline
 - :func:`spasticity_change` — MAS / Tardieu change per muscle group, proportional-odds model
+- :func:`lab_change` — laboratory markers against the pre-administration value (log or raw)
 - :func:`simulate_cohort`, :func:`simulate_spasticity` — synthetic tables with known effects
 """
 
@@ -16,6 +17,7 @@ from cpstem.outcomes.ipd.balance import love_plot, standardised_differences
 from cpstem.outcomes.ipd.dose_curve import DoseResponseResult, dose_response
 from cpstem.outcomes.ipd.evalue import e_value_rr, e_value_smd
 from cpstem.outcomes.ipd.excess import ExcessChangeResult, excess_change
+from cpstem.outcomes.ipd.labs import LabChangeResult, lab_change
 from cpstem.outcomes.ipd.mixed import MixedModelResult, mixed_model
 from cpstem.outcomes.ipd.responders import RespondersResult, clopper_pearson, responders
 from cpstem.outcomes.ipd.simulate import simulate_cohort, simulate_spasticity
@@ -39,6 +41,7 @@ __all__ = [
     "SPASTICITY_COLUMNS",
     "DoseResponseResult",
     "ExcessChangeResult",
+    "LabChangeResult",
     "MixedModelResult",
     "RespondersResult",
     "SpasticityChangeResult",
@@ -48,6 +51,7 @@ __all__ = [
     "e_value_rr",
     "e_value_smd",
     "excess_change",
+    "lab_change",
     "love_plot",
     "mixed_model",
     "responders",
