@@ -1,0 +1,81 @@
+"""``cpstem outcomes``: the printed tables carry the analysis numbers; errors are one line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from cpstem.cli.main import app
+from cpstem.outcomes.ipd import simulate_cohort
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def analysis(tmp_path_factory):
+    table = simulate_cohort(120, seed=21)
+    path = tmp_path_factory.mktemp("cli") / "analysis.csv"
+    table.to_csv(path, index=False)
+    return path, table
+
+
+def run(*args: str):
+    return runner.invoke(app, list(args), prog_name="cpstem", env={"COLUMNS": "200"})
+
+
+def test_excess_prints_the_mean(analysis):
+    path, table = analysis
+    rows = table[(table.months >= 9) & (table.months <= 15)]
+    result = run("outcomes", "excess", str(path), "--by", "group")
+    assert result.exit_code == 0, result.output
+    assert "Excess change (anchored) at 12 months (window 9-15)" in result.output
+    assert f"{rows.excess_anchored.mean():.3f}" in result.output
+    cells = rows[rows.group == "cells"].excess_anchored.mean()
+    assert f"{cells:.3f}" in result.output
+
+
+def test_responders_with_mcid(analysis):
+    path, table = analysis
+    rows = table[(table.months >= 9) & (table.months <= 15)]
+    k = int(((rows.gmfm66 - rows.gmfm66_baseline) >= 2).sum())
+    result = run("outcomes", "responders", str(path), "--mcid", "2")
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if "beyond_mcid" in ln)
+    assert f" {k} " in line and " 120 " in line
+
+
+def test_effect_model_dose(analysis):
+    path, _ = analysis
+    result = run("outcomes", "effect", str(path), "--method", "iptw")
+    assert result.exit_code == 0, result.output
+    assert "IPTW (stabilised weights)" in result.output
+    assert "Observational evidence" in result.output
+    result = run("outcomes", "model", str(path), "--random", "1")
+    assert result.exit_code == 0, result.output
+    assert "Linear mixed model fit by REML" in result.output
+    assert "months:group[T.cells]" in result.output
+    result = run("outcomes", "dose", str(path))
+    assert result.exit_code == 0, result.output
+    assert "Dose-response at 12 months" in result.output
+
+
+def test_report_command(analysis, tmp_path):
+    path, _ = analysis
+    out = tmp_path / "rep"
+    result = run("outcomes", "report", str(path), "--out", str(out), "--mcid", "2")
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "results.json").read_text())
+    overall = data["analyses"]["excess_change"]["table"][0]
+    assert f"{overall['mean']:.2f} [{overall['ci_lower']:.2f}, {overall['ci_upper']:.2f}]" in (
+        result.output
+    )
+    assert (out / "report.pdf").is_file()
+
+
+def test_missing_file_is_one_line(tmp_path):
+    result = run("outcomes", "excess", str(tmp_path / "none.csv"))
+    assert result.exit_code == 1
+    assert "error:" in result.output and "no such file" in result.output
+    assert "Traceback" not in result.output
