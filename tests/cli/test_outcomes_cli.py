@@ -79,3 +79,26 @@ def test_missing_file_is_one_line(tmp_path):
     assert result.exit_code == 1
     assert "error:" in result.output and "no such file" in result.output
     assert "Traceback" not in result.output
+
+
+def test_spasticity_and_labs(tmp_path):
+    from cpstem.outcomes.ipd import simulate_spasticity
+
+    path = tmp_path / "spasticity.csv"
+    simulate_spasticity(60, seed=2).to_csv(path, index=False)
+    result = run("outcomes", "spasticity", str(path), "--months", "12")
+    assert result.exit_code == 0, result.output
+    assert "hamstrings" in result.output
+    assert "proportional-odds" in result.output
+    labs = tmp_path / "labs.csv"
+    labs.write_text(
+        "child,analyte,unit,months,value\n"
+        "a,CRP,mg/L,0,1\na,CRP,mg/L,6,3\nb,CRP,mg/L,0,2\nb,CRP,mg/L,6,2\n"
+        "c,CRP,mg/L,0,3\nc,CRP,mg/L,6,7\n"
+    )
+    result = run("outcomes", "labs", str(labs), "--months", "6")
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if "CRP" in ln)
+    # values 1, 3, 2, 2, 3, 7 are all > 0 with skewness 1.76 > 1: log scale; log differences
+    # ln 3, 0, ln(7/3) -> geometric mean ratio exp(ln 7 / 3) = 7^(1/3) = 1.913
+    assert " log " in line and f"{7 ** (1 / 3):.3f}" in line

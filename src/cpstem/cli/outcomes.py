@@ -161,3 +161,70 @@ def dose(file: FileArg, months: MonthsOpt = 12.0) -> None:
     res = dose_response(_table(file), months=months)
     print_frame(res.slopes, f"Dose-response at {res.window}")
     print_frame(res.nonlinearity, "Nonlinearity (spline terms jointly 0)")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    import pandas as pd
+
+    from cpstem.outcomes.errors import OutcomeError
+
+    if not path.is_file():
+        raise OutcomeError(
+            f"{path}: no such file", code="not_found", field="path", params={"path": str(path)}
+        )
+    return pd.read_csv(path, comment="#", keep_default_na=False, na_values=[""])
+
+
+@app.command()
+def spasticity(
+    file: Annotated[Path, typer.Argument(help="The spasticity table (CSV).")],
+    months: Annotated[
+        list[float] | None, typer.Option(help="Target months (repeatable; default 6 and 12).")
+    ] = None,
+) -> None:
+    """Modified Ashworth / Tardieu change per muscle group; cells vs controls (ordinal model)."""
+    from cpstem.outcomes.ipd import spasticity_change
+
+    res = spasticity_change(_read_csv(file), months=tuple(months or (6.0, 12.0)))
+    columns = [
+        "months",
+        "muscle",
+        "n",
+        "improved_proportion",
+        "unchanged_proportion",
+        "worse_proportion",
+        "median_change",
+        "wilcoxon_p",
+        "tardieu_change",
+    ]
+    print_frame(res.table[columns], "Modified Ashworth change per muscle group")
+    print_frame(
+        res.comparison, "Cells vs controls: proportional-odds model, SEs clustered by child"
+    )
+    console.print(res.warning, markup=False)
+
+
+@app.command()
+def labs(
+    file: Annotated[Path, typer.Argument(help="The laboratory table (CSV).")],
+    months: Annotated[
+        list[float] | None, typer.Option(help="Target months (repeatable; default 6 and 12).")
+    ] = None,
+) -> None:
+    """Laboratory markers against the pre-administration value (log scale where skewed)."""
+    from cpstem.outcomes.ipd import lab_change
+
+    res = lab_change(_read_csv(file), months=tuple(months or (6.0, 12.0)))
+    columns = [
+        "analyte",
+        "months",
+        "scale",
+        "n",
+        "mean_change",
+        "ratio",
+        "ci_lower",
+        "ci_upper",
+        "p_value",
+        "scale_reason",
+    ]
+    print_frame(res.table[columns], "Laboratory markers")
