@@ -21,8 +21,19 @@ def analysis(tmp_path_factory):
     return path, table
 
 
+@pytest.fixture(autouse=True)
+def wide_console():
+    """Tables printed at 200 columns (the shared console was sized when first imported)."""
+    from cpstem.cli.console import console
+
+    width = console.width
+    console.width = 200
+    yield
+    console.width = width
+
+
 def run(*args: str):
-    return runner.invoke(app, list(args), prog_name="cpstem", env={"COLUMNS": "200"})
+    return runner.invoke(app, list(args), prog_name="cpstem")
 
 
 def test_excess_prints_the_mean(analysis):

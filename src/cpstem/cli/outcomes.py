@@ -45,7 +45,8 @@ def print_frame(frame: pd.DataFrame, title: str, digits: int = 3) -> None:
     table = Table(title=title, title_justify="left")
     for name in frame.columns:
         numeric = pd.api.types.is_numeric_dtype(frame[name])
-        table.add_column(str(name), justify="right" if numeric else "left")
+        # fold, never truncate: a number cut to "1.2…" would be wrong
+        table.add_column(str(name), justify="right" if numeric else "left", overflow="fold")
     for _, row in frame.iterrows():
         cells = []
         for name, value in row.items():
