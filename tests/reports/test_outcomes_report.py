@@ -127,3 +127,31 @@ def test_unreadable_inputs_are_coded(tmp_path):
     with pytest.raises(OutcomeError) as err:
         read_analysis_table(tmp_path / "missing.csv")
     assert (err.value.code, err.value.field) == ("not_found", "path")
+
+
+def test_spasticity_and_lab_sections(tmp_path, cohort):
+    from cpstem.outcomes.ipd import simulate_spasticity, spasticity_change
+
+    spasticity = simulate_spasticity(80, seed=6)
+    labs = pd.DataFrame(
+        {
+            "child": ["a", "a", "b", "b", "c", "c"],
+            "analyte": ["CRP"] * 6,
+            "unit": ["mg/L"] * 6,
+            "months": [0, 6, 0, 6, 0, 6],
+            "value": [1.0, 3.0, 2.0, 2.0, 3.0, 7.0],
+        }
+    )
+    out = tmp_path / "rep"
+    write_outcomes_report(cohort, out, spasticity=spasticity, labs=labs)
+    html = (out / "report.html").read_text()
+    assert ">Spasticity</h2>" in html and ">Laboratory markers</h2>" in html
+    assert "proportional-odds (ordered logit)" in html
+    res = json.loads((out / "results.json").read_text())
+    direct = spasticity_change(spasticity).comparison
+    got = res["analyses"]["spasticity"]["comparison"]
+    assert [r["odds_ratio"] for r in got] == pytest.approx(list(direct.odds_ratio), rel=1e-9)
+    crp = next(r for r in res["analyses"]["labs"] if r["months"] == 6)
+    # 1, 3, 2, 2, 3, 7: all > 0, skewness 1.76 > 1 -> log; ratio 7^(1/3)
+    assert crp["scale"] == "log"
+    assert crp["ratio"] == pytest.approx(7 ** (1 / 3), rel=1e-12)

@@ -69,11 +69,23 @@ def report(
     out: Annotated[Path, typer.Option(help="Report folder.")] = Path("outcomes-report"),
     months: MonthsOpt = 12.0,
     mcid: McidOpt = None,
+    spasticity: Annotated[
+        Path | None, typer.Option(help="The spasticity table (CSV): adds its section.")
+    ] = None,
+    labs: Annotated[
+        Path | None, typer.Option(help="The laboratory table (CSV): adds its section.")
+    ] = None,
 ) -> None:
     """Write a report folder: HTML, PDF, Markdown, results.json, tables/*.csv, figures/*.png."""
     from cpstem.reports.outcomes import OutcomesSettings, write_outcomes_report
 
-    result = write_outcomes_report(_table(file), out, OutcomesSettings(months=months, mcid=mcid))
+    result = write_outcomes_report(
+        _table(file),
+        out,
+        OutcomesSettings(months=months, mcid=mcid),
+        spasticity=_read_csv(spasticity) if spasticity else None,
+        labs=_read_csv(labs) if labs else None,
+    )
     analyses = result.results["analyses"]
     overall = analyses["excess_change"]["table"][0]
     console.print(f"Report written to {out}")

@@ -68,3 +68,26 @@ def methods(months: float, mcid_text: str) -> list[tuple[str, str]]:
             "lost to follow-up change the composition of later means.",
         ),
     ]
+
+
+SPASTICITY_METHODS = (
+    "Modified Ashworth grades on the ordinal coding 0-5 (0, 1, 1+, 2, 3, 4); per limb (muscle "
+    "group x side) the change from the latest assessment before treatment to the one nearest 6 "
+    "and 12 months: improved (at least one grade down), unchanged, worse, with exact "
+    "Clopper–Pearson 95 % CIs; median change; Wilcoxon signed-rank test (zero changes dropped; "
+    "both sides of a child are treated as independent, so the test is descriptive). Tardieu "
+    "dynamic component R2 - R1 (degrees): mean change with a Student t 95 % CI. Cells vs "
+    "controls: proportional-odds (ordered logit) model of the follow-up grade on group, baseline "
+    "grade (linear) and muscle group, all limbs together, with cluster-robust (sandwich) SEs by "
+    "child, G/(G-1) small-sample factor. Assumes proportional odds (one odds ratio at every cut "
+    "point) and no unmeasured confounding."
+)
+
+LAB_METHODS = (
+    "Per analyte, the change from the latest pre-administration sample to the sample nearest "
+    "6 and 12 months. Log scale when every value of the analyte is above 0 and the skewness of "
+    "the raw values is above 1 (else the raw scale): paired t on the log differences, "
+    "back-transformed to the geometric mean ratio and its CI; raw scale: mean paired difference "
+    "with its t CI. Assumes roughly normal paired differences on the chosen scale; no control "
+    "for changes without treatment."
+)

@@ -13,8 +13,10 @@ import pandas as pd
 from cpstem.outcomes.ipd import (
     dose_response,
     excess_change,
+    lab_change,
     mixed_model,
     responders,
+    spasticity_change,
     treatment_effect,
     validate_table,
 )
@@ -22,7 +24,7 @@ from cpstem.outcomes.ipd.visits import visit_at
 from cpstem.reports.document import Bullets, Heading, Para
 from cpstem.reports.evidence.writer import ReportOutput, ReportWriter
 from cpstem.reports.outcomes import figures
-from cpstem.reports.outcomes.methods import WARNING, methods
+from cpstem.reports.outcomes.methods import LAB_METHODS, SPASTICITY_METHODS, WARNING, methods
 
 #: scheduled months at which the trajectories are summarised
 VISITS = np.array([0.0, 3.0, 6.0, 12.0, 18.0, 24.0, 36.0])
@@ -47,9 +49,18 @@ def _rounded(frame: pd.DataFrame, digits: int = 3) -> pd.DataFrame:
 
 
 def write_outcomes_report(
-    table: pd.DataFrame, out: str | Path, settings: OutcomesSettings | None = None
+    table: pd.DataFrame,
+    out: str | Path,
+    settings: OutcomesSettings | None = None,
+    *,
+    spasticity: pd.DataFrame | None = None,
+    labs: pd.DataFrame | None = None,
 ) -> ReportOutput:
-    """Write ``out`` (HTML, PDF, Markdown, ``results.json``, tables, figures); see the package."""
+    """Write ``out`` (HTML, PDF, Markdown, ``results.json``, tables, figures); see the package.
+
+    ``spasticity`` / ``labs``: the spasticity and laboratory tables, if given, add their
+    sections (``spasticity_change`` and ``lab_change`` at 6 and 12 months).
+    """
     settings = settings or OutcomesSettings()
     months = settings.months
     folder = Path(out)
@@ -183,6 +194,28 @@ def write_outcomes_report(
     )
     analyses["dose_response"] = {"slopes": dr.to_dict()["slopes"]}
 
+    extra_methods: list[tuple[str, str]] = []
+    if spasticity is not None:
+        sp = spasticity_change(spasticity, months=(6, 12))
+        w.doc.add(Heading("Spasticity"))
+        w.table("spasticity", _rounded(sp.table), "Modified Ashworth change per muscle group")
+        w.table(
+            "spasticity_comparison",
+            _rounded(sp.comparison),
+            "Cells vs controls: proportional-odds model (odds ratio of a higher MAS grade)",
+        )
+        analyses["spasticity"] = {
+            "table": sp.to_dict()["table"],
+            "comparison": sp.to_dict()["comparison"],
+        }
+        extra_methods.append(("Spasticity", SPASTICITY_METHODS))
+    if labs is not None:
+        lc = lab_change(labs, months=(6, 12))
+        w.doc.add(Heading("Laboratory markers"))
+        w.table("labs", _rounded(lc.table), "Change from the pre-administration value")
+        analyses["labs"] = lc.to_dict()["table"]
+        extra_methods.append(("Laboratory markers", LAB_METHODS))
+
     # methods
     mcid_text = (
         "Beyond the MCID: GMFM-66 change at least the MCID given by the user."
@@ -192,7 +225,9 @@ def write_outcomes_report(
         else "Beyond the MCID: the verified values of data/mcid.toml."
     )
     w.doc.add(Heading("Methods"))
-    w.doc.add(Bullets([f"{name}: {text}" for name, text in methods(months, mcid_text)]))
+    w.doc.add(
+        Bullets([f"{name}: {text}" for name, text in [*methods(months, mcid_text), *extra_methods]])
+    )
     w.doc.add(Para(WARNING, "warning"))
     w.results["settings"] = {"months": months, "mcid": settings.mcid, "by": list(settings.by)}
     w.results["analyses"] = analyses
