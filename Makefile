@@ -11,7 +11,7 @@ APT := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
 .PHONY: run tour test test-fast test-registry test-e2e test-sqlite test-postgresql system-deps \
-	bench lint install screenshots clean fixtures r-metafor r-design
+	bench lint install screenshots clean fixtures r-metafor r-design r-lme4
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -82,12 +82,13 @@ test-sqlite: $(STAMP)
 test-postgresql: $(STAMP)
 	$(PYTEST) $(XDIST) --db=postgresql tests/registry
 
-bench: $(STAMP) r-metafor r-design
+bench: $(STAMP) r-metafor r-design r-lme4
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/gmfm_batch.py
 	$(PY) bench/evidence.py
 	$(PY) bench/registry.py
 	$(PY) bench/design.py
+	$(PY) bench/outcomes.py
 
 # R + metafor (Debian packages) for the metafor reference fixtures and the benchmark
 r-metafor:
@@ -101,11 +102,19 @@ r-design:
 		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
 		r-base-core r-cran-rpact r-cran-pwr r-cran-jsonlite)
 
-# regenerate the R reference fixtures: tests/evidence/metafor/*.json (metafor) and
-# tests/design/rpact/*.json (rpact, pwr, power.t.test); not part of `make test`
-fixtures: r-metafor r-design
+# R + lme4 (Debian packages) for the mixed-model reference fixtures and the benchmark
+r-lme4:
+	@Rscript -e 'library(lme4); library(jsonlite)' >/dev/null 2>&1 || \
+		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
+		r-base-core r-cran-lme4 r-cran-jsonlite)
+
+# regenerate the R reference fixtures (not part of `make test`): tests/evidence/metafor/*.json
+# (metafor), tests/design/rpact/*.json (rpact, pwr, power.t.test), tests/outcomes/ipd/lme4/*
+# (lme4)
+fixtures: r-metafor r-design r-lme4
 	Rscript tests/evidence/metafor/generate.R tests/evidence/metafor
 	Rscript tests/design/rpact/generate.R tests/design/rpact
+	Rscript tests/outcomes/ipd/lme4/generate.R tests/outcomes/ipd/lme4
 
 screenshots: $(STAMP) system-deps
 	$(PY) docs/screenshots.py
