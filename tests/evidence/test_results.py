@@ -45,6 +45,27 @@ def test_rma_frames_carry_metafors_numbers(bcg):
     close(coefs.loc["intrcpt", "ci_upper"], e["ci.ub"], "coef ci.ub")
 
 
+def test_effect_sizes_frame_with_a_level_adds_wald_intervals():
+    # Gu 2020 fever 7/19 vs 4/20: log RR = log((7/19)/(4/20)), var = 1/7 - 1/19 + 1/4 - 1/20
+    es = ev.effect_sizes("RR", ai=[7], n1i=[19], ci=[4], n2i=[20], labels=["fever"])
+    assert list(es.to_frame().columns) == ["study", "yi", "vi", "sei", "ni"]
+    frame = es.to_frame(level=90)
+    assert list(frame.columns) == ["study", "yi", "vi", "sei", "ni", "ci_lower", "ci_upper"]
+    y, se, z = (
+        np.log((7 / 19) / (4 / 20)),
+        np.sqrt(1 / 7 - 1 / 19 + 1 / 4 - 1 / 20),
+        1.6448536269514722,
+    )
+    assert frame["ci_lower"][0] == pytest.approx(y - z * se, rel=1e-12)
+    assert frame["ci_upper"][0] == pytest.approx(y + z * se, rel=1e-12)
+    # by hand: exp(log RR -/+ qnorm(0.95) * se) = 0.7594, 4.4684
+    assert (round(np.exp(frame["ci_lower"][0]), 2), round(np.exp(frame["ci_upper"][0]), 2)) == (
+        0.76,
+        4.47,
+    )
+    assert es.to_frame(level=0.9).equals(frame)
+
+
 def test_meta_regression_has_one_coefficient_row_per_moderator():
     d = RMA["datasets"]["bcg_ablat"]
     e = _case("bcg_ablat", "REML")["result"]
