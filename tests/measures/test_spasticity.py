@@ -84,6 +84,21 @@ def test_tardieu_invalid_input(kwargs, message):
         Tardieu.create("hamstrings", "left", **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("r2", "code"),
+    [
+        ("ten", "not_a_number"),
+        (True, "not_a_number"),
+        (200, "out_of_range"),
+        ("nan", "out_of_range"),
+    ],
+)
+def test_tardieu_angle_errors_carry_code_and_field(r2, code):
+    with pytest.raises(MeasureError) as info:
+        Tardieu.create("hamstrings", "left", r2_deg=r2)
+    assert (info.value.code, info.value.field) == (code, "r2_deg")
+
+
 def test_velocity_parse_and_labels():
     assert TardieuVelocity.parse(2) is TardieuVelocity.V2
     assert TardieuVelocity.parse("v1").label.startswith("As slow as possible")

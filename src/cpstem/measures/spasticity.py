@@ -12,6 +12,7 @@ from cpstem.measures.catalog import classifications
 from cpstem.measures.coded import CodedCategory, catalogued
 from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
+from cpstem.numbers import finite_float
 from cpstem.results import Result
 
 #: Largest joint angle accepted, in degrees (either sign).
@@ -171,16 +172,22 @@ def tardieu_versions() -> dict[str, int]:
 def _angle(value: Any, what: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool):
-        raise MeasureError(f"Tardieu {what} {value!r} is not an angle in degrees")
-    try:
-        angle = float(value)
-    except (TypeError, ValueError):
-        raise MeasureError(f"Tardieu {what} {value!r} is not an angle in degrees") from None
+    field = f"{what.lower()}_deg"
+    angle = finite_float(
+        value,
+        f"Tardieu {what}",
+        MeasureError,
+        field=field,
+        noun="an angle in degrees",
+        finite=False,
+    )
     if not math.isfinite(angle) or abs(angle) > MAX_ANGLE_DEG:
         raise MeasureError(
             f"Tardieu {what} {value!r}: angle must lie between -{MAX_ANGLE_DEG:g} and "
-            f"{MAX_ANGLE_DEG:g} degrees"
+            f"{MAX_ANGLE_DEG:g} degrees",
+            code="out_of_range",
+            field=field,
+            params={"value": angle, "max": MAX_ANGLE_DEG},
         )
     return angle
 
