@@ -12,7 +12,8 @@ Results of :mod:`cpstem.measures`, :mod:`cpstem.reference`, :mod:`cpstem.evidenc
   ISO text, nested results and dataclasses dicts;
 * :meth:`Result.to_frame`: a pandas DataFrame in a tidy shape chosen per result (documented on
   each class; the default is one row of the scalar attributes). Frames are built only when
-  asked for, so fitting stays as fast as before.
+  asked for, so fitting stays as fast as before;
+* ``str(result)``: the result's ``summary()`` text, for every result that has one.
 
 >>> from cpstem.evidence import rma
 >>> res = rma([0.1, 0.3, 0.35, 0.65], [0.03, 0.02, 0.05, 0.04])
@@ -198,6 +199,11 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-safe data: the fields (and documented properties) by name."""
         return {name: jsonable(value) for name, value in self._dict_items().items()}
+
+    def __str__(self) -> str:
+        """The result's ``summary()`` (its readable text) where it has one, else its repr."""
+        summary = getattr(self, "summary", None)
+        return str(summary()) if callable(summary) else repr(self)
 
     def to_frame(self) -> pd.DataFrame:
         """One row of the result's scalar fields and properties (classes document their own)."""

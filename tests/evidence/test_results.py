@@ -194,6 +194,34 @@ def test_small_results_serialise():
         mh.tests["CMH"] = 0.0  # type: ignore[index]
 
 
+def test_str_of_a_result_is_its_summary(bcg):
+    # the Result base gives every result with a summary() its str(); the printed rma text
+    # starts as metafor's print.rma does
+    assert str(bcg).startswith("Random-effects model (k = 13; tau^2 estimator: REML)")
+    mh = ev.rma_mh("OR", ai=[4, 6, 3], bi=[119, 300, 228], ci=[11, 29, 11], di=[128, 274, 209])
+    results = [
+        bcg,
+        mh,
+        ev.regtest(bcg),
+        ev.ranktest(bcg),
+        ev.trimfill(bcg),
+        ev.leave_one_out(bcg),
+        ev.influence(bcg),
+        ev.effect_sizes("RR", ai=[7], n1i=[19], ci=[4], n2i=[20]),
+        ev.rma_batch(np.array([[0.1, 0.3, 0.5]]), np.array([[0.04, 0.02, 0.05]])),
+    ]
+    for r in results:
+        assert str(r) == r.summary() and f"{r}" == r.summary()
+    assert str(bcg.predict()).splitlines()[0].split() == [
+        "pred",
+        "se",
+        "ci.lb",
+        "ci.ub",
+        "pi.lb",
+        "pi.ub",
+    ]
+
+
 def test_metafor_style_p_values_in_the_summary(bcg):
     text = bcg.summary()
     assert "p < .0001" in text  # heterogeneity test

@@ -110,9 +110,6 @@ class BatchResult(Result):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def row(self, i: int) -> dict[str, float]:
         """Figures of one row as a dict."""
         return {name: getattr(self, name)[i].item() for name in _PER_ROW}

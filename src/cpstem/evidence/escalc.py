@@ -106,9 +106,6 @@ class EffectSizes(Result):
             lines.append(f"  {lab[:24]:<24} yi = {y:9.4f}  vi = {v:9.4f}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _cm(m: np.ndarray) -> np.ndarray:
     """Exact small-sample correction ``c(m) = Gamma(m/2) / (sqrt(m/2) Gamma((m-1)/2))``."""

@@ -79,9 +79,6 @@ class Sequence(Result):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _rows(res: RMAResult, Y: np.ndarray, V: np.ndarray, kind: str, labels: Any) -> Sequence:
     if res.tau2_fixed:
@@ -217,9 +214,6 @@ class Influence(Result):
                 f"{self.q_del[i]:9.4f}{self.hat[i]:7.4f}{self.weight[i]:7.2f} {flag}"
             )
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def influence(res: RMAResult) -> Influence:

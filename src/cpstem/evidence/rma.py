@@ -338,9 +338,6 @@ class RMAResult(Result):
             lines.append(f"Hartung-Knapp-Sidik-Jonkman: t tests with df = {self.df:g}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _pfmt(p: float) -> str:
     return format_p(p, 4, metafor=True)

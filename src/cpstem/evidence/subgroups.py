@@ -101,9 +101,6 @@ class SubgroupResult(Result):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def subgroup(
     yi: Any,

@@ -208,8 +208,6 @@ class GMFM66Result(Result):
             )
         return "\n".join([text, *(f"  note: {w}" for w in self.warnings)])
 
-    __str__ = summary
-
     def to_frame(self) -> pd.DataFrame:
         """One row of the fields (``warnings`` joined by ``"; "``)."""
         row = self.to_dict() | {"warnings": "; ".join(self.warnings)}

@@ -187,5 +187,3 @@ class CurveSet(Result):
         for level, c in self.curves.items():
             lines.append(f"  GMFCS {level!s:<3} limit {c.limit:5.1f}  age-90 {c.age90_years:.1f} y")
         return "\n".join(lines)
-
-    __str__ = summary
