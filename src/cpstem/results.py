@@ -37,7 +37,15 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Result", "frame_of", "frozen_array", "jsonable", "records_frame", "sealed"]
+__all__ = [
+    "Result",
+    "frame_of",
+    "frozen_array",
+    "jsonable",
+    "records_frame",
+    "sealed",
+    "text_table",
+]
 
 
 def frozen_array(value: Any) -> np.ndarray:
@@ -157,6 +165,27 @@ def records_frame(results: Iterable[Result]) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame()
     return pd.concat(frames, ignore_index=True)
+
+
+#: One column of :func:`text_table`: title, width, format spec of a cell, the cells' values.
+Column = tuple[str, int, str, Any]
+
+
+def text_table(
+    labels: Iterable[str], columns: Iterable[Column], label_width: int, label_title: str = ""
+) -> list[str]:
+    """The fixed-width table of a ``summary()``: a header line, then one line per label.
+
+    The label column is ``label_width`` wide (labels cut to it, left-aligned); each column
+    ``(title, width, spec, values)`` shows ``format(values[i], spec)`` right-aligned in
+    ``width`` characters (``("estimate", 10, ".4f", est)`` prints as ``f"{est[i]:10.4f}"``).
+    """
+    cols = list(columns)
+    lines = [f"{label_title:<{label_width}}" + "".join(f"{t:>{w}}" for t, w, _, _ in cols)]
+    for i, lab in enumerate(labels):
+        cells = "".join(f"{format(values[i], spec):>{w}}" for _, w, spec, values in cols)
+        lines.append(f"{lab[:label_width]:<{label_width}}" + cells)
+    return lines
 
 
 class Result:

@@ -32,6 +32,7 @@ from scipy import stats
 
 from cpstem import __version__
 from cpstem import evidence as ev
+from cpstem.evidence.rma import HETEROGENEITY_FIGURES
 from cpstem.formatting import format_p
 from cpstem.reports.document import Bullets, Heading, Para
 from cpstem.reports.evidence.numbers import (
@@ -60,12 +61,7 @@ _MODEL_FIGURES = (
     "ci_lower",
     "ci_upper",
     "pval",
-    "tau2",
-    "i2",
-    "h2",
-    "q",
-    "q_df",
-    "q_pval",
+    *HETEROGENEITY_FIGURES,
 )
 
 
