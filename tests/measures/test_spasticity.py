@@ -99,6 +99,22 @@ def test_tardieu_angle_errors_carry_code_and_field(r2, code):
     assert (info.value.code, info.value.field) == (code, "r2_deg")
 
 
+@pytest.mark.parametrize(
+    ("parse", "value", "field", "allowed"),
+    [
+        (MAS.parse, "5", "grade", ["0", "1", "1+", "2", "3", "4"]),
+        (MAS.parse, True, "grade", ["0", "1", "1+", "2", "3", "4"]),
+        (TardieuVelocity.parse, "V4", "velocity", ["V1", "V2", "V3"]),
+        (TardieuVelocity.parse, True, "velocity", ["V1", "V2", "V3"]),
+    ],
+)
+def test_grade_and_velocity_errors_are_coded(parse, value, field, allowed):
+    with pytest.raises(MeasureError) as info:
+        parse(value)
+    assert (info.value.code, info.value.field) == ("invalid_choice", field)
+    assert info.value.params == {"value": str(value), "allowed": allowed}
+
+
 def test_velocity_parse_and_labels():
     assert TardieuVelocity.parse(2) is TardieuVelocity.V2
     assert TardieuVelocity.parse("v1").label.startswith("As slow as possible")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from functools import total_ordering
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from cpstem.measures.catalog import classifications
 from cpstem.measures.coded import CodedCategory, catalogued
@@ -57,6 +58,30 @@ class Side(StrEnum):
         raise MeasureError(f"side {value!r} is not valid: use left (L) or right (R)")
 
 
+_E = TypeVar("_E", bound=Enum)
+
+
+def _parse_member(
+    cls: type[_E], value: Any, normalise: Callable[[str], str], message: str, field: str
+) -> _E:
+    """The member of ``cls`` that is ``value`` or whose value is ``normalise(text)`` (``value``
+    a code as text or a whole number, stripped); else a :class:`MeasureError` with ``message``
+    (code ``invalid_choice``, ``field``)."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        text = normalise(str(value).strip())
+        for member in cls:
+            if member.value == text:
+                return member
+    raise MeasureError(
+        message,
+        code="invalid_choice",
+        field=field,
+        params={"value": str(value), "allowed": [m.value for m in cls]},
+    )
+
+
 def _mas_grades() -> list[dict[str, Any]]:
     return classifications()["mas"]["grades"]
 
@@ -75,15 +100,12 @@ class MAS(Enum):
     @classmethod
     def parse(cls, value: Any) -> MAS:
         """A grade from "0", "1", "1+", "2", "3", "4" (or the integers 0, 1, 2, 3, 4)."""
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            text = str(value).replace(" ", "").strip()
-            for member in cls:
-                if member.value == text:
-                    return member
-        raise MeasureError(
-            f"Modified Ashworth grade {value!r} is not valid: use 0, 1, 1+, 2, 3 or 4"
+        return _parse_member(
+            cls,
+            value,
+            lambda text: text.replace(" ", ""),
+            f"Modified Ashworth grade {value!r} is not valid: use 0, 1, 1+, 2, 3 or 4",
+            "grade",
         )
 
     @classmethod
@@ -146,14 +168,14 @@ class TardieuVelocity(StrEnum):
 
     @classmethod
     def parse(cls, value: Any) -> TardieuVelocity:
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().upper() if isinstance(value, str | int) else ""
-        text = text if text.startswith("V") else f"V{text}"
-        for member in cls:
-            if member.value == text:
-                return member
-        raise MeasureError(f"Tardieu velocity {value!r} is not valid: use V1, V2 or V3")
+        """A velocity from "V1", "v2", "3" or the integers 1, 2, 3."""
+        return _parse_member(
+            cls,
+            value,
+            lambda text: text.upper() if text.upper().startswith("V") else f"V{text}",
+            f"Tardieu velocity {value!r} is not valid: use V1, V2 or V3",
+            "velocity",
+        )
 
     @property
     def label(self) -> str:
