@@ -11,11 +11,10 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cpstem.measures.levels import FunctionLevel
-from cpstem.plotting import literal_text
+from cpstem.plotting import literal_text, save_figure
 from cpstem.reference.curves import CurveSet, check_age, check_score, parse_level
 from cpstem.reference.errors import CurveError
 
-_FORMATS = {".png", ".svg", ".pdf"}
 _COLORS = ("#1b9e77", "#66a61e", "#e6ab02", "#d95f02", "#7570b3")
 
 
@@ -78,17 +77,7 @@ def plot(
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    if out is not None:
-        path = Path(out)
-        if path.suffix.lower() not in _FORMATS:
-            raise CurveError(
-                f"plot file {path.name}: use a .png, .svg or .pdf name",
-                code="invalid_choice",
-                field="out",
-                params={"suffix": path.suffix},
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+    save_figure(fig, out, CurveError)
     return fig
 
 
