@@ -254,30 +254,18 @@ def _right(
     digits: int,
     bold: bool = False,
 ) -> None:
-    weight = "bold" if bold else "normal"
+    style: dict[str, Any] = {
+        "transform": trans,
+        "ha": "right",
+        "va": "center",
+        "fontsize": 8.5,
+        "fontweight": "bold" if bold else "normal",
+        "clip_on": False,
+    }
     if w is not None:
-        ax.text(
-            1.12,
-            y,
-            f"{w:.1f}%",
-            transform=trans,
-            ha="right",
-            va="center",
-            fontsize=8.5,
-            fontweight=weight,
-            clip_on=False,
-        )
+        ax.text(1.12, y, f"{w:.1f}%", **style)
     ax.text(
-        1.62,
-        y,
-        f"{e:.{digits}f} [{a:.{digits}f}, {b:.{digits}f}]",
-        transform=trans,
-        ha="right",
-        va="center",
-        fontsize=8.5,
-        fontweight=weight,
-        clip_on=False,
-        family="monospace",
+        1.62, y, f"{e:.{digits}f} [{a:.{digits}f}, {b:.{digits}f}]", family="monospace", **style
     )
 
 
