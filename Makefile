@@ -10,8 +10,8 @@ CPSTEM := $(VENV)/bin/cpstem
 APT := DEBIAN_FRONTEND=noninteractive apt-get
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo "sudo -n")
 
-.PHONY: run tour test test-sqlite test-postgresql system-deps bench lint install screenshots \
-	clean fixtures r-metafor
+.PHONY: run tour test test-fast test-registry test-e2e test-sqlite test-postgresql system-deps \
+	bench lint install screenshots clean fixtures r-metafor r-design r-lme4
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -49,21 +49,46 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check src tests bench
 	$(VENV)/bin/mypy
 
-# Everything on SQLite (unit, API, CLI, browser), then the registry suite on a throw-away
-# PostgreSQL server started by the tests from the machine's binaries.
+# Test selections, by path:
+#   fast      the pure layers, the command line and the suite's own checks: no database, no
+#             browser, no system package (tests/reports needs Pango: it runs in `make test`)
+#   registry  the Django registry: on SQLite, then on a throw-away PostgreSQL server
+#   e2e       browser tests: the real server driven by headless Debian chromium
+# `make test` runs the whole suite. Tests never install system packages: `system-deps` does,
+# and a test whose component is missing fails with the command that installs it.
+FAST_TESTS := tests/test_*.py tests/measures tests/reference tests/evidence tests/outcomes tests/design \
+	tests/cli
+PYTEST := $(PY) -m pytest -q
+# pytest-xdist: one worker per core; the browser tests share one server, so they stay together
+XDIST := -n auto --dist loadgroup
+
+# Everything: system packages, lint, the whole suite on SQLite (unit, reports, API, CLI,
+# browser), then the registry suite on PostgreSQL.
 test: $(STAMP) system-deps lint test-sqlite test-postgresql
 
+test-fast: $(STAMP)
+	$(PYTEST) $(FAST_TESTS)
+
+test-registry: $(STAMP) system-deps
+	$(PYTEST) $(XDIST) tests/registry
+	$(PYTEST) $(XDIST) --db=postgresql tests/registry
+
+test-e2e: $(STAMP) system-deps
+	$(PYTEST) tests/e2e
+
 test-sqlite: $(STAMP)
-	$(PY) -m pytest -q
+	$(PYTEST) $(XDIST)
 
 test-postgresql: $(STAMP)
-	$(PY) -m pytest -q --db=postgresql tests/registry
+	$(PYTEST) $(XDIST) --db=postgresql tests/registry
 
-bench: $(STAMP) r-metafor
+bench: $(STAMP) r-metafor r-design r-lme4
 	$(PY) -m pip install --quiet -e '.[test,bench]'
 	$(PY) bench/gmfm_batch.py
 	$(PY) bench/evidence.py
 	$(PY) bench/registry.py
+	$(PY) bench/design.py
+	$(PY) bench/outcomes.py
 
 # R + metafor (Debian packages) for the metafor reference fixtures and the benchmark
 r-metafor:
@@ -71,9 +96,25 @@ r-metafor:
 		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
 		r-base-core r-cran-metafor r-cran-jsonlite)
 
-# regenerate tests/evidence/metafor/*.json from R's metafor (not part of `make test`)
-fixtures: r-metafor
+# R + rpact and pwr (Debian packages) for the design fixtures and benchmark
+r-design:
+	@Rscript -e 'library(rpact); library(pwr); library(jsonlite)' >/dev/null 2>&1 || \
+		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
+		r-base-core r-cran-rpact r-cran-pwr r-cran-jsonlite)
+
+# R + lme4 (Debian packages) for the mixed-model reference fixtures and the benchmark
+r-lme4:
+	@Rscript -e 'library(lme4); library(jsonlite)' >/dev/null 2>&1 || \
+		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
+		r-base-core r-cran-lme4 r-cran-jsonlite)
+
+# regenerate the R reference fixtures (not part of `make test`): tests/evidence/metafor/*.json
+# (metafor), tests/design/rpact/*.json (rpact, pwr, power.t.test), tests/outcomes/ipd/lme4/*
+# (lme4)
+fixtures: r-metafor r-design r-lme4
 	Rscript tests/evidence/metafor/generate.R tests/evidence/metafor
+	Rscript tests/design/rpact/generate.R tests/design/rpact
+	Rscript tests/outcomes/ipd/lme4/generate.R tests/outcomes/ipd/lme4
 
 screenshots: $(STAMP) system-deps
 	$(PY) docs/screenshots.py

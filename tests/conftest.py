@@ -1,4 +1,5 @@
-"""Test options: ``--db=postgresql`` runs the Django tests on a throw-away PostgreSQL server."""
+"""Test options (``--db=postgresql`` runs the Django tests on a throw-away PostgreSQL server)
+and the metafor parity summary line."""
 
 from __future__ import annotations
 
@@ -61,3 +62,31 @@ def registry(tmp_path, db_vendor, request):
         server = request.getfixturevalue("postgres_server")
         url = server.url(server.create_database())
     return Registry(tmp_path / "data", url)
+
+
+# The largest relative difference from metafor seen in the run (tests/evidence/parity.py),
+# printed at the end; under pytest-xdist each worker sends its figures to the controller.
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        from tests.evidence.parity import MAX_REL
+
+        workeroutput["metafor_max_rel"] = dict(MAX_REL)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    from tests.evidence.parity import MAX_REL
+
+    for name, rel in getattr(node, "workeroutput", {}).get("metafor_max_rel", {}).items():
+        MAX_REL[name] = max(MAX_REL.get(name, 0.0), rel)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    from tests.evidence.parity import MAX_REL
+
+    if MAX_REL:
+        parts = ", ".join(f"{name} {rel:.1e}" for name, rel in sorted(MAX_REL.items()))
+        terminalreporter.write_line(f"metafor parity, max relative difference: {parts}")

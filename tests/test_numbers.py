@@ -53,3 +53,15 @@ def test_non_finite_values_can_be_left_to_the_callers_range_check():
     assert finite_float(-math.inf, "age", finite=False) == -math.inf
     with pytest.raises(CpstemError, match="'x' is not a number"):
         finite_float("x", "age", finite=False)
+
+
+def test_a_layer_may_name_its_own_code_for_not_a_number():
+    with pytest.raises(CpstemError) as info:
+        finite_float("ten", "Tardieu R2", code="not_an_angle", noun="an angle in degrees")
+    assert (info.value.code, info.value.message) == (
+        "not_an_angle",
+        "Tardieu R2 'ten' is not an angle in degrees",
+    )
+    with pytest.raises(CpstemError) as info:
+        finite_float("inf", "Tardieu R2", code="not_an_angle")
+    assert info.value.code == "not_finite"

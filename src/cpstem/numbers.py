@@ -32,12 +32,14 @@ def finite_float(
     field: str | None = None,
     params: Mapping[str, Any] | None = None,
     noun: str = "a number",
+    code: str = "not_a_number",
     finite: bool = True,
 ) -> float:
     """``value`` (a number, or text of one) as a float, or ``error`` naming ``what``.
 
-    * a bool, ``None`` or text that is not a number: code ``not_a_number``, message
-      ``"<what> <value!r> is not <noun>"`` (``noun``: ``"a number of years"``, ...);
+    * a bool, ``None`` or text that is not a number: ``code`` (``not_a_number`` unless the
+      layer has its own), message ``"<what> <value!r> is not <noun>"`` (``noun``: ``"a number
+      of years"``, ...);
     * NaN or an infinity: code ``not_finite``, ``"<what> <value!r> is not a finite number"``;
       with ``finite=False`` they are returned, for a caller whose own range check (code
       ``out_of_range``) rejects them with its message.
@@ -54,11 +56,11 @@ def finite_float(
         )
 
     if isinstance(value, bool):
-        raise fail(f"is not {noun}", "not_a_number")
+        raise fail(f"is not {noun}", code)
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise fail(f"is not {noun}", "not_a_number") from None
+        raise fail(f"is not {noun}", code) from None
     if finite and not math.isfinite(number):
         raise fail("is not a finite number", "not_finite")
     return number

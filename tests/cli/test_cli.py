@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from cpstem.cli.main import app
 from cpstem.examples import path as example
+from tests.factories import CURVE_SET_CSV, item_map_text
 
 runner = CliRunner()
 
@@ -44,8 +45,6 @@ def test_gmfm_score_json():
 
 
 def test_gmfm_score_with_item_map(tmp_path):
-    from tests.measures.test_gmfm66 import item_map_text
-
     item_map = tmp_path / "map.csv"
     item_map.write_text(item_map_text(), encoding="utf-8")
     r = run(
@@ -53,6 +52,20 @@ def test_gmfm_score_with_item_map(tmp_path):
     )
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["gmfm66"]["item_map"] == "synthetic-test-map"
+    # two GMFM-66 items scored 1 and 2 on the symmetric map (thresholds -1, 0, 1): raw 3 of 6,
+    # theta 0 by symmetry -> GMFM-66 = intercept 50. Item variance at theta 0 by hand:
+    # (5e + 9) / (2 + 2e) - 2.25 = 0.78788, so SE = 10 / sqrt(2 * 0.78788) = 7.966 and the
+    # 95% CI 50 -/+ 1.96 * 7.966 = 34.4 to 65.6.
+    sheet = tmp_path / "sheet.csv"
+    sheet.write_text("item,score\n2,1\n6,2\n", encoding="utf-8")
+    r = run("gmfm", "score", str(sheet), "--item-map", str(item_map), "--json")
+    g66 = json.loads(r.stdout)["gmfm66"]
+    assert g66["estimate"] == pytest.approx(50.0, abs=1e-9)
+    assert g66["se"] == pytest.approx(7.96625, abs=1e-5)
+    assert (g66["n_items"], g66["raw_score"], g66["max_raw"]) == (2, 3, 6)
+    text = run("gmfm", "score", str(sheet), "--item-map", str(item_map)).stdout
+    assert "GMFM-66 50.0 (SE 7.97; 95% CI 34.4 to 65.6) from 2 items" in text
+    assert "Total score" in text and "3/51" in text and "5.9" in text  # 3/51 = 5.9 % of A
 
 
 @pytest.mark.parametrize(
@@ -122,10 +135,8 @@ def test_curves_errors(args, message):
 
 
 def test_curves_with_a_user_file(tmp_path):
-    from tests.reference.test_curves import CSV
-
     path = tmp_path / "mine.csv"
-    path.write_text(CSV, encoding="utf-8")
+    path.write_text(CURVE_SET_CSV, encoding="utf-8")
     r = run("curves", "expected", "--set", str(path), "--gmfcs", "I", "--age", "4.5", "--json")
     assert json.loads(r.stdout)["expected"] == pytest.approx(76.5)
     assert "myregistry" in run("curves", "show", str(path)).stdout
@@ -150,7 +161,8 @@ def test_curves_plot_with_child(tmp_path):
         "III",
     )
     assert r.exit_code == 0, r.output
-    assert out.read_bytes()[:4] == b"\x89PNG"
+    assert "".join(r.stdout.split()) == f"Wrote{out}"  # (a long path may wrap)
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and out.stat().st_size > 20_000
 
 
 def test_curves_plot_bad_child_file(tmp_path):
@@ -163,8 +175,21 @@ def test_curves_plot_bad_child_file(tmp_path):
 def test_tour(tmp_path):
     r = run("tour", "--out", str(tmp_path))
     assert r.exit_code == 0, r.output
-    assert "Total score" in r.stdout and "child-anchored" in r.stdout
-    assert (tmp_path / "curves.png").exists()
+    lines = [" ".join(line.split()) for line in r.stdout.splitlines()]
+    # 1. the example sheet: A 49/51 = 96.1 %, ..., total 61.0, goal total (D, E) 25.2
+    assert "│ A Lying & rolling │ 49/51 │ 96.1 │" in lines
+    assert "│ Total score │ │ 61.0 │" in lines and "│ Goal total (D, E) │ │ 25.2 │" in lines
+    # 2. GMFCS III (54.3, age-90 3.7 y): 10 ** (-4.5 / 3.7) = 0.060783, 10 ** (-5.5 / 3.7)
+    # = 0.032622 -> expected 54.3 * 0.939217 = 51.0; population change 54.3 * 0.028161
+    # = +1.53; child-anchored 38 / 0.939217 * 0.967378 - 38 = +1.14; the example child goes
+    # 38.0 -> 43.5: +5.50, 5.50 - 1.14 = 4.36 beyond
+    text = " ".join(lines)
+    assert "Expected GMFM-66 at 4.5 y, GMFCS III: 51.0" in text
+    assert "population +1.53, child-anchored (baseline 38) +1.14" in text
+    assert "Observed change: +5.50 (+4.36 beyond the child-anchored expectation)" in text
+    # 3. the plot
+    assert f"Wrote{tmp_path / 'curves.png'}" in "".join(r.stdout.split())  # (a long path may wrap)
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_installed_console_script():

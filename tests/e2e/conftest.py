@@ -12,7 +12,8 @@ PASSWORD = "browser-test-password-1"
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def e2e_registry(tmp_path_factory):
+    """A fresh registry with a clinician and a monitor of site LUB and a clinician of KRK."""
     reg = Registry(tmp_path_factory.mktemp("e2e") / "data")
     for name, role, site in (
         ("clara", "clinician", "LUB"),
@@ -30,10 +31,40 @@ def server(tmp_path_factory):
             "--password-stdin",
             stdin=PASSWORD,
         )
-    proc, url = reg.serve()
+    return reg
+
+
+@pytest.fixture(scope="module")
+def server(e2e_registry):
+    """``cpstem serve`` on the registry; its base URL."""
+    proc, url = e2e_registry.serve()
     yield url
     proc.terminate()
     proc.wait(10)
+
+
+CREATE_PATIENT = """
+from datetime import date
+
+from cpstem.registry import setup
+
+setup.start(migrate=False)
+from cpstem.registry import users
+from cpstem.registry.models import Patient
+from cpstem.registry.services.records import save_validated
+
+patient = Patient(
+    site=users.get_site("LUB"), study_id="LUB-E2E-2", birth_date=date(2020, 6, 1), sex="M"
+)
+print(save_validated(patient).pk)
+"""
+
+
+@pytest.fixture(scope="module")
+def lub_patient_url(e2e_registry, server):
+    """URL of a child of site LUB (LUB-E2E-2), recorded through the registry's write service."""
+    pk = int(e2e_registry.python(CREATE_PATIENT).stdout.strip())
+    return f"{server}/patients/{pk}/"
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,15 @@ import re
 
 import pytest
 
-pytestmark = pytest.mark.e2e
+# one xdist worker runs them all: they share the module's server and browser
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 
 def fill_date(page, selector: str, iso: str) -> None:
     page.locator(selector).fill(iso)
 
 
-@pytest.fixture(scope="module")
-def patient_url():
-    return {}
-
-
-def test_clinician_records_a_child(login, server, patient_url):
+def test_clinician_records_a_child(login):
     page = login("clara")
     page.click("text=New patient")
     page.fill("#id_study_id", "LUB-E2E-1")
@@ -27,7 +23,7 @@ def test_clinician_records_a_child(login, server, patient_url):
     page.select_option("#id_sex", "F")
     page.click("button:has-text('Save')")
     page.wait_for_url(re.compile(r".*/patients/\d+/$"))
-    patient_url["url"] = page.url
+    patient_url = page.url
     assert page.locator("h1").inner_text().startswith("LUB-E2E-1")
 
     page.click("text=+ GMFCS/MACS/CFCS")
@@ -49,7 +45,7 @@ def test_clinician_records_a_child(login, server, patient_url):
     assert page.input_value("#id_cell_count") == "5 x 10^7"  # nothing lost
     page.fill("#id_weight_kg", "15")
     page.click("button:has-text('Save')")
-    page.wait_for_url(patient_url["url"])
+    page.wait_for_url(patient_url)
     assert "3.33e+06 cells/kg" in page.content()
 
     for day, score in (("2023-02-25", "40"), ("2024-03-01", "46.5")):
@@ -57,7 +53,7 @@ def test_clinician_records_a_child(login, server, patient_url):
         fill_date(page, "#id_date", day)
         page.fill("#id_score", score)
         page.click("button:has-text('Save')")
-        page.wait_for_url(patient_url["url"])
+        page.wait_for_url(patient_url)
 
     page.click("text=+ GMFM-88")
     fill_date(page, "#id_date", "2024-03-01")
@@ -74,7 +70,7 @@ def test_clinician_records_a_child(login, server, patient_url):
     assert page.locator("#gmfm-total").inner_text() == f"{(100 + 2 / 60 * 100) / 5:.1f}"
     assert "Not tested (69 items" in scores  # 88 - 17 - 2 scored
 
-    page.goto(patient_url["url"])
+    page.goto(patient_url)
     chart = page.locator("#trajectory img")
     chart.scroll_into_view_if_needed()
     page.wait_for_function("document.querySelector('#trajectory img').naturalWidth > 0")
@@ -83,23 +79,23 @@ def test_clinician_records_a_child(login, server, patient_url):
     assert "Baseline GMFM-66 40.0" in page.locator("#trajectory").inner_text()
 
 
-def test_monitor_cannot_edit(login, server, patient_url):
+def test_monitor_cannot_edit(login, lub_patient_url):
     page = login("moni")
-    assert "LUB-E2E-1" in page.content()
-    page.goto(patient_url["url"])
-    assert page.locator("h1").inner_text().startswith("LUB-E2E-1")
+    assert "LUB-E2E-2" in page.content()
+    page.goto(lub_patient_url)
+    assert page.locator("h1").inner_text().startswith("LUB-E2E-2")
     assert (
         page.locator("text=+ GMFM-88").count() == 0 and page.locator("text=Edit child").count() == 0
     )
-    r = page.goto(patient_url["url"] + "gmfm88/new/")
+    r = page.goto(lub_patient_url + "gmfm88/new/")
     assert r.status == 403
 
 
-def test_other_site_cannot_see_the_patient(login, server, patient_url):
+def test_other_site_cannot_see_the_patient(login, lub_patient_url):
     page = login("bob")
-    assert "LUB-E2E-1" not in page.content()
+    assert "LUB-E2E-2" not in page.content()
     page.fill("input[name=q]", "LUB-E2E")
     page.click("button:has-text('Filter')")
     assert "No patients match." in page.content()
-    r = page.goto(patient_url["url"])
+    r = page.goto(lub_patient_url)
     assert r.status == 404

@@ -8,23 +8,12 @@ import pytest
 
 from cpstem.measures import MeasureError, gmfm
 from cpstem.measures.gmfm66 import MIN_ITEMS_RECOMMENDED, parse_item_map
+from tests.factories import item_map_text
 
 E = math.e
 # Item variance at theta = 0 for thresholds (-1, 0, 1), by hand: P ~ (1, e, e, 1),
 # mean 1.5, E[X^2] = (e + 4e + 9) / (2 + 2e).
 VAR0 = (5 * E + 9) / (2 + 2 * E) - 2.25
-
-
-def item_map_text(steps=(-1.0, 0.0, 1.0), intercept=50.0, slope=10.0, items=gmfm.GMFM66_ITEMS):
-    lines = [
-        "# name: synthetic-test-map",
-        "# source: SYNTHETIC, for tests only",
-        f"# intercept: {intercept}",
-        f"# slope: {slope}",
-        "item,step1_logit,step2_logit,step3_logit",
-    ]
-    lines += [f"{n},{steps[0]},{steps[1]},{steps[2]}" for n in items]
-    return "\n".join(lines) + "\n"
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from cpstem.datafiles import (
 from cpstem.measures import MeasureError, cfcs, gmfcs, gmfm, macs
 from cpstem.measures.gmfm66 import parse_item_map
 from cpstem.measures.levels import FunctionLevel, level_class
-from tests.measures.test_gmfm66 import item_map_text
+from tests.factories import item_map_text
 
 
 def test_gmfm88_frame_has_one_row_per_dimension():

@@ -21,17 +21,21 @@ def test_change_against_both_methods():
     obs = [Observation(date(2024, 1, 5), 40), Observation(date(2025, 1, 10), 45)]
     (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], obs, CURVES)
     (row,) = c.rows
-    a0, a1 = years(date(2024, 1, 5)), years(date(2025, 1, 10))
+    # By hand, Rosenbaum 2002 GMFCS III (limit 54.3, age-90 3.7 y; expected(age) =
+    # 54.3 * (1 - 10 ** (-age / 3.7))). Ages: 1739 and 2110 days after birth, / 365.2425
+    # = 4.7612 and 5.7770 y; 10 ** (-4.7612 / 3.7) = 0.051663, 10 ** (-5.7770 / 3.7) = 0.027457.
+    assert years(date(2024, 1, 5)) == pytest.approx(4.761220, abs=1e-6)
+    assert years(date(2025, 1, 10)) == pytest.approx(5.776984, abs=1e-6)
     assert row.observed_change == 5
-    assert row.expected_population == pytest.approx(CURVES.expected_change("III", a0, a1))
-    assert row.expected_anchored == pytest.approx(
-        CURVES.expected_change("III", a0, a1, baseline=40)
-    )
-    assert row.excess_population == pytest.approx(5 - row.expected_population)
+    # population: 54.3 * (0.051663 - 0.027457) = 54.3 * 0.024207 = 1.3144
+    assert row.expected_population == pytest.approx(1.314412, abs=1e-6)
+    # child-anchored: own limit 40 / (1 - 0.051663) = 42.1791; 42.1791 * (1 - 0.027457) - 40
+    # = 1.0210
+    assert row.expected_anchored == pytest.approx(1.021008, abs=1e-6)
+    assert row.excess_population == pytest.approx(5 - 1.314412, abs=1e-6)
+    assert row.excess_anchored == pytest.approx(5 - 1.021008, abs=1e-6)
     # a child below its level's curve is expected to gain less than the average child
     assert row.expected_anchored < row.expected_population
-    # worked example: the README's child (GMFCS III, 38 at 4.5 y, 1 year later) gains +1.14
-    assert CURVES.expected_change("III", 4.5, 5.5, baseline=38) == pytest.approx(1.14, abs=0.005)
 
 
 def test_baseline_is_the_latest_in_the_window_before_administration():
@@ -77,10 +81,16 @@ def test_excess_is_judged_against_measurement_error():
     (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], obs, CURVES)
     (row,) = c.rows
     assert row.se_change == pytest.approx(2.5)
-    assert row.excess_population > 4.9 and row.verdict_population == "above"
+    # excess: 12 - 1.3144 = 10.6856 (population), 12 - 1.0210 = 10.9790 (anchored); both
+    # beyond 4.9
+    assert row.excess_population == pytest.approx(10.685588, abs=1e-6)
+    assert row.excess_anchored == pytest.approx(10.978992, abs=1e-6)
+    assert row.verdict_population == "above"
     assert row.to_dict()["verdict_anchored"] == "above"
     small = [Observation(date(2024, 1, 5), 40, se=1.5), Observation(date(2025, 1, 10), 43, se=2.0)]
     (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], small, CURVES)
+    # 3 - 1.3144 = 1.6856 < 4.9
+    assert c.rows[0].excess_population == pytest.approx(1.685588, abs=1e-6)
     assert c.rows[0].verdict_population == "within"
     no_se = [Observation(date(2024, 1, 5), 40), Observation(date(2025, 1, 10), 52, se=2.0)]
     (c,) = compare(BIRTH, "III", [(1, date(2024, 1, 10))], no_se, CURVES)

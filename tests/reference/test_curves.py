@@ -7,6 +7,7 @@ import pytest
 
 from cpstem import reference
 from cpstem.reference import CurveError
+from tests.factories import CURVE_SET_CSV
 
 
 @pytest.fixture(scope="module")
@@ -64,10 +65,19 @@ def test_child_anchored_change(ontario):
     # 0.99 of it, so the change is 38 * 0.99 / 0.9 - 38 = 3.8.
     assert ontario.child_limit("III", 3.7, 38) == pytest.approx(38 / 0.9, rel=1e-14)
     assert ontario.expected_change("III", 3.7, 7.4, baseline=38) == pytest.approx(3.8, abs=1e-12)
+    # the README's child: GMFCS III, 38 at 4.5 y, one year later. 10 ** (-4.5 / 3.7) = 0.060783,
+    # 10 ** (-5.5 / 3.7) = 0.032622; own limit 38 / 0.939217 = 40.4592; at 5.5 y
+    # 40.4592 * 0.967378 = 39.1394: a gain of +1.14
+    assert ontario.expected_change("III", 4.5, 5.5, baseline=38) == pytest.approx(
+        1.139373, abs=1e-6
+    )
     # a child exactly on the population curve gets the population change
     on_curve = ontario.expected("II", 3.0)
+    # GMFCS II (68.4, age-90 4.4 y): 68.4 * (10 ** (-3 / 4.4) - 10 ** (-4 / 4.4))
+    # = 68.4 * (0.208057 - 0.123285) = 5.7984
+    assert ontario.expected_change("II", 3.0, 4.0) == pytest.approx(5.798410, abs=1e-6)
     assert ontario.expected_change("II", 3.0, 4.0, baseline=on_curve) == pytest.approx(
-        ontario.expected_change("II", 3.0, 4.0), rel=1e-12
+        5.798410, abs=1e-6
     )
 
 
@@ -100,20 +110,9 @@ def test_unknown_set_lists_the_bundled_ones():
         reference.load("canada")
 
 
-CSV = """# name: myregistry
-# citation: Our national CP registry, 2025
-gmfcs,limit,age90_years,source
-I,85,4.5,registry report 2025 table 3
-II,66,4.1,
-III,52,3.6,
-IV,39,3.3,
-V,21,2.6,
-"""
-
-
 def test_user_csv_set(tmp_path):
     path = tmp_path / "registry.csv"
-    path.write_text(CSV, encoding="utf-8")
+    path.write_text(CURVE_SET_CSV, encoding="utf-8")
     s = reference.load_file(path)
     assert s.name == "myregistry" and s.verified == "user-supplied"
     assert s.expected("I", 4.5) == pytest.approx(0.9 * 85, abs=1e-12)
@@ -132,15 +131,15 @@ def test_user_toml_set_round_trips_a_bundled_format(tmp_path):
 @pytest.mark.parametrize(
     ("text", "suffix", "message"),
     [
-        (CSV.replace("V,21,2.6,\n", ""), ".csv", "no curve for GMFCS level\\(s\\) V"),
-        (CSV + "V,21,2.6,\n", ".csv", "GMFCS level V is given twice"),
-        (CSV.replace("I,85,", "I,150,"), ".csv", "line 4: limit 150 must lie above 0"),
-        (CSV.replace("II,66,4.1", "II,66,0"), ".csv", "age90_years 0 must lie above 0"),
-        (CSV.replace("III,52,", "III,lots,"), ".csv", "limit 'lots' is not a number"),
-        (CSV.replace("IV,39,", "VII,39,"), ".csv", "GMFCS level 'VII'"),
-        (CSV.replace("age90_years", "age90"), ".csv", "columns must include"),
+        (CURVE_SET_CSV.replace("V,21,2.6,\n", ""), ".csv", "no curve for GMFCS level\\(s\\) V"),
+        (CURVE_SET_CSV + "V,21,2.6,\n", ".csv", "GMFCS level V is given twice"),
+        (CURVE_SET_CSV.replace("I,85,", "I,150,"), ".csv", "line 4: limit 150 must lie above 0"),
+        (CURVE_SET_CSV.replace("II,66,4.1", "II,66,0"), ".csv", "age90_years 0 must lie above 0"),
+        (CURVE_SET_CSV.replace("III,52,", "III,lots,"), ".csv", "limit 'lots' is not a number"),
+        (CURVE_SET_CSV.replace("IV,39,", "VII,39,"), ".csv", "GMFCS level 'VII'"),
+        (CURVE_SET_CSV.replace("age90_years", "age90"), ".csv", "columns must include"),
         (
-            CSV.replace("I,85,4.5,registry", "I,85,4.5,a,b,c"),
+            CURVE_SET_CSV.replace("I,85,4.5,registry", "I,85,4.5,a,b,c"),
             ".csv",
             "line 4: 6 values but only 4 columns",
         ),
@@ -152,7 +151,7 @@ def test_user_toml_set_round_trips_a_bundled_format(tmp_path):
             ".toml",
             "not supported",
         ),
-        (CSV, ".txt", "use a .toml or .csv file"),
+        (CURVE_SET_CSV, ".txt", "use a .toml or .csv file"),
     ],
 )
 def test_invalid_user_sets(tmp_path, text, suffix, message):

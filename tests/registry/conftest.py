@@ -8,9 +8,8 @@ import pytest
 from django.test import Client
 
 from cpstem.registry import users
-from cpstem.registry.models import ApiToken, Patient
-
-PASSWORD = "correct-horse-battery-9"
+from cpstem.registry.models import Patient
+from tests.factories import PASSWORD, Api
 
 
 @pytest.fixture
@@ -50,26 +49,6 @@ def web(people):
         return c
 
     return client
-
-
-class Api:
-    """A JSON client with a bearer token."""
-
-    def __init__(self, user=None, token: str | None = None):
-        self.client = Client()
-        self.headers = {}
-        if user is not None:
-            _, token = ApiToken.objects.issue(user, "test")
-        if token:
-            self.headers["Authorization"] = f"Bearer {token}"
-
-    def get(self, path: str):
-        return self.client.get("/api/v1" + path, headers=self.headers)
-
-    def post(self, path: str, body):
-        return self.client.post(
-            "/api/v1" + path, body, content_type="application/json", headers=self.headers
-        )
 
 
 @pytest.fixture

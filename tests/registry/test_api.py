@@ -130,7 +130,7 @@ def test_administration_spasticity_trajectory_history(api, created):
             "/patients",
             {"study_id": "LUB-002", "birth_date": "2019-13-01", "sex": "F"},
             "birth_date",
-            "",
+            "valid date",
         ),
         (
             "/patients",
@@ -138,14 +138,19 @@ def test_administration_spasticity_trajectory_history(api, created):
             "sex",
             "not a valid choice",
         ),
-        ("/patients", {"study_id": "LUB-002", "birth_date": "2019-01-01"}, "sex", ""),
+        ("/patients", {"study_id": "LUB-002", "birth_date": "2019-01-01"}, "sex", "Field required"),
         (
             "/patients",
             {"study_id": "LUB-001", "birth_date": "2019-01-01", "sex": "F"},
             "study_id",
             "already used",
         ),
-        ("/patients", {**MINIMAL_PATIENT, "name": "Jane"}, "name", ""),
+        (
+            "/patients",
+            {**MINIMAL_PATIENT, "name": "Jane"},
+            "name",
+            "Extra inputs are not permitted",
+        ),
         (
             "/patients/{id}/assessments/gmfm",
             {"date": "2024-05-01", "items": {"23": 4}},
@@ -246,7 +251,7 @@ def test_malformed_json_is_4xx(api, created):
 
 def test_no_token_is_401_and_bad_token_too(api, created):
     assert api().get("/patients").status_code == 401
-    from tests.registry.conftest import Api
+    from tests.factories import Api
 
     assert Api(token="cps_wrong").get(f"/patients/{created}").status_code == 401
 

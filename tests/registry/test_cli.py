@@ -155,7 +155,8 @@ def test_import_all_or_nothing(registry, tmp_path):
     assert rej["line"].tolist() == [3, 4, 5, 6]
     assert "before the child's birth" in rej["problem"][0] or "before" in rej["problem"][0]
     assert "in the future" in rej["problem"][1] and "no patient NOPE" in rej["problem"][2]
-    assert "GMFM item 23 score '7'" in rej["problem"][3] and "gmfm66 '150'" in rej["problem"][3]
+    assert "GMFM item 23 score 7: allowed" in rej["problem"][3]
+    assert "GMFM-66 150 is not valid" in rej["problem"][3]
     path.write_text(
         f"site,study_id,date,{items},gmfm66,gmfm66_se\nDEMO-N,SYN-N-001,{_recent()},{good},55.5,1.4\n"
     )

@@ -72,7 +72,7 @@ def test_clinician_cannot_add_a_patient_to_another_site_via_api(api, people):
 
 def test_revoked_tokens_are_refused(people, patient):
     from cpstem.registry import users
-    from tests.registry.conftest import Api
+    from tests.factories import Api
 
     first, second = Api(people["clin"]), Api(people["clin"])
     assert first.get(f"/patients/{patient.pk}").status_code == 200

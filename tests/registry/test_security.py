@@ -7,7 +7,7 @@ from django.test import Client
 
 from cpstem.registry import settings as production
 from cpstem.registry.models import Profile
-from tests.registry.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 

@@ -10,6 +10,7 @@ from cpstem.cli.main import app
 from cpstem.evidence import EvidenceError
 from cpstem.reports.evidence_input import parse_study_table
 from cpstem.reports.evidence_report import Settings, run_bundled, run_user
+from tests.system import require_pango
 
 # Values printed by tests/reports/bundled_metafor.R (R metafor 3.8-1).
 METAFOR = {
@@ -95,6 +96,7 @@ def test_not_pooled_list_gives_reasons(bundled):
 
 
 def test_bundled_report_files(bundled):
+    require_pango()  # report.pdf: WeasyPrint needs the system's Pango
     folder, out, _ = bundled
     assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-"
     for name in (
@@ -185,8 +187,21 @@ def test_cli_user_file_and_options(tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
-    settings = json.loads((tmp_path / "rep" / "results.json").read_text())["settings"]
+    results = json.loads((tmp_path / "rep" / "results.json").read_text())
+    settings, main = results["settings"], results["analyses"]["main"]
     assert settings["method"] == "PM" and settings["test"] == "z"
+    # By hand: Hedges' g = (1 - 3 / (4 (n1 + n2 - 2) - 1)) (m1 - m2) / sd_pooled and
+    # vi = 1/n1 + 1/n2 + g^2 / (2 (n1 + n2)): g = 2.1798, 0.0152, 0.4901, 0.5335;
+    # vi = 0.11807, 0.06256, 0.10300, 0.08457. Paule-Mandel: the tau^2 where
+    # Q(tau^2) = k - 1 = 3 is 0.7922; weights 1 / (vi + tau^2) give 0.7884, se 0.4700, and
+    # the z interval 0.7884 -/+ 1.96 * 0.4700 = [-0.1328, 1.7097]. (The approximate J
+    # differs from the exact one by < 1e-4.)
+    assert main["method"] == "PM" and main["test"] == "z" and main["k"] == 4
+    assert main["tau2"] == pytest.approx(0.79217, abs=1e-4)
+    assert main["estimate"] == pytest.approx(0.78840, abs=1e-4)
+    assert [main["ci_lower"], main["ci_upper"]] == pytest.approx([-0.13285, 1.70966], abs=1e-4)
+    assert "  main: SMD 0.79 [-0.13, 1.71], k = 4, I2 = 90%\n" in r.stdout
+    assert f"Reportwrittento{tmp_path / 'rep'}" in "".join(r.stdout.split())  # a long path wraps
 
 
 @pytest.mark.parametrize(
@@ -222,6 +237,11 @@ def test_dollar_signs_in_labels_are_drawn_literally(tmp_path):
     from cpstem import evidence as ev
 
     res = ev.rma([0.1, 0.2, 0.3], [0.01, 0.02, 0.03], labels=["$\\undefinedcmd$", "b", "c"])
-    ev.forest(res, out=tmp_path / "f.png", title="$\\alsobad$")
-    ev.funnel(res, out=tmp_path / "u.png", title="$\\alsobad$")
-    assert (tmp_path / "f.png").exists() and (tmp_path / "u.png").exists()
+    # as mathtext, \undefinedcmd and \alsobad would make saving fail (unknown symbol)
+    forest = ev.forest(res, out=tmp_path / "f.png", title="$\\alsobad$")
+    funnel = ev.funnel(res, out=tmp_path / "u.png", title="$\\alsobad$")
+    for name in ("f.png", "u.png"):
+        assert (tmp_path / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    forest_texts = [t.get_text() for t in forest.axes[0].texts + forest.texts]
+    assert "$\\undefinedcmd$" in forest_texts and "$\\alsobad$" in forest_texts
+    assert funnel.axes[0].get_title() == "$\\alsobad$"

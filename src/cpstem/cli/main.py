@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cpstem import __version__
-from cpstem.cli import curves, data, evidence, gmfm, serve, tour, users
+from cpstem.cli import curves, data, design, evidence, gmfm, outcomes, serve, tour, users
 from cpstem.cli.app import App
 
 app = App(
@@ -15,6 +15,8 @@ app = App(
 app.add_typer(gmfm.app, name="gmfm")
 app.add_typer(curves.app, name="curves")
 app.add_typer(evidence.app, name="evidence")
+app.add_typer(outcomes.app, name="outcomes")
+app.add_typer(design.app, name="design")
 app.command("tour")(tour.tour)
 # registry
 app.command("serve")(serve.serve)

@@ -58,7 +58,11 @@ class CodedCategory(StrEnum):
                 if wanted and wanted in (_norm(member.value), _norm(member.label)):
                     return member
         allowed = ", ".join(m.value for m in cls)
-        raise MeasureError(f"{what} {value!r} is not valid: use one of {allowed}")
+        raise MeasureError(
+            f"{what} {value!r} is not valid: use one of {allowed}",
+            code="invalid_choice",
+            params={"value": value, "allowed": [m.value for m in cls]},
+        )
 
     @classmethod
     def choices(cls) -> list[tuple[str, str]]:

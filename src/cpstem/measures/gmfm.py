@@ -70,22 +70,50 @@ _NT_TEXT = {"", "NT", "N/T", "9", "NA", "N/A"}
 def parse_item_number(key: Any) -> int:
     """An item number 1-88 from an int or a digit string."""
     if isinstance(key, bool):
-        raise MeasureError(f"GMFM item {key!r} is not an item number: items are numbered 1 to 88")
+        raise MeasureError(
+            f"GMFM item {key!r} is not an item number: items are numbered 1 to 88",
+            code="unknown_item",
+            field="items",
+            params={"item": key},
+        )
     if isinstance(key, str):
         text = key.strip()
         if not ascii_digits(text):
             raise MeasureError(
-                f"GMFM item {key!r} is not an item number: items are numbered 1 to 88"
+                f"GMFM item {key!r} is not an item number: items are numbered 1 to 88",
+                code="unknown_item",
+                field="items",
+                params={"item": key},
             )
         key = int(text)
     if isinstance(key, float) and key.is_integer():
         key = int(key)
     if not isinstance(key, int | np.integer):
-        raise MeasureError(f"GMFM item {key!r} is not an item number: items are numbered 1 to 88")
+        raise MeasureError(
+            f"GMFM item {key!r} is not an item number: items are numbered 1 to 88",
+            code="unknown_item",
+            field="items",
+            params={"item": key},
+        )
     number = int(key)
     if number not in ITEM_BY_NUMBER:
-        raise MeasureError(f"GMFM item {number} does not exist: items are numbered 1 to 88")
+        raise MeasureError(
+            f"GMFM item {number} does not exist: items are numbered 1 to 88",
+            code="unknown_item",
+            field="items",
+            params={"item": number},
+        )
     return number
+
+
+def _bad_score(number: int, value: Any, shown: str | None = None) -> MeasureError:
+    """The error of a score that is not 0-3 or NT; ``field`` is the item's column/form field."""
+    return MeasureError(
+        f"GMFM item {number} score {shown if shown is not None else repr(value)}: {_ALLOWED}",
+        code="invalid_score",
+        field=f"item_{number}",
+        params={"item": number, "value": value},
+    )
 
 
 def parse_item_score(number: int, value: Any) -> int | None:
@@ -93,40 +121,47 @@ def parse_item_score(number: int, value: Any) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool):
-        raise MeasureError(f"GMFM item {number} score {value!r}: {_ALLOWED}")
+        raise _bad_score(number, value)
     if isinstance(value, str):
         text = value.strip().upper()
         if text in _NT_TEXT:
             return None
         if not ascii_digits(text):
-            raise MeasureError(f"GMFM item {number} score {value.strip()!r}: {_ALLOWED}")
+            raise _bad_score(number, value.strip())
         value = int(text)
     if isinstance(value, float | np.floating):
         if math.isnan(value):
             return None
         if not float(value).is_integer():
-            raise MeasureError(f"GMFM item {number} score {value:g}: {_ALLOWED}")
+            raise _bad_score(number, value, f"{value:g}")
         value = int(value)
     if not isinstance(value, int | np.integer):
-        raise MeasureError(f"GMFM item {number} score {value!r}: {_ALLOWED}")
+        raise _bad_score(number, value)
     score = int(value)
     if score == NOT_TESTED_CODE:
         return None
     if not 0 <= score <= ITEM_MAX_SCORE:
-        raise MeasureError(f"GMFM item {number} score {score}: {_ALLOWED}")
+        raise _bad_score(number, score, str(score))
     return score
 
 
 def parse_sheet(items: Mapping[Any, Any]) -> dict[int, int | None]:
     """Validate a sheet (item -> score); returns all 88 items, ``None`` = not tested."""
     if not isinstance(items, Mapping):
-        raise MeasureError("a GMFM sheet must map item numbers (1-88) to scores")
+        raise MeasureError(
+            "a GMFM sheet must map item numbers (1-88) to scores", code="not_a_sheet", field="items"
+        )
     scores: dict[int, int | None] = dict.fromkeys(ITEM_BY_NUMBER)
     seen: set[int] = set()
     for key, value in items.items():
         number = parse_item_number(key)
         if number in seen:
-            raise MeasureError(f"GMFM item {number} is given twice")
+            raise MeasureError(
+                f"GMFM item {number} is given twice",
+                code="duplicate_item",
+                field=f"item_{number}",
+                params={"item": number},
+            )
         seen.add(number)
         scores[number] = parse_item_score(number, value)
     return scores
@@ -143,7 +178,10 @@ def parse_goal_dimensions(goal_dimensions: str | Iterable[str] | None) -> tuple[
         code = str(raw).strip().upper()
         if code not in DIMENSIONS:
             raise MeasureError(
-                f"goal dimension {str(raw).strip()!r} is not a GMFM dimension: use A, B, C, D or E"
+                f"goal dimension {str(raw).strip()!r} is not a GMFM dimension: use A, B, C, D or E",
+                code="invalid_goal_dimension",
+                field="goal_dimensions",
+                params={"value": str(raw).strip()},
             )
         codes.add(code)
     return tuple(sorted(codes))
@@ -305,7 +343,10 @@ def score_gmfm88_batch(
         arr = arr[None, :]
     if arr.ndim != 2 or arr.shape[1] != len(ITEMS):
         raise MeasureError(
-            f"a GMFM-88 batch must have 88 columns (items 1-88); got shape {arr.shape}"
+            f"a GMFM-88 batch must have 88 columns (items 1-88); got shape {arr.shape}",
+            code="bad_shape",
+            field="items",
+            params={"shape": arr.shape},
         )
     goals = parse_goal_dimensions(goal_dimensions)
     not_tested = np.isnan(arr) | (arr == NOT_TESTED_CODE)
@@ -314,7 +355,10 @@ def score_gmfm88_batch(
     if bad.any():
         row, col = (int(x) for x in np.argwhere(bad)[0])
         raise MeasureError(
-            f"sheet {row + 1}: GMFM item {col + 1} score {arr[row, col]:g}: {_ALLOWED}"
+            f"sheet {row + 1}: GMFM item {col + 1} score {arr[row, col]:g}: {_ALLOWED}",
+            code="invalid_score",
+            field=f"item_{col + 1}",
+            params={"item": col + 1, "value": float(arr[row, col]), "sheet": row + 1},
         )
     # Sums of whole numbers <= 72 are exact in any order, so reduceat matches the single scorer.
     sums = np.add.reduceat(filled, [d.first_item - 1 for d in DIMENSIONS.values()], axis=1)

@@ -55,18 +55,28 @@ class Side(StrEnum):
         for member in cls:
             if text in (member.value, member.value[0]):
                 return member
-        raise MeasureError(f"side {value!r} is not valid: use left (L) or right (R)")
+        raise MeasureError(
+            f"side {value!r} is not valid: use left (L) or right (R)",
+            code="invalid_side",
+            field="side",
+            params={"value": value},
+        )
 
 
 _E = TypeVar("_E", bound=Enum)
 
 
 def _parse_member(
-    cls: type[_E], value: Any, normalise: Callable[[str], str], message: str, field: str
+    cls: type[_E],
+    value: Any,
+    normalise: Callable[[str], str],
+    message: str,
+    code: str,
+    field: str,
 ) -> _E:
     """The member of ``cls`` that is ``value`` or whose value is ``normalise(text)`` (``value``
-    a code as text or a whole number, stripped); else a :class:`MeasureError` with ``message``
-    (code ``invalid_choice``, ``field``)."""
+    a code as text or a whole number, stripped); else a :class:`MeasureError` with ``message``,
+    ``code`` and ``field``."""
     if isinstance(value, cls):
         return value
     if isinstance(value, str | int) and not isinstance(value, bool):
@@ -74,12 +84,7 @@ def _parse_member(
         for member in cls:
             if member.value == text:
                 return member
-    raise MeasureError(
-        message,
-        code="invalid_choice",
-        field=field,
-        params={"value": str(value), "allowed": [m.value for m in cls]},
-    )
+    raise MeasureError(message, code=code, field=field, params={"value": value})
 
 
 def _mas_grades() -> list[dict[str, Any]]:
@@ -105,6 +110,7 @@ class MAS(Enum):
             value,
             lambda text: text.replace(" ", ""),
             f"Modified Ashworth grade {value!r} is not valid: use 0, 1, 1+, 2, 3 or 4",
+            "invalid_grade",
             "grade",
         )
 
@@ -114,7 +120,12 @@ class MAS(Enum):
         for member in cls:
             if member.ordinal == ordinal and not isinstance(ordinal, bool):
                 return member
-        raise MeasureError(f"Modified Ashworth ordinal {ordinal!r} is not valid: use 0 to 5")
+        raise MeasureError(
+            f"Modified Ashworth ordinal {ordinal!r} is not valid: use 0 to 5",
+            code="invalid_grade",
+            field="grade",
+            params={"value": ordinal},
+        )
 
     @property
     def ordinal(self) -> int:
@@ -174,6 +185,7 @@ class TardieuVelocity(StrEnum):
             value,
             lambda text: text.upper() if text.upper().startswith("V") else f"V{text}",
             f"Tardieu velocity {value!r} is not valid: use V1, V2 or V3",
+            "invalid_velocity",
             "velocity",
         )
 
@@ -201,6 +213,7 @@ def _angle(value: Any, what: str) -> float | None:
         MeasureError,
         field=field,
         noun="an angle in degrees",
+        code="not_an_angle",
         finite=False,
     )
     if not math.isfinite(angle) or abs(angle) > MAX_ANGLE_DEG:
@@ -209,7 +222,7 @@ def _angle(value: Any, what: str) -> float | None:
             f"{MAX_ANGLE_DEG:g} degrees",
             code="out_of_range",
             field=field,
-            params={"value": angle, "max": MAX_ANGLE_DEG},
+            params={"value": value, "max": MAX_ANGLE_DEG},
         )
     return angle
 
@@ -240,19 +253,28 @@ class Tardieu(Result):
         if self.scale_version not in versions:
             raise MeasureError(
                 f"Tardieu scale version {self.scale_version!r} is not valid: use "
-                + " or ".join(versions)
+                + " or ".join(versions),
+                code="invalid_scale_version",
+                field="scale_version",
+                params={"value": self.scale_version},
             )
         top = versions[self.scale_version]
         q = self.quality
         if q is not None and (isinstance(q, bool) or not isinstance(q, int) or not 0 <= q <= top):
             raise MeasureError(
                 f"Tardieu quality grade {q!r} is not valid on the {self.scale_version} scale: "
-                f"use a whole number from 0 to {top}"
+                f"use a whole number from 0 to {top}",
+                code="invalid_quality",
+                field="quality",
+                params={"value": q, "max": top},
             )
         if self.r1_deg is not None and self.r2_deg is not None and self.r1_deg > self.r2_deg:
             raise MeasureError(
                 f"Tardieu R1 (catch, {self.r1_deg:g}°) lies beyond R2 (full range, "
-                f"{self.r2_deg:g}°): record both angles in the direction of stretch, R1 <= R2"
+                f"{self.r2_deg:g}°): record both angles in the direction of stretch, R1 <= R2",
+                code="r1_beyond_r2",
+                field="r1_deg",
+                params={"r1_deg": self.r1_deg, "r2_deg": self.r2_deg},
             )
 
     @classmethod
@@ -270,7 +292,12 @@ class Tardieu(Result):
         if isinstance(quality, str):
             text = quality.strip()
             if text and not ascii_digits(text):
-                raise MeasureError(f"Tardieu quality grade {quality!r} is not a whole number")
+                raise MeasureError(
+                    f"Tardieu quality grade {quality!r} is not a whole number",
+                    code="invalid_quality",
+                    field="quality",
+                    params={"value": quality},
+                )
             quality = int(text) if text else None
         elif isinstance(quality, float) and quality.is_integer():
             quality = int(quality)

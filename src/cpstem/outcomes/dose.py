@@ -28,7 +28,12 @@ def parse_cell_count(value: Any, what: str = "cell count") -> float:
     """A positive cell count from a number or text: ``5e7``, ``5 x 10^7``, ``5×10^7``,
     ``50,000,000`` or ``50 000 000``."""
     if isinstance(value, bool) or value is None:
-        raise OutcomeError(f"{what} {value!r} is not a number of cells")
+        raise OutcomeError(
+            f"{what} {value!r} is not a number of cells",
+            code="not_a_number",
+            field="cell_count",
+            params={"value": value},
+        )
     if isinstance(value, int | float):
         number = float(value)
     else:
@@ -43,12 +48,20 @@ def parse_cell_count(value: Any, what: str = "cell count") -> float:
                 if not m:
                     raise OutcomeError(
                         f"{what} {text!r} is not a number of cells: write e.g. 5e7, "
-                        "5 x 10^7 or 50000000"
+                        "5 x 10^7 or 50000000",
+                        code="not_a_number",
+                        field="cell_count",
+                        params={"value": text},
                     ) from None
                 mant = float(m["mant"].replace(",", "."))
                 number = mant * 10.0 ** int(m["exp"] or 0)
     if not math.isfinite(number) or number <= 0:
-        raise OutcomeError(f"{what} {value!r} must be a positive number of cells")
+        raise OutcomeError(
+            f"{what} {value!r} must be a positive number of cells",
+            code="not_positive",
+            field="cell_count",
+            params={"value": value},
+        )
     return number
 
 
@@ -58,17 +71,33 @@ def check_weight_kg(value: Any) -> float:
     try:
         kg = float(value)
     except (TypeError, ValueError):
-        raise OutcomeError(f"weight {value!r} is not a number of kilograms") from None
+        raise OutcomeError(
+            f"weight {value!r} is not a number of kilograms",
+            code="not_a_number",
+            field="weight_kg",
+            params={"value": value},
+        ) from None
     if not math.isfinite(kg) or kg <= 0:
-        raise OutcomeError(f"weight {value!r} must be a positive number of kilograms")
+        raise OutcomeError(
+            f"weight {value!r} must be a positive number of kilograms",
+            code="not_positive",
+            field="weight_kg",
+            params={"value": value},
+        )
     if kg >= w["grams_threshold"]:
         raise OutcomeError(
-            f"weight {kg:g} kg looks like grams: enter the weight in kilograms ({kg / 1000:g} kg?)"
+            f"weight {kg:g} kg looks like grams: enter the weight in kilograms ({kg / 1000:g} kg?)",
+            code="weight_in_grams",
+            field="weight_kg",
+            params={"value": kg},
         )
     if not w["min"] <= kg <= w["max"]:
         raise OutcomeError(
             f"weight {kg:g} kg is outside {w['min']:g}-{w['max']:g} kg (cpstem's plausibility "
-            "bounds for a child): check the unit"
+            "bounds for a child): check the unit",
+            code="out_of_range",
+            field="weight_kg",
+            params={"value": kg, "min": w["min"], "max": w["max"]},
         )
     return kg
 
@@ -120,7 +149,10 @@ def compute_dose(count: Any, weight_kg: Any, per_kg: bool = False) -> Dose:
         raise OutcomeError(
             f"dose {sci(per)} cells/kg ({sci(value)} cells {entered}, {kg:g} kg) is more than "
             f"{factor:g}-fold outside the published range {sci(lo)}-{sci(hi)} cells/kg: "
-            "check the exponent and whether the count is the total or per kg"
+            "check the exponent and whether the count is the total or per kg",
+            code="dose_out_of_range",
+            field="cell_count",
+            params={"cells_per_kg": per, "min": lo, "max": hi, "factor": factor},
         )
     message = None
     tol = 1e-9  # rounding of count / weight must not push a published dose outside the range

@@ -8,33 +8,19 @@ from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
 
-from cpstem.registry.models.sites import Role
+from cpstem.registry.models.sites import Role, role_of, site_of, visible_site_ids
 
-
-def role_of(user) -> str | None:
-    """The user's role, or None (no access to patient data)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return None
-    if user.is_superuser:
-        return Role.ADMIN
-    profile = getattr(user, "profile", None)
-    return profile.role if profile else None
-
-
-def site_of(user):
-    profile = getattr(user, "profile", None)
-    return profile.site if profile else None
-
-
-def visible_site_ids(user) -> list[int] | None:
-    """Site ids a user may see; None = all sites; [] = none."""
-    role = role_of(user)
-    if role in (Role.ADMIN, Role.RESEARCHER):
-        return None
-    if role in (Role.CLINICIAN, Role.MONITOR):
-        site = site_of(user)
-        return [site.pk] if site else []
-    return []
+__all__ = [
+    "can_write",
+    "is_pseudonymised",
+    "require_read",
+    "require_write",
+    "role_context",
+    "role_of",
+    "site_of",
+    "visible_site_ids",
+    "writable_site",
+]
 
 
 def can_write(user) -> bool:
@@ -68,12 +54,16 @@ def writable_site(user, site=None):
 
 
 def role_context(request) -> dict:
-    """Template context: the user's role and what it may do."""
+    """Template context: the user's role, what it may do, and ``proj``, the role's privacy
+    projection (:mod:`cpstem.registry.privacy`): templates show what the views project and take
+    labels such as ``proj.id_label`` from it, never a role test of their own."""
+    from cpstem.registry import privacy
+
     user = getattr(request, "user", None)
     role = role_of(user)
     return {
         "role": role,
         "can_write": role in (Role.ADMIN, Role.CLINICIAN),
-        "pseudonymised": role == Role.RESEARCHER,
+        "proj": privacy.project(user),
         "user_site": site_of(user) if role else None,
     }

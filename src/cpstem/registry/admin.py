@@ -6,6 +6,7 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from cpstem.registry import models as m
+from cpstem.registry.forms import RecordForm
 
 
 @admin.register(m.Site)
@@ -33,6 +34,9 @@ class PatientAdmin(SimpleHistoryAdmin):
 
 
 class RecordAdmin(SimpleHistoryAdmin):
+    # validated like every other entry path (errors of fields the admin form lacks, such as a
+    # GMFM item, are shown above the form)
+    form = RecordForm
     list_display = ("patient", "date", "__str__")
     list_select_related = ("patient",)
     search_fields = ("patient__study_id",)

@@ -1,4 +1,5 @@
-"""App configuration: SQLite connections get WAL journaling and a busy timeout."""
+"""App configuration: SQLite connections get WAL journaling and a busy timeout; the follow-up
+schedule listens for changed records."""
 
 from __future__ import annotations
 
@@ -23,3 +24,9 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_sqlite_pragmas, dispatch_uid="cpstem-sqlite-pragmas")
+        # The models announce that derived data is stale; the services rebuild it (the models
+        # do not import the services).
+        from cpstem.registry.models.base import derived_stale
+        from cpstem.registry.services.schedule import on_derived_stale
+
+        derived_stale.connect(on_derived_stale, dispatch_uid="cpstem-schedule-refresh")

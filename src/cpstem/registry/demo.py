@@ -19,6 +19,7 @@ from django.db import transaction
 from cpstem.measures import gmfm
 from cpstem.measures.spasticity import MAS
 from cpstem.outcomes.dates import DAYS_PER_YEAR, add_months
+from cpstem.registry.clock import today
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -29,7 +30,7 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
-from cpstem.registry.models.base import today
+from cpstem.registry.services import write
 from cpstem.registry.services.trajectory import curve_set
 from cpstem.registry.users import get_site
 
@@ -63,9 +64,8 @@ def gmfm88_items(ability: float, rng: np.random.Generator) -> dict[str, int | No
 
 
 def _save(obj) -> None:
-    obj._change_reason = REASON
-    obj.full_clean()
-    obj.save()
+    """Through the registry's one write path (validated in the transaction, audited)."""
+    write.save(obj, reason=REASON)
 
 
 def load(

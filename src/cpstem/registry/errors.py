@@ -1,21 +1,104 @@
-"""The exception family of :mod:`cpstem.registry`."""
+"""The exception family of :mod:`cpstem.registry`.
+
+Importable without Django (the command line imports it before it starts Django): Django's
+``ValidationError`` is imported where it is converted.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
 from cpstem.errors import CpstemError
+
+if TYPE_CHECKING:
+    from django.core.exceptions import ValidationError
+
+#: The key of errors of the record as a whole (Django's ``NON_FIELD_ERRORS``).
+NON_FIELD_ERRORS = "__all__"
 
 
 class RegistryError(CpstemError):
     """A registry operation that cannot be done as asked (unknown user, bad file, ...)."""
 
 
-class FieldErrors(RegistryError):
-    """Validation failed: ``errors`` maps field names to messages ("__all__" for the record)."""
+@dataclass(frozen=True)
+class FieldError:
+    """One refusal of one field: the message, its machine-readable ``code`` and ``params``."""
 
-    def __init__(self, errors: dict[str, list[str]]):
-        self.errors = errors
+    message: str
+    code: str = "invalid"
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, error: str | FieldError | ValidationError | CpstemError) -> FieldError:
+        from django.core.exceptions import ValidationError
+
+        if isinstance(error, FieldError):
+            return error
+        if isinstance(error, ValidationError):
+            params = dict(error.params or {})
+            return cls(" ".join(error.messages), error.code or "invalid", params)
+        if isinstance(error, CpstemError):
+            return cls(error.message, error.code, dict(error.params))
+        return cls(str(error))
+
+
+class FieldErrors(RegistryError):
+    """Validation failed: ``details`` maps field names ("__all__" for the record as a whole) to
+    :class:`FieldError` (message, code, params); ``errors`` to the messages alone."""
+
+    default_code = "invalid_input"
+
+    def __init__(self, errors: Mapping[str, Sequence[str | FieldError | ValidationError]]):
+        self.details: dict[str, list[FieldError]] = {
+            k: [FieldError.of(e) for e in v] for k, v in errors.items()
+        }
+        self.errors: dict[str, list[str]] = {
+            k: [e.message for e in v] for k, v in self.details.items()
+        }
         super().__init__(
             "; ".join(
-                f"{k}: {' '.join(v)}" if k != "__all__" else " ".join(v) for k, v in errors.items()
-            )
+                f"{k}: {' '.join(v)}" if k != NON_FIELD_ERRORS else " ".join(v)
+                for k, v in self.errors.items()
+            ),
+            params={"fields": list(self.errors)},
+        )
+
+    @property
+    def codes(self) -> dict[str, list[str]]:
+        """field -> the codes of its errors (parallel to :attr:`errors`)."""
+        return {k: [e.code for e in v] for k, v in self.details.items()}
+
+    @classmethod
+    def of_validation_error(cls, exc: ValidationError) -> FieldErrors:
+        """The errors of a Django ``ValidationError`` (codes and params kept)."""
+        if hasattr(exc, "error_dict"):
+            return cls({k: [FieldError.of(e) for e in v] for k, v in exc.error_dict.items()})
+        return cls({NON_FIELD_ERRORS: [FieldError.of(e) for e in exc.error_list]})
+
+    @classmethod
+    def one(
+        cls, field_name: str, message: str, code: str, params: Mapping[str, Any] | None = None
+    ) -> FieldErrors:
+        """A single refusal of one field."""
+        return cls({field_name: [FieldError(message, code, dict(params or {}))]})
+
+    def renamed(self, names: Mapping[str, str]) -> FieldErrors:
+        """The same errors with fields renamed (model field -> the name an entry path uses)."""
+        out: dict[str, list[FieldError]] = {}
+        for k, v in self.details.items():
+            out.setdefault(names.get(k, k), []).extend(v)
+        return FieldErrors(out)
+
+    def as_validation_error(self) -> ValidationError:
+        """The errors as a Django ``ValidationError`` (for forms)."""
+        from django.core.exceptions import ValidationError
+
+        return ValidationError(
+            {
+                k: [ValidationError(e.message, code=e.code) for e in v]
+                for k, v in self.details.items()
+            }
         )

@@ -1,5 +1,7 @@
-"""Pseudonymised research exports (CSV / XLSX): research IDs, ages in months, no study IDs,
-no birth dates, no calendar dates, no free text. Text cells are escaped against formula
+"""Pseudonymised research exports (CSV / XLSX), read through the researchers' privacy
+projection (:mod:`cpstem.registry.privacy`): research IDs, ages in months, no study IDs, no
+birth dates, no calendar dates, no free text (adverse-event terms, lab analytes and units only as
+terms of their closed lists), coarsened quasi-identifiers. Text cells are escaped against formula
 injection (a leading =, +, -, @, tab or carriage return gets a leading apostrophe)."""
 
 from __future__ import annotations
@@ -8,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cpstem.outcomes.dates import age_months
+from cpstem.registry import privacy
 from cpstem.registry.errors import RegistryError
 from cpstem.registry.models import (
     Administration,
@@ -19,38 +21,55 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
+from cpstem.registry.models.patients import CLINICAL_FIELDS
 from cpstem.spreadsheet import safe_frame
+
+_PATIENT_FIELDS = (
+    "id",
+    "research_id",
+    "sex",
+    "birth_date",
+    "gestational_age_weeks",
+    "birth_weight_g",
+    *CLINICAL_FIELDS,
+    "gmfcs",
+    "consent_withdrawn_date",
+    "is_synthetic",
+)
+_ADMIN_FIELDS = (
+    "product",
+    "origin",
+    "hla_match",
+    "cells_total",
+    "weight_kg",
+    "dose_cells_per_kg",
+    "route",
+    "gcsf",
+    "epo",
+    "immunosuppression",
+)
+_GMFM88_FIELDS = (
+    "total",
+    "pct_a",
+    "pct_b",
+    "pct_c",
+    "pct_d",
+    "pct_e",
+    "goal_total",
+    "n_not_tested",
+    "with_aids",
+)
+_AE_FIELDS = ("term", "grade", "serious", "relatedness", "action", "outcome")
 
 
 def tables(patients=None) -> dict[str, pd.DataFrame]:
-    """The pseudonymised tables of the given patients (default: all)."""
+    """The pseudonymised tables of the given patients (default: all), read through the
+    researchers' projection (:func:`cpstem.registry.privacy.research`) whoever asks."""
+    proj = privacy.research()
     patients = patients if patients is not None else Patient.objects.all()
-    prows = list(
-        patients.select_related("site").values(
-            "id",
-            "research_id",
-            "site__code",
-            "sex",
-            "birth_date",
-            "gestational_age_weeks",
-            "birth_weight_g",
-            "subtype",
-            "topography",
-            "mrics",
-            "preterm_birth",
-            "growth_restriction",
-            "maternal_infection",
-            "nsaid_paracetamol_exposure",
-            "hie",
-            "gmfcs",
-            "consent_date",
-            "consent_withdrawn_date",
-            "is_synthetic",
-        )
-    )
-    ids = [p["id"] for p in prows]
-    birth = {p["id"]: p["birth_date"] for p in prows}
-    rid = {p["id"]: p["research_id"] for p in prows}
+    raw = list(patients.values(*_PATIENT_FIELDS, "site__code"))
+    ids = [p["id"] for p in raw]
+    birth = {p["id"]: p["birth_date"] for p in raw}
     first_admin: dict[int, object] = {}
     for pid, day in (
         Administration.objects.filter(patient_id__in=ids)
@@ -59,140 +78,96 @@ def tables(patients=None) -> dict[str, pd.DataFrame]:
     ):
         first_admin.setdefault(pid, day)
 
-    def when(pid, day) -> dict:
-        fa = first_admin.get(pid)
-        return {
-            "research_id": rid[pid],
-            "age_months": age_months(birth[pid], day),
-            "days_since_first_administration": (day - fa).days if fa else None,
-        }
+    def project(model, row: dict) -> dict:
+        """The event's time (age, days since first cells) and the row's projected fields."""
+        pid, day = row.pop("patient_id"), row.pop("date")
+        seen = proj.values(model, row, birth[pid])
+        rid = research_id[pid]
+        return {"research_id": rid} | proj.event(birth[pid], day, first_admin.get(pid)) | seen
 
-    patients_df = pd.DataFrame(
-        [
+    research_id: dict[int, str] = {}
+    prows = []
+    for p in raw:
+        site = p.pop("site__code")
+        v = proj.values(Patient, p | {"site": site}, p["birth_date"])
+        research_id[p["id"]] = v["research_id"]
+        fa = first_admin.get(p["id"])
+        prows.append(
             {
-                "research_id": p["research_id"],
-                "site": p["site__code"],
-                "sex": p["sex"],
-                "age_months_at_first_administration": age_months(
-                    p["birth_date"], first_admin[p["id"]]
-                )
-                if p["id"] in first_admin
+                "research_id": v["research_id"],
+                "site": v["site"],
+                "sex": v["sex"],
+                "age_months_at_first_administration": proj.event(p["birth_date"], fa, fa)[
+                    "age_months"
+                ]
+                if fa
                 else None,
-                "gestational_age_weeks": float(p["gestational_age_weeks"])
-                if p["gestational_age_weeks"] is not None
-                else None,
-                "birth_weight_g": p["birth_weight_g"],
-                "subtype": p["subtype"],
-                "topography": p["topography"],
-                "mrics": p["mrics"],
-                "preterm_birth": p["preterm_birth"],
-                "growth_restriction": p["growth_restriction"],
-                "maternal_infection": p["maternal_infection"],
-                "nsaid_paracetamol_exposure": p["nsaid_paracetamol_exposure"],
-                "hie": p["hie"],
-                "gmfcs_current": p["gmfcs"],
-                "consent_withdrawn": p["consent_withdrawn_date"] is not None,
-                "synthetic": p["is_synthetic"],
+                "gestational_age_weeks": v["gestational_age_weeks"],
+                "birth_weight_g": v["birth_weight_g"],
+                **{name: v[name] for name in CLINICAL_FIELDS},
+                "gmfcs_current": v["gmfcs"],
+                "consent_withdrawn": v["consent_withdrawn_age_months"] is not None,
+                "synthetic": v["is_synthetic"],
             }
-            for p in prows
-        ]
-    )
+        )
+    patients_df = pd.DataFrame(prows)
     admins = pd.DataFrame(
         [
-            when(a["patient_id"], a["date"])
-            | {k: a[k] for k in a if k not in ("patient_id", "date")}
+            project(Administration, a)
             for a in Administration.objects.filter(patient_id__in=ids)
             .order_by("patient_id", "date")
-            .values(
-                "patient_id",
-                "date",
-                "product",
-                "origin",
-                "hla_match",
-                "cells_total",
-                "weight_kg",
-                "dose_cells_per_kg",
-                "route",
-                "gcsf",
-                "epo",
-                "immunosuppression",
-            )
+            .values("patient_id", "date", *_ADMIN_FIELDS)
         ]
     )
-    gmfm_rows = [
-        when(g["patient_id"], g["date"])
-        | {
-            "instrument": "GMFM-88",
-            "total": g["total"],
-            "dim_a": g["pct_a"],
-            "dim_b": g["pct_b"],
-            "dim_c": g["pct_c"],
-            "dim_d": g["pct_d"],
-            "dim_e": g["pct_e"],
-            "goal_total": g["goal_total"],
-            "n_not_tested": g["n_not_tested"],
-            "with_aids": g["with_aids"],
-            "se": None,
-        }
-        for g in GMFM88Assessment.objects.filter(patient_id__in=ids).values(
-            "patient_id",
-            "date",
-            "total",
-            "pct_a",
-            "pct_b",
-            "pct_c",
-            "pct_d",
-            "pct_e",
-            "goal_total",
-            "n_not_tested",
-            "with_aids",
+    gmfm_rows = []
+    for g in GMFM88Assessment.objects.filter(patient_id__in=ids).values(
+        "patient_id", "date", *_GMFM88_FIELDS
+    ):
+        v = project(GMFM88Assessment, g)
+        gmfm_rows.append(
+            {k: v[k] for k in ("research_id", "age_months", "days_since_first_administration")}
+            | {
+                "instrument": "GMFM-88",
+                "total": v["total"],
+                "dim_a": v["pct_a"],
+                "dim_b": v["pct_b"],
+                "dim_c": v["pct_c"],
+                "dim_d": v["pct_d"],
+                "dim_e": v["pct_e"],
+                "goal_total": v["goal_total"],
+                "n_not_tested": v["n_not_tested"],
+                "with_aids": v["with_aids"],
+                "se": None,
+            }
         )
-    ] + [
-        when(g["patient_id"], g["date"])
-        | {"instrument": "GMFM-66", "total": g["score"], "se": g["se"]}
-        for g in GMFM66Assessment.objects.filter(patient_id__in=ids).values(
-            "patient_id", "date", "score", "se"
+    for g in GMFM66Assessment.objects.filter(patient_id__in=ids).values(
+        "patient_id", "date", "score", "se"
+    ):
+        v = project(GMFM66Assessment, g)
+        gmfm_rows.append(
+            {k: v[k] for k in ("research_id", "age_months", "days_since_first_administration")}
+            | {"instrument": "GMFM-66", "total": v["score"], "se": v["se"]}
         )
-    ]
     gmfm_df = pd.DataFrame(gmfm_rows)
     spast = []
     for s in SpasticityAssessment.objects.filter(patient_id__in=ids).values(
         "patient_id", "date", "mas", "tardieu"
     ):
-        base = when(s["patient_id"], s["date"])
-        spast += [base | {"scale": "MAS", **r} for r in s["mas"]]
-        spast += [base | {"scale": "Tardieu", **r} for r in s["tardieu"]]
-    aes = pd.DataFrame(
-        [
-            when(e["patient_id"], e["date"])
-            | {
-                "term": e["term"],
-                "grade": e["grade"],
-                "serious": e["serious"],
-                "relatedness": e["relatedness"],
-                "action": e["action"],
-                "outcome": e["outcome"],
-                "duration_days": (e["resolution_date"] - e["date"]).days
-                if e["resolution_date"]
-                else None,
-            }
-            for e in AdverseEvent.objects.filter(patient_id__in=ids).values(
-                "patient_id",
-                "date",
-                "resolution_date",
-                "term",
-                "grade",
-                "serious",
-                "relatedness",
-                "action",
-                "outcome",
-            )
-        ]
-    )
+        v = project(SpasticityAssessment, s)
+        base = {k: v[k] for k in ("research_id", "age_months", "days_since_first_administration")}
+        spast += [base | {"scale": "MAS", **r} for r in v["mas"]]
+        spast += [base | {"scale": "Tardieu", **r} for r in v["tardieu"]]
+    aes = []
+    for e in AdverseEvent.objects.filter(patient_id__in=ids).values(
+        "patient_id", "date", "resolution_date", *_AE_FIELDS
+    ):
+        onset, end = e["date"], e["resolution_date"]
+        v = project(AdverseEvent, e)
+        v.pop("resolution_age_months")
+        aes.append(v | {"duration_days": (end - onset).days if end else None})
     labs = pd.DataFrame(
         [
-            when(v["patient_id"], v["date"])
-            | {"analyte": v["analyte"], "value": v["value"], "unit": v["unit"]}
+            project(LabValue, v)
             for v in LabValue.objects.filter(patient_id__in=ids).values(
                 "patient_id", "date", "analyte", "value", "unit"
             )
@@ -203,7 +178,7 @@ def tables(patients=None) -> dict[str, pd.DataFrame]:
         "administrations": admins,
         "gmfm": gmfm_df,
         "spasticity": pd.DataFrame(spast),
-        "adverse_events": aes,
+        "adverse_events": pd.DataFrame(aes),
         "labs": labs,
     }
 

@@ -3,15 +3,18 @@ widgets, unit choices and map every message to its field."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from django import forms
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import ValidationError
+from django.forms.models import construct_instance
 
 from cpstem.measures import gmfm
 from cpstem.measures.spasticity import MAS, MuscleGroup, Side
 from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.dose import parse_cell_count
+from cpstem.registry.clock import today
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -23,9 +26,9 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
-from cpstem.registry.models.base import today
-from cpstem.registry.models.patients import LEVELS
+from cpstem.registry.models.patients import LEVELS, PATIENT_FIELDS
 from cpstem.registry.models.treatment import Product
+from cpstem.registry.services import write
 
 
 class DateInput(forms.DateInput):
@@ -40,18 +43,37 @@ class DateInput(forms.DateInput):
 
 
 class RecordForm(forms.ModelForm):
-    """A ModelForm whose model-level messages for fields not on the form become form errors."""
+    """A ModelForm validated by the registry's write path (:mod:`cpstem.registry.services.write`):
+    the same checks, codes and fields as the API and the import.
 
-    def _update_errors(self, errors: ValidationError) -> None:
-        if hasattr(errors, "error_dict"):
-            remapped: dict[str, list] = {}
-            for field, messages in errors.error_dict.items():
-                key = (
-                    field if field in self.fields or field == NON_FIELD_ERRORS else NON_FIELD_ERRORS
-                )
-                remapped.setdefault(key, []).extend(messages)
-            errors = ValidationError(remapped)
-        super()._update_errors(errors)
+    The model reports each error on the field it concerns. A form shows it on the form field of
+    that name, or on the field named in :attr:`entry_fields` (a model field entered through a
+    differently named form field), else above the form (a field the form does not show).
+    The view saves through :func:`~cpstem.registry.services.write.save`, which validates again
+    inside the transaction.
+    """
+
+    #: model field -> the form field through which it is entered
+    entry_fields: ClassVar[dict[str, str]] = {}
+
+    def _post_clean(self) -> None:
+        opts = self._meta
+        self.instance = construct_instance(self, self.instance, opts.fields, opts.exclude)
+        skip = set(self._errors or ()) | {
+            m for m, f in self.entry_fields.items() if f in self._errors
+        }
+        try:
+            write.validate(self.instance, exclude=skip)
+        except FieldErrors as exc:
+            self.add_record_errors(exc)
+
+    def add_record_errors(self, exc: FieldErrors) -> None:
+        """Show the coded errors of the write path on this form (codes kept)."""
+        for name, errors in exc.details.items():
+            target = self.entry_fields.get(name, name)
+            field = target if target in self.fields else None
+            for e in errors:
+                self.add_error(field, ValidationError(e.message, code=e.code))
 
 
 def _dates(*names: str) -> dict[str, forms.Widget]:
@@ -61,25 +83,7 @@ def _dates(*names: str) -> dict[str, forms.Widget]:
 class PatientForm(RecordForm):
     class Meta:
         model = Patient
-        fields = [
-            "study_id",
-            "birth_date",
-            "sex",
-            "gestational_age_weeks",
-            "birth_weight_g",
-            "subtype",
-            "topography",
-            "mrics",
-            "preterm_birth",
-            "growth_restriction",
-            "maternal_infection",
-            "nsaid_paracetamol_exposure",
-            "hie",
-            "risk_other",
-            "consent_date",
-            "consent_version",
-            "consent_withdrawn_date",
-        ]
+        fields = PATIENT_FIELDS
         widgets = _dates("birth_date", "consent_date", "consent_withdrawn_date")
 
 
@@ -91,6 +95,8 @@ class ClassificationForm(RecordForm):
 
 
 class AdministrationForm(RecordForm):
+    entry_fields: ClassVar[dict[str, str]] = {"cells_total": "cell_count"}
+
     cell_count = forms.CharField(
         label="Cell count",
         help_text="e.g. 5e7, 5 x 10^7 or 50000000",
@@ -146,18 +152,13 @@ class AdministrationForm(RecordForm):
             try:
                 count = parse_cell_count(text)
             except OutcomeError as exc:
-                self.add_error("cell_count", str(exc))
+                self.add_error("cell_count", ValidationError(exc.message, code=exc.code))
                 return data
             if data.get("cell_count_unit") == "per_kg":
                 self.instance.cells_total = count * weight if weight else None
             else:
                 self.instance.cells_total = count
         return data
-
-    def _update_errors(self, errors: ValidationError) -> None:
-        if hasattr(errors, "error_dict") and "cells_total" in errors.error_dict:
-            errors.error_dict["cell_count"] = errors.error_dict.pop("cells_total")
-        super()._update_errors(errors)
 
 
 class RehabForm(RecordForm):
@@ -187,11 +188,15 @@ class GMFM88Form(RecordForm):
         saved = self.instance.items or {}
         for item in gmfm.ITEMS:
             value = saved.get(str(item.number))
-            self.fields[f"item_{item.number}"] = forms.ChoiceField(
+            # The score is checked by the model (the GMFM scorer), as for the API and the import:
+            # the radio buttons offer the allowed values, the field does not copy the rule.
+            self.fields[f"item_{item.number}"] = forms.CharField(
                 label=f"{item.number}. {item.title}",
-                choices=SCORE_CHOICES,
                 initial="NT" if value is None else str(value),
-                widget=forms.RadioSelect(attrs={"class": "score", "data-dim": item.dimension}),
+                widget=forms.RadioSelect(
+                    choices=SCORE_CHOICES,
+                    attrs={"class": "score", "data-dim": item.dimension},
+                ),
             )
 
     def dimensions(self) -> list[dict[str, Any]]:
@@ -211,20 +216,6 @@ class GMFM88Form(RecordForm):
             str(i.number): data.get(f"item_{i.number}", "NT") for i in gmfm.ITEMS
         }
         return data
-
-    def _update_errors(self, errors: ValidationError) -> None:
-        if hasattr(errors, "error_dict") and "items" in errors.error_dict:
-            for message in errors.error_dict.pop("items"):
-                text = (
-                    " ".join(message.messages)
-                    if isinstance(message, ValidationError)
-                    else str(message)
-                )
-                words = text.split()
-                number = words[2] if len(words) > 2 and words[:2] == ["GMFM", "item"] else ""
-                key = f"item_{number}" if f"item_{number}" in self.fields else NON_FIELD_ERRORS
-                errors.error_dict.setdefault(key, []).append(ValidationError(text))
-        super()._update_errors(errors)
 
 
 class GMFM66Form(RecordForm):

@@ -11,38 +11,33 @@ Format (UTF-8 CSV, one row per sheet, header required, ``#`` lines are comments)
 * optional: ``with_aids`` (yes/no), ``goal_dimensions`` (e.g. ``D,E``), ``gmfm66`` and
   ``gmfm66_se`` (a GMFM-66 from the GMAE for the same day), ``notes``.
 
-A row is rejected if its patient is unknown, its date is before birth or in the future, a score
-is not allowed, or a GMFM-88 already exists for that patient on that day (in the file or in the
-registry). If any row is rejected nothing is written and every rejected row is reported. A row whose
-number of fields differs from the header's, a cell with a line break (a quoted field running over
-several lines) and a NUL character are rejected before the cells are read.
+A row is rejected if its patient is unknown, the sheet is refused by the registry's validation
+(the same checks as the forms and the API: a date before birth, in the future or after consent
+withdrawal, a score that is not allowed, ...), or a GMFM-88 already exists for that patient on
+that day (in the file or in the registry). If any row is rejected nothing is written and every
+rejected row is reported. A row whose number of fields differs from the header's, a cell with a
+line break (a quoted field running over several lines) and a NUL character are rejected before
+the cells are read.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from django.db import transaction
-from simple_history.utils import bulk_create_with_history
 
-from cpstem.measures import MeasureError, gmfm
-from cpstem.registry.errors import RegistryError
+from cpstem.registry.errors import FieldError, FieldErrors, RegistryError
 from cpstem.registry.models import GMFM66Assessment, GMFM88Assessment, Patient
-from cpstem.registry.models.base import today
-from cpstem.registry.services.schedule import refresh_many
+from cpstem.registry.services import write
 from cpstem.spreadsheet import escape_formula
 
 ITEM_COLUMNS = [f"item_{i}" for i in range(1, 89)]
-_SCORE = {"0": 0.0, "1": 1.0, "2": 2.0, "3": 3.0}
-_NT = {"", "NT", "N/T", "9", "NA", "N/A", "nt", "n/t", "na", "n/a"}
 _YES = {
     "yes": True,
     "y": True,
@@ -58,9 +53,13 @@ _YES = {
 
 @dataclass(frozen=True)
 class Rejected:
+    """A rejected row: its line in the file, study ID, messages, and (field, code) of each
+    problem (the field is the file's column; ``item_<n>`` for an item)."""
+
     line: int
     study_id: str
     message: str
+    problems: tuple[tuple[str, str], ...] = ()
 
 
 class ImportRejected(RegistryError):
@@ -160,33 +159,49 @@ def _malformed_rows(kept: list[str], numbers: list[int]) -> list[Rejected]:
     return out
 
 
-def _scores(df: pd.DataFrame) -> tuple[np.ndarray, dict[int, list[str]]]:
-    """N x 88 matrix (NaN = not tested) and the bad cells per row index."""
-    n = len(df)
-    matrix = np.full((n, 88), np.nan)
-    bad: dict[int, list[str]] = {}
-    for j, col in enumerate(ITEM_COLUMNS):
-        if col not in df.columns:
-            continue
-        s = df[col].str.strip()
-        matrix[:, j] = s.map(_SCORE).to_numpy(dtype=float)
-        invalid = ~(s.isin(_SCORE.keys()) | s.isin(_NT) | s.str.upper().isin(_NT))
-        for i in np.flatnonzero(invalid.to_numpy()):
-            bad.setdefault(int(i), []).append(
-                f"GMFM item {j + 1} score {s.iat[i]!r}: allowed 0, 1, 2, 3 or NT (9 or blank)"
-            )
-    return matrix, bad
+@dataclass(frozen=True)
+class Checked:
+    """A file read and validated row by row: the records to write, or the rejected rows."""
+
+    sheets: list[GMFM88Assessment]
+    gmfm66: list[tuple[int, GMFM66Assessment]]  # (row index of its sheet, score)
+    patients: list[Patient | None]
+    rejected: list[Rejected]
+    total: int
 
 
-def validate(
-    path: Path,
-) -> tuple[pd.DataFrame, list[int], np.ndarray, list[Patient | None], list[Rejected]]:
+#: GMFM-66 model field -> its column in the file
+_GMFM66_COLUMNS = {"score": "gmfm66", "se": "gmfm66_se"}
+
+
+def _number(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value
+
+
+def validate(path: Path, user=None) -> Checked:
+    """Read the file and validate every row with the registry's write path
+    (:func:`cpstem.registry.services.write.validate`, the checks of the forms and the API): each
+    row becomes a GMFM-88 sheet (and a GMFM-66 when given) and runs the model's validation. Only
+    what is particular to a file is checked here: finding the patient from the study ID (and
+    site), reading the date, yes/no cells, and one sheet per patient and day."""
     df, lines = read(path)
-    matrix, bad = _scores(df)
-    errors: dict[int, list[str]] = {i: list(msgs) for i, msgs in bad.items()}
+    n = len(df)
+    errors: dict[int, list[FieldError]] = {}
+    codes: dict[int, list[tuple[str, str]]] = {}
 
-    def err(i: int, msg: str) -> None:
-        errors.setdefault(i, []).append(msg)
+    def err(i: int, field_name: str, message: str, code: str) -> None:
+        errors.setdefault(i, []).append(FieldError(message, code))
+        codes.setdefault(i, []).append((field_name, code))
+
+    def refused(i: int, exc: FieldErrors, names: dict[str, str] | None = None) -> None:
+        for key, errs in exc.details.items():
+            for e in errs:
+                errors.setdefault(i, []).append(e)
+                codes.setdefault(i, []).append(((names or {}).get(key, key), e.code))
 
     has_site = "site" in df.columns
     wanted = set(df["study_id"].str.strip())
@@ -194,14 +209,17 @@ def validate(
     for p in (
         Patient.objects.filter(study_id__in=wanted)
         .select_related("site")
-        .only("id", "study_id", "birth_date", "site__code")
+        .only("id", "study_id", "birth_date", "consent_withdrawn_date", "site__code")
     ):
         candidates.setdefault(p.study_id, []).append(p)
     patients: list[Patient | None] = []
     dates: list[date | None] = []
     parsed = pd.to_datetime(df["date"].str.strip(), format="%Y-%m-%d", errors="coerce")
-    now = today()
-    for i in range(len(df)):
+    col = lambda name: df[name] if name in df.columns else pd.Series([""] * n)  # noqa: E731
+    aids_text, goals, notes = col("with_aids"), col("goal_dimensions"), col("notes")
+    item_cols = [(c, c.removeprefix("item_"), df[c].tolist()) for c in ITEM_COLUMNS if c in df]
+    sheets: list[GMFM88Assessment] = []
+    for i in range(n):
         sid = df["study_id"].iat[i].strip()
         found = candidates.get(sid, [])
         if has_site and df["site"].iat[i].strip():
@@ -209,17 +227,17 @@ def validate(
             found = [p for p in found if p.site.code == code]
         patient = None
         if not sid:
-            err(i, "study_id is empty")
+            err(i, "study_id", "study_id is empty", "required")
         elif not found:
-            err(
-                i,
-                f"no patient {sid}" + (f" at site {df['site'].iat[i].strip()}" if has_site else ""),
-            )
+            where = f" at site {df['site'].iat[i].strip()}" if has_site else ""
+            err(i, "study_id", f"no patient {sid}{where}", "unknown_patient")
         elif len(found) > 1:
             err(
                 i,
+                "site",
                 f"study ID {sid} exists at several sites "
                 f"({', '.join(p.site.code for p in found)}): add a site column",
+                "ambiguous_patient",
             )
         else:
             patient = found[0]
@@ -227,150 +245,112 @@ def validate(
         ts = parsed.iat[i]
         day = None if pd.isna(ts) else ts.date()
         if day is None:
-            err(i, f"date {df['date'].iat[i]!r} is not a date (use YYYY-MM-DD)")
-        elif day > now:
-            err(i, f"assessment date {day} is in the future")
-        elif patient is not None and day < patient.birth_date:
-            err(i, f"assessment date {day} is before the child's birth ({patient.birth_date})")
+            err(i, "date", f"date {df['date'].iat[i]!r} is not a date (use YYYY-MM-DD)", "invalid")
         dates.append(day)
-    # duplicates in the file and in the registry
+        aids = _YES.get(aids_text.iat[i].strip().lower())
+        if aids is None:
+            err(i, "with_aids", f"with_aids {aids_text.iat[i]!r}: use yes or no", "invalid")
+        sheet = GMFM88Assessment(
+            patient=patient,
+            date=day,
+            items={number: values[i] for _, number, values in item_cols},
+            with_aids=bool(aids),
+            goal_dimensions=goals.iat[i].strip(),
+            notes=notes.iat[i],
+            assessor=user,
+        )
+        # the patient was read from the registry above (no second look-up per row)
+        exclude = ["patient", "assessor"] + (["date"] if day is None else [])
+        try:
+            write.validate(sheet, exclude=exclude)
+        except FieldErrors as exc:
+            refused(i, exc)
+        sheets.append(sheet)
+    # one sheet per patient and day: in the file and in the registry
     seen: dict[tuple[int, date], int] = {}
     for i, (p, d) in enumerate(zip(patients, dates, strict=True)):
         if p is None or d is None:
             continue
         if (p.pk, d) in seen:
-            err(i, f"a second GMFM-88 for {p.study_id} on {d} (also line {lines[seen[(p.pk, d)]]})")
+            err(
+                i,
+                "date",
+                f"a second GMFM-88 for {p.study_id} on {d} (also line {lines[seen[(p.pk, d)]]})",
+                "duplicate",
+            )
         else:
             seen[(p.pk, d)] = i
-    pids = {p.pk for p in patients if p is not None}
+    pids = list({p.pk for p in patients if p is not None})
     existing = set()
     for start in range(0, len(pids), 500):
-        chunk = list(pids)[start : start + 500]
         existing |= set(
-            GMFM88Assessment.objects.filter(patient_id__in=chunk).values_list("patient_id", "date")
+            GMFM88Assessment.objects.filter(patient_id__in=pids[start : start + 500]).values_list(
+                "patient_id", "date"
+            )
         )
     for (pid, d), i in seen.items():
         if (pid, d) in existing:
-            err(i, f"a GMFM-88 for {patients[i].study_id} on {d} is already in the registry")
-    for col in ("with_aids",):
-        if col in df.columns:
-            for i, v in enumerate(df[col]):
-                if v.strip().lower() not in _YES:
-                    err(i, f"with_aids {v!r}: use yes or no")
-    if "goal_dimensions" in df.columns:
-        for i, v in enumerate(df["goal_dimensions"]):
-            try:
-                gmfm.parse_goal_dimensions(v)
-            except MeasureError as exc:
-                err(i, str(exc))
-    for col, lo, hi in (("gmfm66", 0.0, 100.0), ("gmfm66_se", 0.0, 50.0)):
-        if col in df.columns:
-            values = pd.to_numeric(df[col].str.strip().replace("", np.nan), errors="coerce")
-            for i, (text, v) in enumerate(zip(df[col], values, strict=True)):
-                if text.strip() and (
-                    math.isnan(v) or not lo <= v <= hi or (col == "gmfm66_se" and v == 0)
-                ):
-                    err(
-                        i,
-                        f"{col} {text!r} is not valid "
-                        f"({'0-100' if col == 'gmfm66' else 'above 0'})",
-                    )
+            err(
+                i,
+                "date",
+                f"a GMFM-88 for {patients[i].study_id} on {d} is already in the registry",
+                "duplicate",
+            )
+    scores: list[tuple[int, GMFM66Assessment]] = []
+    if "gmfm66" in df.columns:
+        se_text = col("gmfm66_se")
+        for i, text in enumerate(df["gmfm66"]):
+            if not text.strip():
+                continue
+            score, se = _number(text.strip()), se_text.iat[i].strip()
+            se_value = _number(se) if se else None
+            if score is None:
+                err(i, "gmfm66", f"gmfm66 {text!r} is not a number", "not_a_number")
+            if se and se_value is None:
+                err(i, "gmfm66_se", f"gmfm66_se {se!r} is not a number", "not_a_number")
+            if score is None or (se and se_value is None):
+                continue
+            g66 = GMFM66Assessment(
+                patient=patients[i], date=dates[i], score=score, se=se_value, source="gmae"
+            )
+            try:  # its date is the sheet's (checked above): the score and SE are checked here
+                write.validate(g66, exclude=["patient", "date", "sheet"])
+            except FieldErrors as exc:
+                refused(i, exc, _GMFM66_COLUMNS)
+            scores.append((i, g66))
     rejected = [
-        Rejected(lines[i], df["study_id"].iat[i], "; ".join(msgs))
-        for i, msgs in sorted(errors.items())
+        Rejected(
+            lines[i],
+            df["study_id"].iat[i],
+            "; ".join(e.message for e in errs),
+            tuple(codes.get(i, ())),
+        )
+        for i, errs in sorted(errors.items())
     ]
-    return df, lines, matrix, patients, rejected
+    return Checked(sheets, scores, patients, rejected, n)
 
 
 def import_gmfm(path: str | Path, user=None, progress=None) -> ImportResult:
-    """Validate every row; if all are valid, write them in one transaction (with history)."""
+    """Validate every row; if all are valid, write them in one transaction (with history), all
+    or nothing: one rejected row and nothing is written (every rejected row is reported)."""
     path = Path(path)
-    df, _, matrix, patients, rejected = validate(path)
-    if rejected:
-        raise ImportRejected(rejected, len(df))
-    col = lambda name: df[name] if name in df.columns else pd.Series([""] * len(df))  # noqa: E731
-    aids = [_YES[v.strip().lower()] for v in col("with_aids")]
-    goals = [",".join(gmfm.parse_goal_dimensions(v)) for v in col("goal_dimensions")]
-    # score in groups of identical goal dimensions (the batch scorer takes one goal set)
-    totals = np.empty(len(df))
-    goal_totals: list[float | None] = [None] * len(df)
-    pct = np.empty((len(df), 5))
-    goal_arr = np.array(goals, dtype=object)
-    for g in sorted(set(goals)):
-        idx = np.flatnonzero(goal_arr == g)
-        r = gmfm.score_gmfm88_batch(matrix[idx], g or ())
-        totals[idx] = r.total
-        for k, code in enumerate("ABCDE"):
-            pct[idx, k] = r.dimension_percent[code]
-        if r.goal_total is not None:
-            for j, i in enumerate(idx):
-                goal_totals[i] = float(r.goal_total[j])
-    nt = np.isnan(matrix)
-    notes = list(col("notes"))
     reason = f"import {path.name}"
-    sheets = []
-    for i in range(len(df)):
-        row = matrix[i]
-        items = {str(j + 1): (None if nt[i, j] else int(row[j])) for j in range(88)}
-        sheets.append(
-            GMFM88Assessment(
-                patient_id=patients[i].pk,
-                date=pd.Timestamp(df["date"].iat[i].strip()).date(),
-                items=items,
-                with_aids=aids[i],
-                goal_dimensions=goals[i],
-                pct_a=pct[i, 0],
-                pct_b=pct[i, 1],
-                pct_c=pct[i, 2],
-                pct_d=pct[i, 3],
-                pct_e=pct[i, 4],
-                total=float(totals[i]),
-                goal_total=goal_totals[i],
-                n_not_tested=int(nt[i].sum()),
-                notes=notes[i],
-                assessor=user,
-            )
-        )
-        if progress and (i + 1) % 1000 == 0:
-            progress(1000)
-    n66 = 0
     with transaction.atomic():
-        created = bulk_create_with_history(
-            sheets,
-            GMFM88Assessment,
-            batch_size=2000,
-            default_user=user,
-            default_change_reason=reason,
-        )
-        if "gmfm66" in df.columns:
-            extra = []
-            se = col("gmfm66_se")
-            for i, text in enumerate(df["gmfm66"]):
-                if text.strip():
-                    s = se.iat[i].strip()
-                    extra.append(
-                        GMFM66Assessment(
-                            patient_id=patients[i].pk,
-                            date=sheets[i].date,
-                            score=float(text),
-                            se=float(s) if s else None,
-                            source="gmae",
-                            sheet_id=created[i].pk if created[i].pk else None,
-                        )
-                    )
-            bulk_create_with_history(
-                extra,
-                GMFM66Assessment,
-                batch_size=2000,
-                default_user=user,
-                default_change_reason=reason,
-            )
-            n66 = len(extra)
-        affected = {p.pk for p in patients if p is not None}
-        refresh_many(affected)
-    if progress:
-        progress(len(df) % 1000)
-    return ImportResult(sheets=len(sheets), gmfm66=n66, patients=len(affected))
+        checked = validate(path, user)
+        if checked.rejected:
+            raise ImportRejected(checked.rejected, checked.total)
+        if progress:
+            progress(checked.total)
+        created = write.create_many(checked.sheets, user=user, reason=reason)
+        extra = []
+        for i, g66 in checked.gmfm66:
+            g66.date = created[i].date
+            g66.sheet_id = created[i].pk
+            extra.append(g66)
+        write.create_many(extra, user=user, reason=reason)
+        affected = {p.pk for p in checked.patients if p is not None}
+        write.refresh_derived_many(affected, sheets=created)
+    return ImportResult(sheets=len(created), gmfm66=len(extra), patients=len(affected))
 
 
 def report_rows(exc: ImportRejected) -> list[dict[str, Any]]:

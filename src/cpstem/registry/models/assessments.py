@@ -11,7 +11,7 @@ from simple_history.models import HistoricalRecords
 
 from cpstem.measures import MeasureError, gmfm
 from cpstem.measures.spasticity import MASMeasurement, Tardieu
-from cpstem.registry.models.base import PatientRecord
+from cpstem.registry.models.base import Errors, PatientRecord, add_error, coded
 
 
 class GMFM88Assessment(PatientRecord):
@@ -66,12 +66,13 @@ class GMFM88Assessment(PatientRecord):
     def result(self) -> gmfm.GMFM88Result:
         return gmfm.score_gmfm88(self.items, self.goal_dimensions or (), with_aids=self.with_aids)
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
+    def validate_record(self, errors: Errors) -> None:
+        """Item errors are reported on ``item_<n>`` (the item's form field and CSV column),
+        others on ``items`` or ``goal_dimensions``: the field the scorer names."""
         try:
             self.score()
         except MeasureError as exc:
-            key = "goal_dimensions" if "goal dimension" in str(exc) else "items"
-            errors.setdefault(key, []).append(str(exc))
+            add_error(errors, exc.field or "items", exc.message, exc.code, **exc.params)
 
     def save(self, *args, **kwargs) -> None:
         if self.total is None:
@@ -111,33 +112,48 @@ class GMFM66Assessment(PatientRecord):
     def __str__(self) -> str:
         return f"GMFM-66 {self.score:.1f} ({self.date})"
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
+    def validate_record(self, errors: Errors) -> None:
         s = self.score
         if s is not None and not (math.isfinite(s) and 0 <= s <= 100):
-            errors.setdefault("score", []).append(
-                f"GMFM-66 {s:g} is not valid: the scale runs from 0 to 100"
+            add_error(
+                errors,
+                "score",
+                f"GMFM-66 {s:g} is not valid: the scale runs from 0 to 100",
+                "out_of_range",
+                value=s,
             )
         if self.se is not None and not (math.isfinite(self.se) and 0 < self.se < 50):
-            errors.setdefault("se", []).append("the standard error must be above 0 (and below 50)")
+            add_error(
+                errors, "se", "the standard error must be above 0 (and below 50)", "out_of_range"
+            )
         lo, hi = self.ci_lower, self.ci_upper
         if (lo is None) != (hi is None):
-            errors.setdefault("ci_lower", []).append("give both ends of the confidence interval")
+            add_error(
+                errors, "ci_lower", "give both ends of the confidence interval", "incomplete_ci"
+            )
         elif lo is not None and s is not None and not (0 <= lo <= s <= hi <= 100):
-            errors.setdefault("ci_lower", []).append(
-                "the 95 % CI must contain the score and lie within 0-100 (lower <= score <= upper)"
+            add_error(
+                errors,
+                "ci_lower",
+                "the 95 % CI must contain the score and lie within 0-100 (lower <= score <= upper)",
+                "ci_excludes_score",
             )
 
 
 def _mas_rows(rows: Any) -> list[dict[str, Any]]:
     if not isinstance(rows, list):
-        raise MeasureError("Modified Ashworth ratings must be a list")
+        raise MeasureError("Modified Ashworth ratings must be a list", code="not_a_list")
     out, seen = [], set()
     for row in rows:
         if not isinstance(row, dict):
-            raise MeasureError("each Modified Ashworth rating needs muscle, side and grade")
+            raise MeasureError(
+                "each Modified Ashworth rating needs muscle, side and grade", code="not_a_rating"
+            )
         m = MASMeasurement.create(row.get("muscle"), row.get("side"), row.get("grade"))
         if (m.muscle, m.side) in seen:
-            raise MeasureError(f"Modified Ashworth: {m.muscle.label}, {m.side} is given twice")
+            raise MeasureError(
+                f"Modified Ashworth: {m.muscle.label}, {m.side} is given twice", code="duplicate"
+            )
         seen.add((m.muscle, m.side))
         out.append({"muscle": m.muscle.value, "side": m.side.value, "grade": m.grade.value})
     return out
@@ -145,11 +161,11 @@ def _mas_rows(rows: Any) -> list[dict[str, Any]]:
 
 def _tardieu_rows(rows: Any) -> list[dict[str, Any]]:
     if not isinstance(rows, list):
-        raise MeasureError("Tardieu ratings must be a list")
+        raise MeasureError("Tardieu ratings must be a list", code="not_a_list")
     out, seen = [], set()
     for row in rows:
         if not isinstance(row, dict):
-            raise MeasureError("each Tardieu rating needs muscle and side")
+            raise MeasureError("each Tardieu rating needs muscle and side", code="not_a_rating")
         t = Tardieu.create(
             row.get("muscle"),
             row.get("side"),
@@ -161,7 +177,10 @@ def _tardieu_rows(rows: Any) -> list[dict[str, Any]]:
         )
         key = (t.muscle, t.side, t.velocity)
         if key in seen:
-            raise MeasureError(f"Tardieu: {t.muscle.label}, {t.side}, {t.velocity} is given twice")
+            raise MeasureError(
+                f"Tardieu: {t.muscle.label}, {t.side}, {t.velocity} is given twice",
+                code="duplicate",
+            )
         seen.add(key)
         out.append(
             {
@@ -175,6 +194,10 @@ def _tardieu_rows(rows: Any) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _coded(exc: MeasureError):
+    return coded(exc.message, exc.code, **exc.params, **({"field": exc.field} if exc.field else {}))
 
 
 class SpasticityAssessment(PatientRecord):
@@ -191,18 +214,20 @@ class SpasticityAssessment(PatientRecord):
     def __str__(self) -> str:
         return f"Spasticity {self.date}"
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
+    def validate_record(self, errors: Errors) -> None:
+        """Errors on ``mas`` / ``tardieu``; the code (and the scale's field in ``params``) say
+        what was wrong."""
         try:
             self.mas = _mas_rows(self.mas or [])
         except MeasureError as exc:
-            errors.setdefault("mas", []).append(str(exc))
+            errors.setdefault("mas", []).append(_coded(exc))
         try:
             self.tardieu = _tardieu_rows(self.tardieu or [])
         except MeasureError as exc:
-            errors.setdefault("tardieu", []).append(str(exc))
+            errors.setdefault("tardieu", []).append(_coded(exc))
         if not errors and not self.mas and not self.tardieu:
-            errors.setdefault("mas", []).append(
-                "record at least one Modified Ashworth or Tardieu rating"
+            add_error(
+                errors, "mas", "record at least one Modified Ashworth or Tardieu rating", "required"
             )
 
 
@@ -220,8 +245,8 @@ class LabValue(PatientRecord):
     def __str__(self) -> str:
         return f"{self.analyte} {self.value:g} {self.unit}"
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
+    def validate_record(self, errors: Errors) -> None:
         if self.value is not None and not math.isfinite(self.value):
-            errors.setdefault("value", []).append("the value must be a finite number")
+            add_error(errors, "value", "the value must be a finite number", "not_finite")
         if not (self.unit or "").strip():
-            errors.setdefault("unit", []).append("give the unit, e.g. mg/L")
+            add_error(errors, "unit", "give the unit, e.g. mg/L", "required")

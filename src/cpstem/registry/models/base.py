@@ -6,24 +6,51 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.utils import timezone
+from django.dispatch import Signal
+
+from cpstem.registry.clock import today
+
+#: Sent with ``patient=`` by :meth:`Patient.refresh_derived` after the records that derived data
+#: depend on changed. The follow-up schedule service listens (connected in
+#: ``RegistryConfig.ready``): the models do not import the services.
+derived_stale = Signal()
 
 
-def today() -> date:
-    return timezone.localdate()
+#: field -> coded errors, collected by the ``clean`` methods (see :func:`add_error`).
+Errors = dict[str, list[ValidationError]]
 
 
-def check_event_date(day: date | None, birth: date | None, what: str) -> list[str]:
-    """Messages for a date before birth or in the future."""
-    problems = []
+def coded(message: str, code: str, /, **params: object) -> ValidationError:
+    """A ``ValidationError`` with a code and params (``%`` in the message kept literally)."""
+    if params:
+        return ValidationError(message.replace("%", "%%"), code=code, params=params)
+    return ValidationError(message, code=code)
+
+
+def add_error(errors: Errors, field: str, message: str, code: str, /, **params: object) -> None:
+    """Collect one coded error of ``field``."""
+    errors.setdefault(field, []).append(coded(message, code, **params))
+
+
+def check_event_date(day: date | None, birth: date | None, what: str) -> list[ValidationError]:
+    """Coded errors for a date before birth (``before_birth``) or in the future
+    (``in_future``)."""
+    problems: list[ValidationError] = []
     if day is None:
         return problems
     if birth is not None and day < birth:
         problems.append(
-            f"{what} {day.isoformat()} is before the child's birth ({birth.isoformat()})"
+            coded(
+                f"{what} {day.isoformat()} is before the child's birth ({birth.isoformat()})",
+                "before_birth",
+                date=day.isoformat(),
+                birth_date=birth.isoformat(),
+            )
         )
     if day > today():
-        problems.append(f"{what} {day.isoformat()} is in the future")
+        problems.append(
+            coded(f"{what} {day.isoformat()} is in the future", "in_future", date=day.isoformat())
+        )
     return problems
 
 
@@ -44,32 +71,37 @@ class PatientRecord(models.Model):
         abstract = True
         ordering = ["date", "id"]
 
-    def clean_date(self) -> None:
+    def clean_date(self, errors: Errors) -> None:
+        """The record's date: not before birth, not in the future, not after consent was
+        withdrawn (``after_consent_withdrawal``)."""
         if self.patient_id is None or self.date is None:
             return
         problems = check_event_date(self.date, self.patient.birth_date, self.date_label)
         withdrawn = self.patient.consent_withdrawn_date
         if withdrawn is not None and self.date > withdrawn:
             problems.append(
-                f"consent was withdrawn on {withdrawn.isoformat()}: no data after that day"
+                coded(
+                    f"consent was withdrawn on {withdrawn.isoformat()}: no data after that day",
+                    "after_consent_withdrawal",
+                    date=self.date.isoformat(),
+                    withdrawn=withdrawn.isoformat(),
+                )
             )
         if problems:
-            raise ValidationError({"date": problems})
+            errors.setdefault("date", []).extend(problems)
 
     def clean(self) -> None:
-        """Date checks, then :meth:`validate_record`; all messages together, per field."""
+        """Date checks, then :meth:`validate_record`; all coded errors together, per field."""
         super().clean()
-        errors: dict[str, list[str]] = {}
-        try:
-            self.clean_date()
-        except ValidationError as exc:
-            errors.update(exc.message_dict)
+        errors: Errors = {}
+        self.clean_date(errors)
         self.validate_record(errors)
         if errors:
             raise ValidationError(errors)
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
-        """Checks of one kind of record: add messages to ``errors`` (field -> messages)."""
+    def validate_record(self, errors: Errors) -> None:
+        """Checks of one kind of record: add coded errors to ``errors`` (see
+        :func:`add_error`)."""
 
     def save(self, *args, **kwargs) -> None:
         with transaction.atomic():

@@ -8,6 +8,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models, transaction
+from django.db.models.functions import Lower
 from simple_history.models import HistoricalRecords
 
 from cpstem.measures.levels import ROMAN
@@ -15,8 +16,16 @@ from cpstem.measures.mrics import MRICS
 from cpstem.measures.scpe import Subtype, Topography
 from cpstem.outcomes.catalog import data
 from cpstem.outcomes.dates import age_months, age_years
-from cpstem.registry.models.base import PatientRecord, check_event_date, today
-from cpstem.registry.models.sites import Site
+from cpstem.registry.clock import today
+from cpstem.registry.models.base import (
+    Errors,
+    PatientRecord,
+    add_error,
+    check_event_date,
+    coded,
+    derived_stale,
+)
+from cpstem.registry.models.sites import Site, visible_site_ids
 
 #: Patient keys are drawn from 1 .. 2^53 - 1 (exact in JavaScript numbers).
 _KEY_SPACE = 2**53 - 1
@@ -28,8 +37,41 @@ def random_patient_key() -> int:
     return secrets.randbelow(_KEY_SPACE) + 1
 
 
+#: The code of a study ID already used at the site (any case), from the check or the constraint.
+DUPLICATE_STUDY_ID = "duplicate_study_id"
+#: The database constraint behind it (case-insensitive study ID per site).
+STUDY_ID_CONSTRAINT = "unique_study_id_per_site_ci"
+
+
 def _research_id() -> str:
     return "R" + secrets.token_hex(5).upper()
+
+
+#: The clinical description of a child, copied as entered into the pseudonymised export.
+CLINICAL_FIELDS = (
+    "subtype",
+    "topography",
+    "mrics",
+    "preterm_birth",
+    "growth_restriction",
+    "maternal_infection",
+    "nsaid_paracetamol_exposure",
+    "hie",
+)
+#: The fields of a patient that users enter, in entry order: the one list the web form, the
+#: API's request body and the export read.
+PATIENT_FIELDS = (
+    "study_id",
+    "birth_date",
+    "sex",
+    "gestational_age_weeks",
+    "birth_weight_g",
+    *CLINICAL_FIELDS,
+    "risk_other",
+    "consent_date",
+    "consent_version",
+    "consent_withdrawn_date",
+)
 
 
 class Sex(models.TextChoices):
@@ -41,8 +83,6 @@ class Sex(models.TextChoices):
 class PatientQuerySet(models.QuerySet):
     def visible_to(self, user) -> PatientQuerySet:
         """Site separation: the patients a user may see (see :mod:`cpstem.registry.access`)."""
-        from cpstem.registry.access import visible_site_ids
-
         sites = visible_site_ids(user)
         if sites is None:
             return self
@@ -103,7 +143,13 @@ class Patient(models.Model):
     class Meta:
         ordering = ["site__code", "study_id"]
         constraints = [
-            models.UniqueConstraint(fields=["site", "study_id"], name="unique_study_id_per_site")
+            models.UniqueConstraint(
+                Lower("study_id"),
+                "site",
+                name=STUDY_ID_CONSTRAINT,
+                violation_error_code=DUPLICATE_STUDY_ID,
+                violation_error_message="this study ID is already used at this site",
+            )
         ]
         indexes = [models.Index(fields=["gmfcs"]), models.Index(fields=["study_id"])]
 
@@ -112,66 +158,141 @@ class Patient(models.Model):
 
     # --- validation -------------------------------------------------------------------
     def clean(self) -> None:
-        errors: dict[str, list[str]] = {}
+        errors: Errors = {}
         plaus = data("plausibility")
-        if self.birth_date and self.birth_date > today():
-            errors.setdefault("birth_date", []).append("birth date is in the future")
+        born = self.birth_date
+        if born and born > today():
+            add_error(errors, "birth_date", "birth date is in the future", "in_future")
         earliest = plaus["birth_date"]["earliest"]
-        if self.birth_date and self.birth_date < earliest:
-            errors.setdefault("birth_date", []).append(
-                f"birth date {self.birth_date.isoformat()} is before {earliest.isoformat()}: "
-                "check the year"
+        if born and born < earliest:
+            add_error(
+                errors,
+                "birth_date",
+                f"birth date {born.isoformat()} is before {earliest.isoformat()}: check the year",
+                "implausible_date",
+                earliest=earliest.isoformat(),
             )
         ga = self.gestational_age_weeks
         lim = plaus["gestational_age_weeks"]
         if ga is not None and not lim["min"] <= float(ga) <= lim["max"]:
-            errors.setdefault("gestational_age_weeks", []).append(
+            add_error(
+                errors,
+                "gestational_age_weeks",
                 f"gestational age {ga} weeks is outside {lim['min']}-{lim['max']} weeks: enter "
-                "completed weeks of pregnancy (e.g. 32.5)"
+                "completed weeks of pregnancy (e.g. 32.5)",
+                "out_of_range",
+                min=lim["min"],
+                max=lim["max"],
             )
         bw = self.birth_weight_g
         lim = plaus["birth_weight_g"]
         if bw is not None and not lim["min"] <= bw <= lim["max"]:
-            hint = " (kilograms? enter grams, e.g. 1850)" if bw < lim["min"] else ""
-            errors.setdefault("birth_weight_g", []).append(
-                f"birth weight {bw} g is outside {lim['min']}-{lim['max']} g{hint}"
+            in_kg = bw < lim["min"]
+            hint = " (kilograms? enter grams, e.g. 1850)" if in_kg else ""
+            add_error(
+                errors,
+                "birth_weight_g",
+                f"birth weight {bw} g is outside {lim['min']}-{lim['max']} g{hint}",
+                "weight_in_kg" if in_kg else "out_of_range",
+                min=lim["min"],
+                max=lim["max"],
             )
         preterm = plaus["preterm"]["below_weeks"]
         if ga is not None and float(ga) < preterm and not self.preterm_birth:
             self.preterm_birth = True  # WHO: born before 37 completed weeks
         if self.consent_date:
-            errors_c = check_event_date(self.consent_date, None, "consent date")
-            if errors_c:
-                errors.setdefault("consent_date", []).extend(errors_c)
+            problems = check_event_date(self.consent_date, None, "consent date")
+            if problems:
+                errors.setdefault("consent_date", []).extend(problems)
             if not self.consent_version:
-                errors.setdefault("consent_version", []).append(
-                    "give the version of the consent form"
+                add_error(
+                    errors, "consent_version", "give the version of the consent form", "required"
                 )
-        if self.consent_withdrawn_date:
+        withdrawn = self.consent_withdrawn_date
+        if withdrawn:
             if not self.consent_date:
-                errors.setdefault("consent_withdrawn_date", []).append(
-                    "withdrawal needs a consent date"
+                add_error(
+                    errors,
+                    "consent_withdrawn_date",
+                    "withdrawal needs a consent date",
+                    "consent_missing",
                 )
-            elif self.consent_withdrawn_date < self.consent_date:
-                errors.setdefault("consent_withdrawn_date", []).append(
-                    "withdrawal is before consent"
+            elif withdrawn < self.consent_date:
+                add_error(
+                    errors,
+                    "consent_withdrawn_date",
+                    "withdrawal is before consent",
+                    "before_consent",
                 )
-            if self.consent_withdrawn_date > today():
-                errors.setdefault("consent_withdrawn_date", []).append(
-                    "withdrawal date is in the future"
+            if withdrawn > today():
+                add_error(
+                    errors,
+                    "consent_withdrawn_date",
+                    "withdrawal date is in the future",
+                    "in_future",
                 )
+        self.clean_dependents(errors)
         if errors:
             raise ValidationError(errors)
+
+    def clean_dependents(self, errors: Errors) -> None:
+        """A saved patient's records must still fit a changed birth date (``records_before_birth``)
+        or consent withdrawal (``records_after_withdrawal``): the message names them."""
+        if self._state.adding or self.pk is None:
+            return
+        born, withdrawn = self.birth_date, self.consent_withdrawn_date
+        if born is None and withdrawn is None:
+            return
+        early, late = [], []
+        for kind, day in self.record_dates():
+            if born is not None and day < born:
+                early.append(f"{kind} {day.isoformat()}")
+            if withdrawn is not None and day > withdrawn:
+                late.append(f"{kind} {day.isoformat()}")
+        if early:
+            add_error(
+                errors,
+                "birth_date",
+                f"birth date {born.isoformat()} is after records of this child: "
+                f"{', '.join(early)}; correct or delete them first",
+                "records_before_birth",
+                records=early,
+            )
+        if late:
+            add_error(
+                errors,
+                "consent_withdrawn_date",
+                f"consent withdrawn on {withdrawn.isoformat()}, but records are dated after it: "
+                f"{', '.join(late)}; correct or delete them first",
+                "records_after_withdrawal",
+                records=late,
+            )
+
+    def record_dates(self) -> list[tuple[str, date]]:
+        """(kind, date) of every dated record of the patient, in date order."""
+        out: list[tuple[str, date]] = []
+        for rel in self._meta.related_objects:
+            model = rel.related_model
+            if issubclass(model, PatientRecord) and rel.field.name == "patient":
+                days = model.objects.filter(patient_id=self.pk).values_list("date", flat=True)
+                out += [(str(model._meta.verbose_name), d) for d in days]
+        return sorted(out, key=lambda kd: kd[1])
 
     def validate_unique(self, exclude=None) -> None:
         super().validate_unique(exclude)
         if self.site_id and self.study_id:
             clash = Patient.objects.filter(site_id=self.site_id, study_id__iexact=self.study_id)
-            if self.pk:
+            if self.pk and not self._state.adding:
                 clash = clash.exclude(pk=self.pk)
             if clash.exists():
                 raise ValidationError(
-                    {"study_id": f"study ID {self.study_id} is already used at this site"}
+                    {
+                        "study_id": coded(
+                            f"study ID {self.study_id} is already used at this site",
+                            DUPLICATE_STUDY_ID,
+                            study_id=self.study_id,
+                        )
+                    }
                 )
 
     # --- derived ----------------------------------------------------------------------
@@ -198,16 +319,15 @@ class Patient(models.Model):
         return rows[0].level if rows else None
 
     def refresh_derived(self) -> None:
-        """Recompute the current GMFCS and the follow-up schedule (after a record changed)."""
-        from cpstem.registry.services.schedule import refresh_schedule
-
+        """Recompute the current GMFCS, then let the listeners of :data:`derived_stale` (the
+        follow-up schedule) rebuild what they derive (after a record changed)."""
         with transaction.atomic():
             latest = self.classification_set.filter(system="gmfcs").order_by("-date", "-id").first()
             level = latest.level if latest else None
             if level != self.gmfcs:
                 Patient.objects.filter(pk=self.pk).update(gmfcs=level)
                 self.gmfcs = level
-            refresh_schedule(self)
+            derived_stale.send(sender=Patient, patient=self)
 
 
 class System(models.TextChoices):
@@ -237,10 +357,9 @@ class Classification(PatientRecord):
     def __str__(self) -> str:
         return f"{self.get_system_display()} {self.get_level_display()} ({self.date})"
 
-    def clean(self) -> None:
-        super().clean()
+    def validate_record(self, errors: Errors) -> None:
         if self.level is not None and not 1 <= self.level <= 5:
-            raise ValidationError({"level": "use a level from I to V"})
+            add_error(errors, "level", "use a level from I to V", "out_of_range")
         if self.patient_id and self.system and self.date:
             clash = Classification.objects.filter(
                 patient_id=self.patient_id, system=self.system, date=self.date
@@ -248,9 +367,10 @@ class Classification(PatientRecord):
             if self.pk:
                 clash = clash.exclude(pk=self.pk)
             if clash.exists():
-                raise ValidationError(
-                    {
-                        "date": f"a {self.get_system_display()} level is already "
-                        f"recorded on {self.date}"
-                    }
+                add_error(
+                    errors,
+                    "date",
+                    f"a {self.get_system_display()} level is already recorded on {self.date}",
+                    "duplicate",
+                    system=self.system,
                 )

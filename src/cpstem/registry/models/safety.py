@@ -6,7 +6,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from cpstem.outcomes.catalog import choices, ctcae_grades
-from cpstem.registry.models.base import PatientRecord, check_event_date
+from cpstem.registry.models.base import Errors, PatientRecord, add_error, check_event_date
 
 GRADES = [(g, f"{g} - {label}") for g, label, _ in ctcae_grades()]
 RELATED = {"possible", "probable", "definite"}
@@ -53,15 +53,18 @@ class AdverseEvent(PatientRecord):
     def is_related(self) -> bool:
         return self.relatedness in RELATED
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
+    def validate_record(self, errors: Errors) -> None:
         if not (self.term or "").strip():
-            errors.setdefault("term", []).append("name the event, e.g. fever")
+            add_error(errors, "term", "name the event, e.g. fever", "required")
         if self.grade is not None and not 1 <= self.grade <= 5:
-            errors.setdefault("grade", []).append("CTCAE grades run from 1 to 5")
+            add_error(errors, "grade", "CTCAE grades run from 1 to 5", "out_of_range")
         if self.resolution_date is not None and self.date is not None:
             if self.resolution_date < self.date:
-                errors.setdefault("resolution_date", []).append(
-                    "the event resolves before its onset"
+                add_error(
+                    errors,
+                    "resolution_date",
+                    "the event resolves before its onset",
+                    "before_onset",
                 )
             problems = check_event_date(self.resolution_date, None, "resolution date")
             if problems:
@@ -70,20 +73,31 @@ class AdverseEvent(PatientRecord):
             self.outcome = "recovered" if self.resolution_date else "not_recovered"
         if self.grade == 5:
             if not self.serious:
-                errors.setdefault("serious", []).append(
-                    "a fatal event (grade 5) is serious (ICH E2A)"
+                add_error(
+                    errors,
+                    "serious",
+                    "a fatal event (grade 5) is serious (ICH E2A)",
+                    "fatal_not_serious",
                 )
             if self.outcome != "fatal":
-                errors.setdefault("outcome", []).append("a grade 5 event has the outcome 'fatal'")
+                add_error(
+                    errors,
+                    "outcome",
+                    "a grade 5 event has the outcome 'fatal'",
+                    "grade5_not_fatal",
+                )
         elif self.outcome == "fatal" and self.grade is not None:
-            errors.setdefault("grade", []).append("a fatal outcome is CTCAE grade 5")
+            add_error(errors, "grade", "a fatal outcome is CTCAE grade 5", "fatal_not_grade5")
         if (
             self.administration_id
             and self.patient_id
             and self.administration.patient_id != self.patient_id
         ):
-            errors.setdefault("administration", []).append(
-                "that administration belongs to another patient"
+            add_error(
+                errors,
+                "administration",
+                "that administration belongs to another patient",
+                "other_patient",
             )
         if not self.administration_id and self.patient_id and self.date:
             self.administration = (

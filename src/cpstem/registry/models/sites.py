@@ -52,6 +52,33 @@ class Profile(models.Model):
         return f"{self.user} ({self.role}, {self.site or 'all sites'})"
 
 
+def role_of(user) -> str | None:
+    """The user's role, or None (no access to patient data)."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    profile = getattr(user, "profile", None)
+    return profile.role if profile else None
+
+
+def site_of(user) -> Site | None:
+    profile = getattr(user, "profile", None)
+    return profile.site if profile else None
+
+
+def visible_site_ids(user) -> list[int] | None:
+    """Site ids a user may see; None = all sites; [] = none (see :mod:`cpstem.registry.access`,
+    which re-exports these role lookups; they live here so that the models need not import it)."""
+    role = role_of(user)
+    if role in (Role.ADMIN, Role.RESEARCHER):
+        return None
+    if role in (Role.CLINICIAN, Role.MONITOR):
+        site = site_of(user)
+        return [site.pk] if site else []
+    return []
+
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 

@@ -9,7 +9,7 @@ from simple_history.models import HistoricalRecords
 
 from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.dose import compute_dose
-from cpstem.registry.models.base import PatientRecord
+from cpstem.registry.models.base import Errors, PatientRecord, add_error
 
 
 class Product(models.TextChoices):
@@ -70,20 +70,25 @@ class Administration(PatientRecord):
     def __str__(self) -> str:
         return f"{self.get_product_display()} {self.date}"
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
+    def validate_record(self, errors: Errors) -> None:
+        """Dose errors land on ``weight_kg`` or ``cells_total`` (the dose layer's ``field``:
+        ``cell_count`` is the count as entered, stored as ``cells_total``)."""
         if self.product == Product.OTHER and not self.product_other.strip():
-            errors.setdefault("product_other", []).append("name the product")
+            add_error(errors, "product_other", "name the product", "required")
         if self.route == Route.OTHER and not self.route_other.strip():
-            errors.setdefault("route_other", []).append("name the route")
+            add_error(errors, "route_other", "name the route", "required")
         if self.hla_match:
             m = _HLA.match(self.hla_match.strip())
             if self.origin == Origin.AUTOLOGOUS:
-                errors.setdefault("hla_match", []).append(
-                    "an HLA match applies to allogeneic cells only"
+                add_error(
+                    errors,
+                    "hla_match",
+                    "an HLA match applies to allogeneic cells only",
+                    "not_allogeneic",
                 )
             elif not m or int(m[1]) > int(m[2]) or int(m[2]) == 0:
-                errors.setdefault("hla_match", []).append(
-                    "write matched/typed loci, e.g. 4/6, 5/6, 8/8"
+                add_error(
+                    errors, "hla_match", "write matched/typed loci, e.g. 4/6, 5/6, 8/8", "invalid"
                 )
             else:
                 self.hla_match = f"{int(m[1])}/{int(m[2])}"
@@ -91,12 +96,18 @@ class Administration(PatientRecord):
             try:
                 dose = compute_dose(self.cells_total, self.weight_kg)
             except OutcomeError as exc:
-                field = "weight_kg" if str(exc).startswith("weight") else "cells_total"
-                errors.setdefault(field, []).append(str(exc))
+                field = "weight_kg" if exc.field == "weight_kg" else "cells_total"
+                add_error(errors, field, exc.message, exc.code, **exc.params)
             else:
                 self.dose_cells_per_kg = dose.cells_per_kg
                 if dose.needs_confirmation and not self.dose_confirmed:
-                    errors.setdefault("cells_total", []).append(str(dose.outside_published))
+                    add_error(
+                        errors,
+                        "cells_total",
+                        str(dose.outside_published),
+                        "dose_needs_confirmation",
+                        cells_per_kg=dose.cells_per_kg,
+                    )
 
     def save(self, *args, **kwargs) -> None:
         if self.cells_total and self.weight_kg:
@@ -128,12 +139,15 @@ class RehabEpisode(PatientRecord):
     def __str__(self) -> str:
         return f"{self.get_therapy_display()} from {self.date}"
 
-    def validate_record(self, errors: dict[str, list[str]]) -> None:
+    def validate_record(self, errors: Errors) -> None:
         if self.therapy == Therapy.OTHER and not self.therapy_other.strip():
-            errors.setdefault("therapy_other", []).append("name the therapy")
+            add_error(errors, "therapy_other", "name the therapy", "required")
         if self.hours_per_week is not None and not 0 < self.hours_per_week <= 168:
-            errors.setdefault("hours_per_week", []).append(
-                "hours per week must be above 0 and at most 168 (the hours in a week)"
+            add_error(
+                errors,
+                "hours_per_week",
+                "hours per week must be above 0 and at most 168 (the hours in a week)",
+                "out_of_range",
             )
         if self.end_date is not None and self.date is not None and self.end_date < self.date:
-            errors.setdefault("end_date", []).append("the episode ends before it starts")
+            add_error(errors, "end_date", "the episode ends before it starts", "before_start")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 from django.db.models import Count, Min
 
+from cpstem.errors import CpstemError
 from cpstem.measures.levels import ROMAN
 from cpstem.outcomes import safety
 from cpstem.outcomes.change import Observation, at_visit, compare
 from cpstem.outcomes.cohort import change_table, summarise_change
 from cpstem.outcomes.dates import DAYS_PER_YEAR
+from cpstem.registry.clock import today
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -22,7 +25,6 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
-from cpstem.registry.models.base import today
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services.schedule import rules
 from cpstem.registry.services.trajectory import curve_set
@@ -48,14 +50,32 @@ def records(df: pd.DataFrame) -> list[dict]:
     return df.astype(object).where(df.notna(), None).to_dict("records")
 
 
+@dataclass(frozen=True)
+class NotAnalysable:
+    """A child left out of a cohort analysis, and why (the analysis error's code and message)."""
+
+    patient_id: int
+    code: str
+    reason: str
+
+
 def change_at(
     patients, months: int = 12, by: tuple[str, ...] = ("product", "gmfcs")
 ) -> pd.DataFrame:
     """Observed-minus-expected GMFM-66 change at the visit of ``months`` after each child's
-    first administration, summarised by product and GMFCS level at baseline."""
+    first administration, summarised by product and GMFCS level at baseline (children that
+    cannot be analysed are left out: see :func:`change_rows`)."""
+    rows, _ = change_rows(patients, months)
+    return summarise_change(change_table(rows), by)
+
+
+def change_rows(patients, months: int = 12) -> tuple[list[dict], list[NotAnalysable]]:
+    """One row per child with a baseline and a visit at ``months`` (product, GMFCS level at
+    baseline, excess change by both methods), and the children whose analysis failed: one
+    child's error (e.g. a GMFM-66 dated before birth) never stops the others'."""
     rule = next((r for r in rules() if r.months == months), None)
     if rule is None:
-        return summarise_change(change_table([]), by)
+        return [], []
     ids = list(patients.values_list("id", flat=True))
     births = dict(Patient.objects.filter(id__in=ids).values_list("id", "birth_date"))
     first: dict[int, tuple] = {}
@@ -78,7 +98,8 @@ def change_at(
     ):
         levels[pid].append((day, level))
     labels = dict(Product.choices)
-    rows = []
+    rows: list[dict] = []
+    skipped: list[NotAnalysable] = []
     cs, rl = curve_set(), rules()
     for pid, (aid, day, product) in first.items():
         before = [lvl for d, lvl in levels[pid] if d <= day]
@@ -86,7 +107,11 @@ def change_at(
         if level_no is None or not obs[pid]:
             continue
         level = ROMAN[level_no - 1]
-        (change,) = compare(births[pid], level, [(aid, day)], obs[pid], cs, rl)
+        try:
+            (change,) = compare(births[pid], level, [(aid, day)], obs[pid], cs, rl)
+        except CpstemError as exc:
+            skipped.append(NotAnalysable(pid, exc.code, exc.message))
+            continue
         row = at_visit(change, rule) if change.baseline else None
         if row is None:
             continue
@@ -98,7 +123,7 @@ def change_at(
                 "excess_anchored": row.excess_anchored,
             }
         )
-    return summarise_change(change_table(rows), by)
+    return rows, skipped
 
 
 def ae_by_product(patients) -> list[dict]:

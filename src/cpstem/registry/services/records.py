@@ -1,69 +1,15 @@
-"""Transactional, validated writes shared by the forms, the API, the import and the demo."""
+"""Validated writes (kept names; the write path itself is :mod:`.write`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
 
-from cpstem.measures import MeasureError, gmfm
-from cpstem.registry.errors import FieldErrors
-from cpstem.registry.models import GMFM66Assessment, GMFM88Assessment
+from cpstem.registry.services.derived import attach_gmfm66, item_map
+from cpstem.registry.services.write import save as save_validated
 
-
-def save_validated(instance, exclude: list[str] | None = None):
-    """``full_clean`` then save in one transaction; problems raise :class:`FieldErrors`."""
-    try:
-        with transaction.atomic():
-            instance.full_clean(exclude=exclude)
-            instance.save()
-            if isinstance(instance, GMFM88Assessment):
-                attach_gmfm66(instance)
-    except ValidationError as exc:
-        raise FieldErrors(exc.message_dict) from None
-    except IntegrityError as exc:
-        raise FieldErrors({"__all__": [f"conflicts with an existing record ({exc})"]}) from None
-    return instance
-
-
-_item_map_cache: dict[str, gmfm.ItemMap] = {}
-
-
-def item_map() -> gmfm.ItemMap | None:
-    """The configured GMFM-66 item map (``CPSTEM_GMFM66_ITEM_MAP``), if any."""
-    path = settings.CPSTEM["GMFM66_ITEM_MAP"]
-    if not path:
-        return None
-    if path not in _item_map_cache:
-        _item_map_cache[path] = gmfm.load_item_map(path)
-    return _item_map_cache[path]
-
-
-def attach_gmfm66(sheet: GMFM88Assessment) -> GMFM66Assessment | None:
-    """With an item map configured, compute the sheet's GMFM-66 and store it beside it."""
-    imap = item_map()
-    if imap is None:
-        return None
-    try:
-        r = gmfm.score_gmfm66(sheet.items, imap)
-    except MeasureError:
-        return None
-    GMFM66Assessment.objects.filter(sheet=sheet).delete()
-    if r.estimate is None:
-        return None
-    return GMFM66Assessment.objects.create(
-        patient=sheet.patient,
-        date=sheet.date,
-        score=r.estimate,
-        se=r.se,
-        ci_lower=r.ci_lower,
-        ci_upper=r.ci_upper,
-        source="item_map",
-        sheet=sheet,
-        notes=f"computed with item map {imap.name}",
-    )
+__all__ = ["attach_gmfm66", "item_map", "model_errors", "save_validated"]
 
 
 def model_errors(exc: ValidationError) -> dict[str, Any]:

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from functools import cache
 
 from django.conf import settings
 from django.db import transaction
 
 from cpstem.outcomes import schedule
-from cpstem.registry.models.base import today
+from cpstem.registry.clock import today
+from cpstem.registry.models import (
+    Administration,
+    FollowUpVisit,
+    GMFM66Assessment,
+    GMFM88Assessment,
+    Patient,
+    SpasticityAssessment,
+)
 
 
 @cache
@@ -33,8 +42,6 @@ def plan_for(patient, days=None, admins=None) -> list[schedule.Visit]:
 
 
 def visit_rows(patient, visits) -> list:
-    from cpstem.registry.models import FollowUpVisit
-
     return [
         FollowUpVisit(
             patient_id=patient.pk,
@@ -51,8 +58,6 @@ def visit_rows(patient, visits) -> list:
 
 
 def refresh_schedule(patient) -> None:
-    from cpstem.registry.models import FollowUpVisit
-
     with transaction.atomic():
         FollowUpVisit.objects.filter(patient_id=patient.pk).delete()
         FollowUpVisit.objects.bulk_create(visit_rows(patient, plan_for(patient)))
@@ -60,17 +65,6 @@ def refresh_schedule(patient) -> None:
 
 def refresh_many(patient_ids) -> int:
     """Rebuild the follow-up visits of many patients with a few queries (bulk paths)."""
-    from collections import defaultdict
-
-    from cpstem.registry.models import (
-        Administration,
-        FollowUpVisit,
-        GMFM66Assessment,
-        GMFM88Assessment,
-        Patient,
-        SpasticityAssessment,
-    )
-
     ids = list(patient_ids)
     admins: dict[int, list] = defaultdict(list)
     days: dict[int, set] = defaultdict(set)
@@ -96,3 +90,8 @@ def refresh_many(patient_ids) -> int:
             FollowUpVisit.objects.bulk_create(rows, batch_size=2000)
             created += len(rows)
     return created
+
+
+def on_derived_stale(sender, patient, **kwargs) -> None:
+    """Receiver of :data:`cpstem.registry.models.base.derived_stale` (see ``apps.py``)."""
+    refresh_schedule(patient)

@@ -63,7 +63,14 @@ def trajectory(patient: Patient) -> Trajectory:
     return Trajectory(roman, obs, changes)
 
 
-def chart(patient: Patient, fmt: str = "svg") -> bytes:
+def chart(patient: Patient, fmt: str = "svg", projection=None) -> bytes:
+    """The trajectory chart as the role sees it (``projection``; default: full data). For
+    researchers the ages are whole months and nothing carries a calendar date."""
     t = trajectory(patient)
-    fig = trajectory_figure(patient.birth_date, t.observations, t.changes, curve_set(), t.level)
+    birth, observations, changes = (
+        projection.plot_inputs(patient.birth_date, t.observations, t.changes)
+        if projection is not None
+        else (patient.birth_date, t.observations, t.changes)
+    )
+    fig = trajectory_figure(birth, observations, changes, curve_set(), t.level)
     return figure_bytes(fig, fmt)

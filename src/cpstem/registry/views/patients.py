@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.db.models import Exists, Min, OuterRef
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
+from cpstem.errors import CpstemError
 from cpstem.measures.spasticity import MuscleGroup
-from cpstem.registry import access
+from cpstem.registry import access, privacy
+from cpstem.registry.clock import today
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.forms import PatientFilterForm, PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
-from cpstem.registry.models.base import today
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
-from cpstem.registry.services import history, trajectory
+from cpstem.registry.services import history, trajectory, write
 from cpstem.registry.views.common import visible_patient
 
 PAGE_SIZE = 50
@@ -36,15 +37,13 @@ def overdue_visits(on):
 @login_required
 @never_cache
 def patient_list(request):
-    access.require_read(request.user)
-    pseudo = access.is_pseudonymised(request.user)
+    proj = privacy.project(request.user)
     on = today()
     form = PatientFilterForm(request.GET)
     f = form.filters()
-    qs = Patient.objects.visible_to(request.user).select_related("site")
+    qs = proj.patients()
     if f.get("q"):
-        field = "research_id" if pseudo else "study_id"
-        qs = qs.filter(**{f"{field}__icontains": f["q"]})
+        qs = proj.search(qs, f["q"])
     if f.get("site"):
         qs = qs.filter(site__code=f["site"])
     if f.get("gmfcs"):
@@ -55,11 +54,18 @@ def patient_list(request):
         )
     if f.get("overdue"):
         qs = qs.filter(Exists(overdue_visits(on).filter(patient=OuterRef("pk"))))
-    # Researchers see the list in research-ID order (random), not in study-ID order.
-    order = ("research_id",) if pseudo else ("site__code", "study_id")
-    page = Paginator(qs.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(qs.order_by(*proj.list_order), PAGE_SIZE).get_page(request.GET.get("page"))
     page.object_list = list(page.object_list)
     annotate_page(page.object_list, on)
+    rows = [
+        proj.patient(p)
+        | {
+            "next_due": proj.when(p.next_due, p.birth_date),
+            "is_overdue": p.is_overdue,
+            "first_admin": proj.when(p.first_admin, p.birth_date),
+        }
+        for p in page.object_list
+    ]
     params = request.GET.copy()
     params.pop("page", None)
     sites = (
@@ -72,6 +78,7 @@ def patient_list(request):
         "registry/patient_list.html",
         {
             "page": page,
+            "rows": rows,
             "q": f.get("q", ""),
             "site": f.get("site", ""),
             "gmfcs": str(f["gmfcs"]) if f.get("gmfcs") else "",
@@ -82,7 +89,6 @@ def patient_list(request):
             "products": Product.choices,
             "levels": LEVELS,
             "querystring": params.urlencode(),
-            "today": on,
         },
     )
 
@@ -110,96 +116,85 @@ def annotate_page(patients: list[Patient], on) -> None:
         p.next_due, p.is_overdue, p.first_admin = next_due.get(p.pk), p.pk in late, first.get(p.pk)
 
 
-def _timeline(p: Patient) -> list[dict]:
+def _timeline(proj: privacy.Projection, p: Patient) -> list[dict]:
+    """Every record of the patient, newest first, as the role may see it."""
+    birth = p.birth_date
     items = []
-    for a in p.administration_set.all():
+
+    def add(obj, kind: str, label: str, text) -> None:
+        r = proj.record(obj, birth)
         items.append(
             {
-                "date": a.date,
-                "kind": "administration",
-                "label": "Cells",
-                "text": f"{a.get_product_display()}, {a.get_route_display().lower()}, "
-                f"{a.dose_cells_per_kg:.3g} cells/kg",
-                "obj": a,
+                "sort": (obj.date, kind),
+                "when": r["date"],
+                "kind": kind,
+                "label": label,
+                "text": text(r),
+                "pk": obj.pk,
             }
+        )
+
+    for a in p.administration_set.all():
+        add(
+            a,
+            "administration",
+            "Cells",
+            lambda r: (
+                f"{r['product_display']}, {r['route_display'].lower()}, "
+                f"{r['dose_cells_per_kg']:.3g} cells/kg"
+            ),
         )
     for g in p.gmfm88assessment_set.all():
-        items.append(
-            {
-                "date": g.date,
-                "kind": "gmfm88",
-                "label": "GMFM-88",
-                "text": f"total {g.total:.1f} %"
-                + (f", {g.n_not_tested} NT" if g.n_not_tested else ""),
-                "obj": g,
-            }
+        add(
+            g,
+            "gmfm88",
+            "GMFM-88",
+            lambda r: (
+                f"total {r['total']:.1f} %"
+                + (f", {r['n_not_tested']} NT" if r["n_not_tested"] else "")
+            ),
         )
     for g in p.gmfm66assessment_set.all():
-        items.append(
-            {
-                "date": g.date,
-                "kind": "gmfm66",
-                "label": "GMFM-66",
-                "text": f"{g.score:.1f}"
-                + (f" (SE {g.se:.2f})" if g.se else "")
-                + f" - {g.get_source_display()}",
-                "obj": g,
-            }
+        add(
+            g,
+            "gmfm66",
+            "GMFM-66",
+            lambda r: (
+                f"{r['score']:.1f}"
+                + (f" (SE {r['se']:.2f})" if r["se"] else "")
+                + f" - {r['source_display']}"
+            ),
         )
     for s in p.spasticityassessment_set.all():
-        items.append(
-            {
-                "date": s.date,
-                "kind": "spasticity",
-                "label": "Spasticity",
-                "text": f"{len(s.mas)} MAS, {len(s.tardieu)} Tardieu ratings",
-                "obj": s,
-            }
+        add(
+            s,
+            "spasticity",
+            "Spasticity",
+            lambda r: f"{len(r['mas'])} MAS, {len(r['tardieu'])} Tardieu ratings",
         )
     for e in p.adverseevent_set.all():
-        items.append(
-            {
-                "date": e.date,
-                "kind": "ae",
-                "label": "Adverse event",
-                "text": f"{e.term}, grade {e.grade}" + (", SERIOUS" if e.serious else ""),
-                "obj": e,
-            }
+        add(
+            e,
+            "ae",
+            "Adverse event",
+            lambda r: f"{r['term']}, grade {r['grade']}" + (", SERIOUS" if r["serious"] else ""),
         )
-    for r in p.rehabepisode_set.all():
-        items.append(
-            {
-                "date": r.date,
-                "kind": "rehab",
-                "label": "Rehabilitation",
-                "text": f"{r.get_therapy_display()} {r.hours_per_week:g} h/week",
-                "obj": r,
-            }
+    for ep in p.rehabepisode_set.all():
+        add(
+            ep,
+            "rehab",
+            "Rehabilitation",
+            lambda r: f"{r['therapy_display']} {r['hours_per_week']:g} h/week",
         )
     for c in p.classification_set.all():
-        items.append(
-            {
-                "date": c.date,
-                "kind": "classification",
-                "label": c.get_system_display(),
-                "text": f"level {c.get_level_display()}",
-                "obj": c,
-            }
-        )
+        add(c, "classification", c.get_system_display(), lambda r: f"level {r['level_display']}")
     for v in p.labvalue_set.all():
-        items.append(
-            {
-                "date": v.date,
-                "kind": "lab",
-                "label": "Lab",
-                "text": f"{v.analyte} {v.value:g} {v.unit}",
-                "obj": v,
-            }
-        )
-    return sorted(items, key=lambda i: (i["date"], i["kind"]), reverse=True)
+        add(v, "lab", "Lab", lambda r: f"{r['analyte']} {r['value']:g} {r['unit']}")
+    return sorted(items, key=lambda i: i["sort"], reverse=True)
 
 
-def _spasticity_table(p: Patient) -> tuple[list, list]:
+def _spasticity_table(proj: privacy.Projection, p: Patient) -> tuple[list, list]:
+    """Columns (the assessments' times as the role may see them) and one row per muscle."""
     assessments = list(p.spasticityassessment_set.order_by("date"))
     cells: dict[tuple[str, str], dict[int, str]] = defaultdict(dict)
     for i, s in enumerate(assessments):
@@ -220,31 +215,38 @@ def _spasticity_table(p: Patient) -> tuple[list, list]:
         }
         for (m, s) in sorted(cells, key=lambda k: (order.get(k[0], 99), k[1]))
     ]
-    return assessments, rows
+    return [proj.when(s.date, p.birth_date) for s in assessments], rows
 
 
 @login_required
 @never_cache
 def patient_detail(request, pk: int):
+    proj = privacy.project(request.user)
     p = visible_patient(request, pk)
-    on = today()
-    visits = list(p.visits.select_related("administration"))
-    for v in visits:
-        v.status = v.status_on(on)
-    spast_dates, spast_rows = _spasticity_table(p)
-    traj = trajectory.trajectory(p)
+    birth = p.birth_date
+    visits = proj.visits(p.visits.select_related("administration"), birth, today())
+    spast_dates, spast_rows = _spasticity_table(proj, p)
+    try:
+        traj = trajectory.trajectory(p)
+    except CpstemError as exc:  # the rest of the page still shows (e.g. legacy dates)
+        traj = None
+        reason = proj.reason(exc.code, exc.message)
+        messages.warning(request, f"Trajectory not analysable: {reason}")
     return render(
         request,
         "registry/patient_detail.html",
         {
-            "patient": p,
-            "timeline": _timeline(p),
+            "patient": proj.patient(p),
+            "timeline": _timeline(proj, p),
             "visits": visits,
-            "traj": traj,
+            "traj_level": traj.level if traj else None,
+            "changes": proj.trajectory_view(traj, birth) if traj else [],
             "spast_dates": spast_dates,
             "spast_rows": spast_rows,
-            "adverse_events": p.adverseevent_set.order_by("-date"),
-            "classifications": p.classification_set.order_by("-date"),
+            "adverse_events": [proj.record(e, birth) for e in p.adverseevent_set.order_by("-date")],
+            "classifications": [
+                proj.record(c, birth) for c in p.classification_set.order_by("-date")
+            ],
             "can_edit": access.can_write(request.user),
             "curve_set": trajectory.curve_set(),
         },
@@ -254,20 +256,27 @@ def patient_detail(request, pk: int):
 @login_required
 @never_cache
 def trajectory_chart(request, pk: int):
+    proj = privacy.project(request.user)
     p = visible_patient(request, pk)
     fmt = "png" if request.GET.get("format") == "png" else "svg"
-    body = trajectory.chart(p, fmt)
+    try:
+        body = trajectory.chart(p, fmt, proj)
+    except CpstemError as exc:  # the page says why; the picture is left out (not a 500)
+        reason = proj.reason(exc.code, exc.message)
+        return HttpResponse(f"Trajectory not analysable: {reason}", status=422)
     return HttpResponse(body, content_type="image/png" if fmt == "png" else "image/svg+xml")
 
 
 @login_required
 @never_cache
 def patient_history(request, pk: int):
+    proj = privacy.project(request.user)
     p = visible_patient(request, pk)
-    if access.is_pseudonymised(request.user):
-        raise PermissionDenied("the audit trail is not part of the pseudonymised research view")
+    proj.require("audit_trail")
     return render(
-        request, "registry/history.html", {"patient": p, "changes": history.patient_history(p)}
+        request,
+        "registry/history.html",
+        {"patient": proj.patient(p), "changes": history.patient_history(p)},
     )
 
 
@@ -285,15 +294,19 @@ def patient_edit(request, pk: int | None = None):
         patient.site = access.writable_site(request.user, site_choice)
     form = PatientForm(request.POST or None, instance=patient)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            patient = form.save()
-        return redirect("registry:patient", pk=patient.pk)
+        try:
+            patient = write.save(form.instance)
+        except FieldErrors as exc:  # refused inside the transaction (e.g. a double submit)
+            form.add_record_errors(exc)
+        else:
+            return redirect("registry:patient", pk=patient.pk)
     return render(
         request,
         "registry/patient_form.html",
         {
             "form": form,
             "patient": patient if pk else None,
+            "label": privacy.project(request.user).label(patient) if pk else "",
             "sites": Site.objects.all()
             if pk is None and access.role_of(request.user) == "admin"
             else None,

@@ -6,14 +6,14 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from cpstem.measures import gmfm
-from cpstem.registry import access, forms
+from cpstem.registry import access, forms, privacy
+from cpstem.registry.errors import FieldErrors
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -24,7 +24,7 @@ from cpstem.registry.models import (
     RehabEpisode,
     SpasticityAssessment,
 )
-from cpstem.registry.services.records import attach_gmfm66
+from cpstem.registry.services import write
 from cpstem.registry.views.common import visible_patient
 
 
@@ -71,21 +71,29 @@ def record_edit(request, pk: int, kind: str, rid: int | None = None):
     )
     form = k.form(request.POST or None, instance=instance)
     if request.method == "POST" and form.is_valid():
-        with transaction.atomic():
-            obj = form.save(commit=False)
-            if kind == "gmfm88" and obj.assessor_id is None:
-                obj.assessor = request.user
-            obj.save()
+        obj = form.instance
+        if kind == "gmfm88" and obj.assessor_id is None:
+            obj.assessor = request.user
+        try:
+            write.save(obj)
+        except FieldErrors as exc:  # refused inside the transaction (e.g. a concurrent change)
+            form.add_record_errors(exc)
+        else:
+            messages.success(request, f"{k.title} saved.")
             if kind == "gmfm88":
-                attach_gmfm66(obj)
-        messages.success(request, f"{k.title} saved.")
-        if kind == "gmfm88":
-            return redirect("registry:gmfm88", pk=patient.pk, rid=obj.pk)
-        return redirect("registry:patient", pk=patient.pk)
+                return redirect("registry:gmfm88", pk=patient.pk, rid=obj.pk)
+            return redirect("registry:patient", pk=patient.pk)
     return render(
         request,
         k.template,
-        {"form": form, "patient": patient, "kind": kind, "title": k.title, "instance": instance},
+        {
+            "form": form,
+            "patient": patient,
+            "label": privacy.project(request.user).label(patient),
+            "kind": kind,
+            "title": k.title,
+            "instance": instance,
+        },
     )
 
 
@@ -96,7 +104,7 @@ def record_delete(request, pk: int, kind: str, rid: int):
     patient = visible_patient(request, pk)
     k = _kind(kind)
     obj = get_object_or_404(k.model, pk=rid, patient=patient)
-    obj.delete()
+    write.delete(obj)
     messages.success(request, f"{k.title} of {obj.date} deleted (kept in the audit trail).")
     return redirect("registry:patient", pk=patient.pk)
 
@@ -104,6 +112,7 @@ def record_delete(request, pk: int, kind: str, rid: int):
 @login_required
 @never_cache
 def gmfm88_detail(request, pk: int, rid: int):
+    proj = privacy.project(request.user)
     patient = visible_patient(request, pk)
     sheet = get_object_or_404(GMFM88Assessment, pk=rid, patient=patient)
     result = sheet.result
@@ -119,8 +128,15 @@ def gmfm88_detail(request, pk: int, rid: int):
         for c, d in gmfm.DIMENSIONS.items()
     ]
     gmfm66 = GMFM66Assessment.objects.filter(sheet=sheet).first()
+    birth = patient.birth_date
     return render(
         request,
         "registry/gmfm88_detail.html",
-        {"patient": patient, "sheet": sheet, "result": result, "dims": dims, "gmfm66": gmfm66},
+        {
+            "patient": proj.patient(patient),
+            "sheet": proj.record(sheet, birth),
+            "result": result,
+            "dims": dims,
+            "gmfm66": None if gmfm66 is None else proj.record(gmfm66, birth),
+        },
     )

@@ -1,0 +1,189 @@
+"""Cohort-analysis speed: cpstem.outcomes.ipd vs R lme4 (timed inside R) and statsmodels.
+
+(a) ``mixed_model`` (GMFM-66 ~ months * group + age + (months | child), REML) on a simulated
+    cohort of 10,000 children x 10 visits against R lme4's ``lmer`` (default optimizer), timed
+    with ``proc.time()`` inside Rscript around the fit only (data already read), best of
+    ``--repeats``; the script checks the estimates agree;
+(b) the same model with statsmodels ``MixedLM`` (REML, its default lbfgs) on a smaller cohort
+    (``--sm-children``, default 1,000 x 10: at 10,000 it takes minutes and often fails to
+    converge), against cpstem on that same cohort;
+(c) the dashboard's cohort figures at 10,000 children: excess_change by product / GMFCS /
+    age band, responders, treatment_effect (ANCOVA and IPTW), dose_response.
+
+Run: ``make bench`` or ``.venv/bin/python bench/outcomes.py [--children 10000] [--visits 10]``.
+Needs Rscript with lme4 (``make r-lme4``) and statsmodels. Record the figures in bench/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from cpstem.outcomes.ipd import (
+    dose_response,
+    excess_change,
+    mixed_model,
+    responders,
+    simulate_cohort,
+    treatment_effect,
+)
+
+FIXED = "months * group + age_baseline_years"
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages({library(lme4); library(jsonlite)})
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[1])
+d$group <- factor(d$group, levels = c("control", "cells"))
+d$child <- factor(d$child)
+repeats <- as.integer(args[2])
+times <- numeric(repeats)
+for (i in seq_len(repeats)) {
+  t0 <- proc.time()[["elapsed"]]
+  fit <- lmer(gmfm66 ~ months * group + age_baseline_years + (months | child), data = d,
+              REML = TRUE)
+  times[i] <- proc.time()[["elapsed"]] - t0
+}
+cat(toJSON(list(times = times, terms = names(fixef(fit)), estimate = unname(fixef(fit)),
+                se = unname(sqrt(diag(as.matrix(vcov(fit))))), theta = unname(getME(fit, "theta")),
+                logLik = as.numeric(logLik(fit)),
+                messages = as.list(fit@optinfo$conv$lme4$messages),
+                version = as.character(packageVersion("lme4")), R = R.version.string),
+           auto_unbox = TRUE, digits = NA))
+"""
+
+
+def lme4_name(term: str) -> str:
+    return "(Intercept)" if term == "Intercept" else term.replace("[T.cells]", "cells")
+
+
+def timed(fn, repeats: int):  # type: ignore[no-untyped-def]
+    best, result = np.inf, None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def cohort(children: int, visits: int, seed: int) -> pd.DataFrame:
+    months = tuple(float(m) for m in np.linspace(0, 36, visits))
+    return simulate_cohort(children, visits=months, seed=seed, slope_sd=0.1)
+
+
+def bench_lme4(table: pd.DataFrame, repeats: int) -> None:
+    t_py, res = timed(lambda: mixed_model(table, fixed=FIXED, random="months"), repeats)
+    print(f"cpstem mixed_model: {t_py:.3f} s (best of {repeats}); {res.convergence}")
+    with tempfile.TemporaryDirectory() as tmp:
+        csv = Path(tmp) / "cohort.csv"
+        table.to_csv(csv, index=False)
+        script = Path(tmp) / "fit.R"
+        script.write_text(R_SCRIPT)
+        try:
+            out = subprocess.run(
+                ["Rscript", str(script), str(csv), str(repeats)],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+        except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+            print(f"R lme4 not run ({exc}); install with `make r-lme4`")
+            return
+    ref = json.loads(out.stdout)
+    t_r = float(np.min(ref["times"]))
+    print(f"R lme4 {ref['version']} lmer: {t_r:.3f} s (best of {repeats}); {ref['messages']}")
+    print(f"ratio lme4 / cpstem: {t_r / t_py:.1f}x")
+    fe = res.fixed_effects.assign(term=res.fixed_effects.term.map(lme4_name)).set_index("term")
+    fe = fe.loc[ref["terms"]]
+    rel = np.abs(fe.estimate.to_numpy() - ref["estimate"]) / np.abs(ref["estimate"])
+    rel_se = np.abs(fe.se.to_numpy() - ref["se"]) / np.abs(ref["se"])
+    print(
+        f"max relative difference vs lme4: fixed effects {rel.max():.1e}, SEs {rel_se.max():.1e};"
+        f" logLik cpstem {res.log_likelihood:.6f} vs lme4 {ref['logLik']:.6f}"
+        f" (difference {res.log_likelihood - ref['logLik']:.2e}; higher is better)"
+    )
+
+
+def bench_statsmodels(table: pd.DataFrame, repeats: int) -> None:
+    import statsmodels.formula.api as smf
+
+    t_py, res = timed(lambda: mixed_model(table, fixed=FIXED, random="months"), repeats)
+    data = table.assign(group=pd.Categorical(table.group, categories=["control", "cells"]))
+    model = smf.mixedlm("gmfm66 ~ " + FIXED, data, groups=data["child"], re_formula="~months")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        t_sm, fit = timed(lambda: model.fit(reml=True), 1)
+    conv = "converged" if fit.converged else "NOT converged"
+    print(
+        f"cpstem mixed_model: {t_py:.3f} s; statsmodels MixedLM: {t_sm:.3f} s ({conv};"
+        f" {len(caught)} warnings)"
+    )
+    print(f"ratio statsmodels / cpstem: {t_sm / t_py:.1f}x")
+    ours = res.coef
+    theirs = fit.fe_params
+    common = [t for t in ours.index if t in theirs.index]
+    rel = np.abs(ours[common] - theirs[common]) / np.abs(theirs[common])
+    print(
+        f"max relative difference vs statsmodels (fixed effects): {rel.max():.1e};"
+        f" logLik cpstem {res.log_likelihood:.4f} vs statsmodels {fit.llf:.4f}"
+    )
+
+
+def bench_dashboard(table: pd.DataFrame, repeats: int) -> None:
+    figures = {
+        "excess_change by product, GMFCS, age band": lambda: excess_change(
+            table, by=["product", "gmfcs", "age_band"]
+        ),
+        "responders by GMFCS (MCID 2)": lambda: responders(table, threshold=2.0, by="gmfcs"),
+        "treatment_effect ANCOVA": lambda: treatment_effect(table),
+        "treatment_effect IPTW": lambda: treatment_effect(table, method="iptw"),
+        "dose_response": lambda: dose_response(table),
+    }
+    total = 0.0
+    for name, fn in figures.items():
+        t, _ = timed(fn, repeats)
+        total += t
+        print(f"  {name}: {t * 1000:.0f} ms")
+    print(f"  all cohort figures: {total:.2f} s")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--children", type=int, default=10_000)
+    parser.add_argument("--visits", type=int, default=10)
+    parser.add_argument("--sm-children", type=int, default=1_000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--only",
+        choices=["lme4", "statsmodels", "dashboard"],
+        help="run one part: (a) lme4, (b) statsmodels or (c) dashboard",
+    )
+    args = parser.parse_args()
+    print(f"{platform.processor() or platform.machine()}, Python {platform.python_version()}")
+    big = cohort(args.children, args.visits, seed=2026)
+    if args.only in (None, "lme4"):
+        print(
+            f"\n(a) mixed model, {args.children:,} children x {args.visits} visits"
+            f" ({len(big):,} rows)"
+        )
+        bench_lme4(big, args.repeats)
+    if args.only in (None, "statsmodels"):
+        small = cohort(args.sm_children, args.visits, seed=7)
+        print(f"\n(b) vs statsmodels MixedLM, {args.sm_children:,} children x {args.visits} visits")
+        bench_statsmodels(small, args.repeats)
+    if args.only in (None, "dashboard"):
+        print(f"\n(c) dashboard cohort figures at {args.children:,} children")
+        bench_dashboard(big, args.repeats)
+
+
+if __name__ == "__main__":
+    main()

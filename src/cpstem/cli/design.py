@@ -1,0 +1,246 @@
+"""``cpstem design``: sample size, power, group-sequential designs and trial sequential analysis."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from cpstem.cli.app import App
+from cpstem.cli.console import console
+from cpstem.cli.errors import InputFileError
+from cpstem.cli.files import read_table
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+app = App(
+    help="The next trial: sample size, power, group-sequential designs, trial sequential analysis."
+)
+
+Alpha = Annotated[float, typer.Option(help="Significance level (two-sided total when --sided 2).")]
+Sided = Annotated[int, typer.Option(help="1 (one-sided) or 2 (two-sided) test.")]
+Analysis = Annotated[str, typer.Option(help="difference, ancova or change.")]
+Correlation = Annotated[
+    float | None, typer.Option(help="Correlation between baseline and follow-up (and repeats).")
+]
+Method = Annotated[str, typer.Option(help="t (noncentral t) or z (normal approximation).")]
+Baselines = Annotated[int, typer.Option(help="Baseline measurements (Frison & Pocock).")]
+Followups = Annotated[int, typer.Option(help="Follow-up measurements (Frison & Pocock).")]
+AsJson = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
+
+
+def _print_json(data: dict[str, Any]) -> None:
+    typer.echo(json.dumps(data, indent=2))
+
+
+def _frame_table(frame: pd.DataFrame, title: str, formats: dict[str, str] | None = None) -> Table:
+    formats = formats or {}
+    table = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        table.add_column(str(col), justify="left" if frame[col].dtype == object else "right")
+    for _, row in frame.iterrows():
+        cells = []
+        for col in frame.columns:
+            v = row[col]
+            if isinstance(v, float):
+                cells.append(
+                    "-" if not math.isfinite(v) else format(v, formats.get(str(col), ".4f"))
+                )
+            else:
+                cells.append(str(v))
+        table.add_row(*cells)
+    return table
+
+
+@app.command()
+def size(
+    delta: Annotated[float, typer.Option(help="Difference to detect (e.g. GMFM-66 points).")],
+    sd: Annotated[float, typer.Option(help="Standard deviation of the outcome.")],
+    alpha: Alpha = 0.05,
+    power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
+    ratio: Annotated[float, typer.Option(help="Allocation ratio n2/n1.")] = 1.0,
+    sided: Sided = 2,
+    analysis: Analysis = "difference",
+    correlation: Correlation = None,
+    dropout: Annotated[float, typer.Option(help="Expected dropout fraction (0 to <1).")] = 0.0,
+    method: Method = "t",
+    baselines: Baselines = 1,
+    followups: Followups = 1,
+    as_json: AsJson = False,
+) -> None:
+    """Participants per arm to detect DELTA with the given power."""
+    from cpstem.design import sample_size_means
+
+    res = sample_size_means(
+        delta, sd, alpha, power, ratio, sided, analysis, correlation, dropout, method,
+        baselines=baselines, followups=followups,
+    )  # fmt: skip
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    console.print(res.summary(), markup=False, soft_wrap=True)
+    console.print(_frame_table(res.to_frame(), "Participants per arm"))
+
+
+@app.command()
+def power(
+    n: Annotated[float, typer.Option(help="Analysed participants in arm 1.")],
+    delta: Annotated[float, typer.Option(help="Difference to detect.")],
+    sd: Annotated[float, typer.Option(help="Standard deviation of the outcome.")],
+    n2: Annotated[
+        float | None, typer.Option(help="Participants in arm 2 (default: ratio x n).")
+    ] = None,
+    alpha: Alpha = 0.05,
+    ratio: Annotated[float, typer.Option(help="Allocation ratio n2/n1.")] = 1.0,
+    sided: Sided = 2,
+    analysis: Analysis = "difference",
+    correlation: Correlation = None,
+    method: Method = "t",
+    baselines: Baselines = 1,
+    followups: Followups = 1,
+    as_json: AsJson = False,
+) -> None:
+    """Power of a two-arm comparison of means with N (and N2) participants."""
+    from cpstem.design import power_means
+
+    res = power_means(
+        n, delta, sd, alpha, ratio, sided, analysis, correlation, method,
+        n2=n2, baselines=baselines, followups=followups,
+    )  # fmt: skip
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    console.print(res.summary(), markup=False, soft_wrap=True)
+
+
+def _floats(text: str | None, name: str) -> list[float] | None:
+    if text is None:
+        return None
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        from cpstem.design import DesignError
+
+        raise DesignError(
+            f"{name} {text!r}: give numbers separated by commas, e.g. 0.33,0.67,1",
+            code="invalid",
+            field=name,
+        ) from None
+
+
+@app.command()
+def sequential(
+    k: Annotated[int | None, typer.Option(help="Number of analyses (equally spaced).")] = None,
+    timing: Annotated[
+        str | None, typer.Option(help="Information fractions, comma-separated, ending at 1.")
+    ] = None,
+    alpha: Alpha = 0.025,
+    beta: Annotated[float, typer.Option(help="Type II error (1 - power).")] = 0.2,
+    sided: Sided = 1,
+    spending: Annotated[str, typer.Option(help="obf, pocock, hsd or kd.")] = "obf",
+    gamma: Annotated[float | None, typer.Option(help="Gamma of hsd/kd spending.")] = None,
+    futility: Annotated[
+        str | None, typer.Option(help="Beta-spending function for futility: obf, pocock, hsd, kd.")
+    ] = None,
+    gamma_futility: Annotated[
+        float | None, typer.Option(help="Gamma of hsd/kd beta spending.")
+    ] = None,
+    binding: Annotated[bool, typer.Option(help="Binding futility bounds.")] = False,
+    classic: Annotated[bool, typer.Option(help="Classic Pocock / O'Brien-Fleming design.")] = False,
+    n_fixed: Annotated[float | None, typer.Option(help="Fixed-design sample size.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """A group-sequential design: boundaries, alpha spent, inflation factor, expected n."""
+    from cpstem.design import group_sequential
+
+    d = group_sequential(
+        k, _floats(timing, "timing"), alpha, beta, sided, spending, gamma, futility, binding,
+        gamma_futility=gamma_futility, classic=classic, n_fixed=n_fixed,
+    )  # fmt: skip
+    if as_json:
+        _print_json(d.to_dict())
+        return
+    head, _, _ = d.summary().partition("\n  Stage")
+    console.print(head, markup=False, soft_wrap=True)
+    table = Table(title="Boundaries (z-scale), spending and power", title_justify="left")
+    table.add_column("Stage")
+    for i in range(1, d.k + 1):
+        table.add_column(str(i), justify="right")
+    for row in d.table_rows():
+        table.add_row(*row)
+    console.print(table)
+    tail = d.summary().splitlines()[-2 if d.n_max is not None else -1 :]
+    for line in tail:
+        console.print(line.strip(), markup=False, soft_wrap=True)
+
+
+def _read_trials(path: Path) -> dict[str, Any]:
+    table = read_table(path)
+    cols = set(table.columns)
+    if not ({"yi", "n"} <= cols and ({"vi"} & cols or {"sei"} & cols)):
+        raise InputFileError(f"{path.name}: columns must include yi, vi (or sei) and n")
+    out: dict[str, list[Any]] = {"yi": [], "vi": [], "n": [], "years": [], "labels": []}
+    for lineno, row in table.rows:
+        try:
+            out["yi"].append(float(row["yi"]))
+            out["vi"].append(float(row["vi"]) if "vi" in cols else float(row["sei"]) ** 2)
+            out["n"].append(float(row["n"]))
+            out["years"].append(float(row["year"]) if "year" in cols else float(lineno))
+        except ValueError:
+            raise InputFileError(
+                f"{path.name} line {lineno}: yi, vi/sei, n and year must be numbers"
+            ) from None
+        out["labels"].append(row.get("label") or row.get("study") or f"line {lineno}")
+    if not out["yi"]:
+        raise InputFileError(f"{path.name}: no trials")
+    return out
+
+
+@app.command("tsa")
+def tsa_command(
+    file: Annotated[Path, typer.Argument(help="CSV with columns yi, vi (or sei), n, year, label.")],
+    delta: Annotated[float | None, typer.Option(help="Effect to detect (on the yi scale).")] = None,
+    sd: Annotated[
+        float | None, typer.Option(help="Standard deviation (continuous outcome).")
+    ] = None,
+    control_risk: Annotated[float | None, typer.Option(help="Control-group risk (binary).")] = None,
+    rrr: Annotated[float | None, typer.Option(help="Relative risk reduction (binary).")] = None,
+    alpha: Alpha = 0.05,
+    beta: Annotated[float, typer.Option(help="Type II error (1 - power).")] = 0.2,
+    model: Annotated[str, typer.Option(help="random or fixed.")] = "random",
+    adjustment: Annotated[str, typer.Option(help="diversity, i2 or none.")] = "diversity",
+    futility: Annotated[bool, typer.Option(help="Add beta-spending futility boundaries.")] = False,
+    benefit: Annotated[
+        str, typer.Option(help="Sign of yi favouring the intervention.")
+    ] = "positive",
+    plot: Annotated[Path | None, typer.Option(help="Write the TSA plot (PNG, PDF or SVG).")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Trial sequential analysis of the trials in FILE (in order of year)."""
+    from cpstem.design import tsa
+
+    trials = _read_trials(file)
+    res = tsa(
+        trials["yi"], trials["vi"], trials["n"], trials["years"], labels=trials["labels"],
+        delta=delta, sd=sd, control_risk=control_risk, rrr=rrr, alpha=alpha, beta=beta,
+        model=model, adjustment=adjustment, futility=futility, benefit=benefit,
+    )  # fmt: skip
+    if plot is not None:
+        res.plot().savefig(plot, dpi=150, bbox_inches="tight")
+    if as_json:
+        _print_json(res.to_dict())
+        return
+    frame = res.to_frame()[["label", "year", "accrued", "fraction", "z", "upper", "futility"]]
+    console.print(
+        _frame_table(
+            frame, "Cumulative Z-curve", {"year": ".0f", "accrued": ".0f", "fraction": ".3f"}
+        )
+    )
+    console.print(res.summary(), markup=False, soft_wrap=True)
+    if plot is not None:
+        console.print(f"Plot written to {plot}", markup=False)

@@ -1,0 +1,86 @@
+"""REST API under /api/v1/ (django-ninja; OpenAPI schema at /api/v1/openapi.json).
+
+Bearer-token auth (``cpstem token create NAME``). Invalid input -> 422 with field-level
+messages ``{"detail": ..., "errors": {"field": ["message"]}}``; a body that is not JSON -> 400;
+no token -> 401; read-only role -> 403; a patient of another site -> 404 (its existence is not
+revealed). Every operation documents these answers in the schema.
+
+One Router per aggregate: :mod:`.patients` (patients and their classifications),
+:mod:`.treatment` (administrations, rehabilitation), :mod:`.assessments` (GMFM-88/66,
+spasticity, laboratory values), :mod:`.safety` (adverse events) and :mod:`.analysis`
+(trajectory, schedule, audit trail); the request and response bodies are in :mod:`.schemas`.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from ninja import NinjaAPI
+from ninja.errors import ValidationError as NinjaValidationError
+from ninja.security import HttpBearer
+
+from cpstem.registry import access
+from cpstem.registry.api import analysis, assessments, patients, safety, treatment
+from cpstem.registry.errors import FieldErrors
+from cpstem.registry.models import ApiToken
+
+
+class TokenAuth(HttpBearer):
+    def authenticate(self, request, token: str):
+        user = ApiToken.objects.authenticate(token)
+        if user is None or access.role_of(user) is None:
+            return None
+        request.user = user  # so the audit trail records who did it
+        return user
+
+
+class RegistryAPI(NinjaAPI):
+    def get_openapi_operation_id(self, operation) -> str:
+        """Operation ids as when the API was one module (``cpstem_registry_api_<view>``), so
+        clients generated from the schema keep their method names."""
+        return "cpstem_registry_api_" + operation.view_func.__name__
+
+
+api = RegistryAPI(
+    title="cpstem registry API",
+    version="1",
+    description="Children with cerebral palsy treated with cells: patients, administrations, "
+    "assessments, adverse events, trajectories and the audit trail.",
+    auth=TokenAuth(),
+    urls_namespace="api",
+)
+
+
+@api.exception_handler(FieldErrors)
+def field_errors(request, exc: FieldErrors):
+    body = {"detail": "invalid input", "errors": exc.errors, "codes": exc.codes}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(NinjaValidationError)
+def schema_errors(request, exc: NinjaValidationError):
+    errors: dict[str, list[str]] = {}
+    codes: dict[str, list[str]] = {}
+    for e in exc.errors:
+        loc = [str(p) for p in e.get("loc", ()) if p not in ("body", "payload", "query", "path")]
+        key = ".".join(loc) or "__all__"
+        errors.setdefault(key, []).append(e.get("msg", "invalid"))
+        codes.setdefault(key, []).append(e.get("type", "invalid"))
+    body = {"detail": "invalid input", "errors": errors, "codes": codes}
+    return api.create_response(request, body, status=422)
+
+
+@api.exception_handler(PermissionDenied)
+def forbidden(request, exc):
+    return api.create_response(request, {"detail": str(exc) or "not allowed"}, status=403)
+
+
+@api.exception_handler(Http404)
+def not_found(request, exc):
+    return api.create_response(request, {"detail": "not found"}, status=404)
+
+
+for _module in (patients, treatment, assessments, safety, analysis):
+    api.add_router("", _module.router)
+
+__all__ = ["TokenAuth", "api"]

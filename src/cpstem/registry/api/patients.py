@@ -1,0 +1,111 @@
+"""Patients: list, create, read; and their GMFCS / MACS / CFCS classifications."""
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied
+from ninja import Query, Router, Status
+from ninja.pagination import paginate
+
+from cpstem.measures import MeasureError, gmfcs
+from cpstem.registry import access, privacy
+from cpstem.registry.api.common import patient_for, save, writable_patient
+from cpstem.registry.api.schemas import (
+    READ,
+    WRITE,
+    ClassificationIn,
+    Created,
+    Pages,
+    PatientFilter,
+    PatientIn,
+    PatientOut,
+    answers,
+)
+from cpstem.registry.errors import FieldError, FieldErrors
+from cpstem.registry.models import Classification, Patient, Site
+
+router = Router()
+
+
+def patient_out(p: Patient, proj: privacy.Projection) -> dict[str, Any]:
+    """The patient as the caller's role may see it (researchers: no study ID, no birth date)."""
+    return proj.patient_data(p)
+
+
+@router.get("/patients", response=answers({200: list[PatientOut]}), tags=["patients"])
+@paginate(Pages)
+def list_patients(request, filters: Query[PatientFilter]):
+    """Researchers get the list in research-ID order (random), not in the order of entry."""
+    proj = privacy.project(request.user)
+    qs = proj.patients().order_by(*proj.list_order)
+    if filters.q:
+        qs = proj.search(qs, filters.q)
+    if filters.site:
+        qs = qs.filter(site__code=filters.site)
+    if filters.gmfcs:
+        try:
+            qs = qs.filter(gmfcs=int(gmfcs.Level.parse(filters.gmfcs)))
+        except MeasureError as exc:
+            raise FieldErrors({"gmfcs": [FieldError.of(exc)]}) from None
+    return _ProjectedList(qs, proj)
+
+
+class _ProjectedList:
+    """A lazily serialised queryset for pagination (only the page is projected into dicts)."""
+
+    def __init__(self, qs, proj: privacy.Projection):
+        self.qs, self.proj = qs, proj
+
+    def __len__(self) -> int:
+        return self.qs.count()
+
+    def count(self) -> int:
+        return self.qs.count()
+
+    def __getitem__(self, item):
+        rows = self.qs[item]
+        return [patient_out(p, self.proj) for p in rows]
+
+
+@router.post("/patients", response=answers({201: PatientOut}, 400, 403), tags=["patients"])
+def create_patient(request, payload: PatientIn):
+    access.require_write(request.user)
+    data = payload.dict()
+    code = data.pop("site")
+    site = None
+    if code:
+        site = Site.objects.filter(code=code).first()
+        if site is None:
+            raise FieldErrors.one("site", f"no site with code {code}", "does_not_exist")
+        if access.role_of(request.user) != "admin" and site != access.site_of(request.user):
+            raise FieldErrors.one(
+                "site", "you can add patients only to your own site", "not_your_site"
+            )
+    try:
+        site = access.writable_site(request.user, site)
+    except PermissionDenied as exc:
+        raise FieldErrors.one("site", str(exc), "site_required") from None
+    patient = save(Patient(site=site, **data), payload)
+    return Status(201, patient_out(patient, privacy.project(request.user)))
+
+
+@router.get("/patients/{pk}", response=answers({200: PatientOut}, *READ), tags=["patients"])
+def get_patient(request, pk: int):
+    proj = privacy.project(request.user)
+    return patient_out(patient_for(request, pk), proj)
+
+
+@router.post(
+    "/patients/{pk}/classifications", response=answers({201: Created}, *WRITE), tags=["records"]
+)
+def add_classification(request, pk: int, payload: ClassificationIn):
+    patient = writable_patient(request, pk)
+    try:
+        level = int(gmfcs.Level.parse(payload.level))
+    except MeasureError as exc:
+        message = str(exc).replace("GMFCS", payload.system.upper())  # the level of MACS/CFCS
+        raise FieldErrors({"level": [FieldError(message, exc.code, exc.params)]}) from None
+    obj = save(
+        Classification(patient=patient, date=payload.date, system=payload.system, level=level),
+        payload,
+    )
+    return Status(201, {"id": obj.pk})

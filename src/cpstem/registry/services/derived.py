@@ -1,0 +1,45 @@
+"""Data derived from a record when it is written: the GMFM-66 computed from a GMFM-88 sheet."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from cpstem.measures import MeasureError, gmfm
+from cpstem.registry.models import GMFM66Assessment, GMFM88Assessment
+
+_item_map_cache: dict[str, gmfm.ItemMap] = {}
+
+
+def item_map() -> gmfm.ItemMap | None:
+    """The configured GMFM-66 item map (``CPSTEM_GMFM66_ITEM_MAP``), if any."""
+    path = settings.CPSTEM["GMFM66_ITEM_MAP"]
+    if not path:
+        return None
+    if path not in _item_map_cache:
+        _item_map_cache[path] = gmfm.load_item_map(path)
+    return _item_map_cache[path]
+
+
+def attach_gmfm66(sheet: GMFM88Assessment) -> GMFM66Assessment | None:
+    """With an item map configured, compute the sheet's GMFM-66 and store it beside it."""
+    imap = item_map()
+    if imap is None:
+        return None
+    try:
+        r = gmfm.score_gmfm66(sheet.items, imap)
+    except MeasureError:
+        return None
+    GMFM66Assessment.objects.filter(sheet=sheet).delete()
+    if r.estimate is None:
+        return None
+    return GMFM66Assessment.objects.create(
+        patient=sheet.patient,
+        date=sheet.date,
+        score=r.estimate,
+        se=r.se,
+        ci_lower=r.ci_lower,
+        ci_upper=r.ci_upper,
+        source="item_map",
+        sheet=sheet,
+        notes=f"computed with item map {imap.name}",
+    )
