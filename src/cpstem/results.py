@@ -12,7 +12,8 @@ Results of :mod:`cpstem.measures`, :mod:`cpstem.reference`, :mod:`cpstem.evidenc
   ISO text, nested results and dataclasses dicts;
 * :meth:`Result.to_frame`: a pandas DataFrame in a tidy shape chosen per result (documented on
   each class; the default is one row of the scalar attributes). Frames are built only when
-  asked for, so fitting stays as fast as before.
+  asked for, so fitting stays as fast as before;
+* ``str(result)``: the result's ``summary()`` text, for every result that has one.
 
 >>> from cpstem.evidence import rma
 >>> res = rma([0.1, 0.3, 0.35, 0.65], [0.03, 0.02, 0.05, 0.04])
@@ -36,7 +37,15 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Result", "frame_of", "frozen_array", "jsonable", "records_frame", "sealed"]
+__all__ = [
+    "Result",
+    "frame_of",
+    "frozen_array",
+    "jsonable",
+    "records_frame",
+    "sealed",
+    "text_table",
+]
 
 
 def frozen_array(value: Any) -> np.ndarray:
@@ -158,6 +167,27 @@ def records_frame(results: Iterable[Result]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+#: One column of :func:`text_table`: title, width, format spec of a cell, the cells' values.
+Column = tuple[str, int, str, Any]
+
+
+def text_table(
+    labels: Iterable[str], columns: Iterable[Column], label_width: int, label_title: str = ""
+) -> list[str]:
+    """The fixed-width table of a ``summary()``: a header line, then one line per label.
+
+    The label column is ``label_width`` wide (labels cut to it, left-aligned); each column
+    ``(title, width, spec, values)`` shows ``format(values[i], spec)`` right-aligned in
+    ``width`` characters (``("estimate", 10, ".4f", est)`` prints as ``f"{est[i]:10.4f}"``).
+    """
+    cols = list(columns)
+    lines = [f"{label_title:<{label_width}}" + "".join(f"{t:>{w}}" for t, w, _, _ in cols)]
+    for i, lab in enumerate(labels):
+        cells = "".join(f"{format(values[i], spec):>{w}}" for _, w, spec, values in cols)
+        lines.append(f"{lab[:label_width]:<{label_width}}" + cells)
+    return lines
+
+
 class Result:
     """Mixin of the frozen-dataclass results: read-only arrays, ``to_dict``, ``to_frame``.
 
@@ -198,6 +228,11 @@ class Result:
     def to_dict(self) -> dict[str, Any]:
         """The result as JSON-safe data: the fields (and documented properties) by name."""
         return {name: jsonable(value) for name, value in self._dict_items().items()}
+
+    def __str__(self) -> str:
+        """The result's ``summary()`` (its readable text) where it has one, else its repr."""
+        summary = getattr(self, "summary", None)
+        return str(summary()) if callable(summary) else repr(self)
 
     def to_frame(self) -> pd.DataFrame:
         """One row of the result's scalar fields and properties (classes document their own)."""

@@ -45,6 +45,27 @@ def test_rma_frames_carry_metafors_numbers(bcg):
     close(coefs.loc["intrcpt", "ci_upper"], e["ci.ub"], "coef ci.ub")
 
 
+def test_effect_sizes_frame_with_a_level_adds_wald_intervals():
+    # Gu 2020 fever 7/19 vs 4/20: log RR = log((7/19)/(4/20)), var = 1/7 - 1/19 + 1/4 - 1/20
+    es = ev.effect_sizes("RR", ai=[7], n1i=[19], ci=[4], n2i=[20], labels=["fever"])
+    assert list(es.to_frame().columns) == ["study", "yi", "vi", "sei", "ni"]
+    frame = es.to_frame(level=90)
+    assert list(frame.columns) == ["study", "yi", "vi", "sei", "ni", "ci_lower", "ci_upper"]
+    y, se, z = (
+        np.log((7 / 19) / (4 / 20)),
+        np.sqrt(1 / 7 - 1 / 19 + 1 / 4 - 1 / 20),
+        1.6448536269514722,
+    )
+    assert frame["ci_lower"][0] == pytest.approx(y - z * se, rel=1e-12)
+    assert frame["ci_upper"][0] == pytest.approx(y + z * se, rel=1e-12)
+    # by hand: exp(log RR -/+ qnorm(0.95) * se) = 0.7594, 4.4684
+    assert (round(np.exp(frame["ci_lower"][0]), 2), round(np.exp(frame["ci_upper"][0]), 2)) == (
+        0.76,
+        4.47,
+    )
+    assert es.to_frame(level=0.9).equals(frame)
+
+
 def test_meta_regression_has_one_coefficient_row_per_moderator():
     d = RMA["datasets"]["bcg_ablat"]
     e = _case("bcg_ablat", "REML")["result"]
@@ -171,6 +192,34 @@ def test_small_results_serialise():
     assert json.loads(json.dumps(mh.to_dict()))["tests"]["CMH"] == pytest.approx(mh.tests["CMH"])
     with pytest.raises(TypeError):
         mh.tests["CMH"] = 0.0  # type: ignore[index]
+
+
+def test_str_of_a_result_is_its_summary(bcg):
+    # the Result base gives every result with a summary() its str(); the printed rma text
+    # starts as metafor's print.rma does
+    assert str(bcg).startswith("Random-effects model (k = 13; tau^2 estimator: REML)")
+    mh = ev.rma_mh("OR", ai=[4, 6, 3], bi=[119, 300, 228], ci=[11, 29, 11], di=[128, 274, 209])
+    results = [
+        bcg,
+        mh,
+        ev.regtest(bcg),
+        ev.ranktest(bcg),
+        ev.trimfill(bcg),
+        ev.leave_one_out(bcg),
+        ev.influence(bcg),
+        ev.effect_sizes("RR", ai=[7], n1i=[19], ci=[4], n2i=[20]),
+        ev.rma_batch(np.array([[0.1, 0.3, 0.5]]), np.array([[0.04, 0.02, 0.05]])),
+    ]
+    for r in results:
+        assert str(r) == r.summary() and f"{r}" == r.summary()
+    assert str(bcg.predict()).splitlines()[0].split() == [
+        "pred",
+        "se",
+        "ci.lb",
+        "ci.ub",
+        "pi.lb",
+        "pi.ub",
+    ]
 
 
 def test_metafor_style_p_values_in_the_summary(bcg):

@@ -84,6 +84,36 @@ def test_tardieu_invalid_input(kwargs, message):
         Tardieu.create("hamstrings", "left", **kwargs)
 
 
+@pytest.mark.parametrize(
+    ("r2", "code"),
+    [
+        ("ten", "not_an_angle"),
+        (True, "not_an_angle"),
+        (200, "out_of_range"),
+        ("nan", "out_of_range"),
+    ],
+)
+def test_tardieu_angle_errors_carry_code_and_field(r2, code):
+    with pytest.raises(MeasureError) as info:
+        Tardieu.create("hamstrings", "left", r2_deg=r2)
+    assert (info.value.code, info.value.field) == (code, "r2_deg")
+
+
+@pytest.mark.parametrize(
+    ("parse", "value", "code", "field"),
+    [
+        (MAS.parse, "5", "invalid_grade", "grade"),
+        (MAS.parse, True, "invalid_grade", "grade"),
+        (TardieuVelocity.parse, "V4", "invalid_velocity", "velocity"),
+        (TardieuVelocity.parse, True, "invalid_velocity", "velocity"),
+    ],
+)
+def test_grade_and_velocity_errors_are_coded(parse, value, code, field):
+    with pytest.raises(MeasureError) as info:
+        parse(value)
+    assert (info.value.code, info.value.field, info.value.params) == (code, field, {"value": value})
+
+
 def test_velocity_parse_and_labels():
     assert TardieuVelocity.parse(2) is TardieuVelocity.V2
     assert TardieuVelocity.parse("v1").label.startswith("As slow as possible")

@@ -102,3 +102,21 @@ def test_user_titles_with_dollar_signs_are_literal(tmp_path):
     assert fig.axes[0].get_title() == title
     assert title in svg_texts(tmp_path / "c.svg")
     assert "GMFCS I (limit 80.0, age-90 3 y)" in svg_texts(tmp_path / "c.svg")
+
+
+def test_child_anchored_line_runs_from_the_childs_point_on_its_own_limit():
+    from matplotlib.figure import Figure
+
+    from cpstem.reference.plots import draw_child_anchored
+
+    ax = Figure().add_subplot()
+    curves = reference.load("rosenbaum2002")  # level III: age-90 3.7 years
+    draw_child_anchored(ax, curves, "III", 2.5, 30.0, 10.0, n=50, color="k", label="anchored")
+    (line,) = ax.get_lines()
+    xs, ys = line.get_xdata(), line.get_ydata()
+    assert line.get_linestyle() == "--" and line.get_label() == "anchored" and len(xs) == 50
+    # own limit = 30 / (1 - 10^(-2.5 / 3.7)); at 10 years: own * (1 - 10^(-10 / 3.7))
+    own = 30.0 / (1 - 10 ** (-2.5 / 3.7))
+    assert (xs[0], xs[-1]) == (2.5, 10.0)
+    assert ys[0] == pytest.approx(30.0, rel=1e-12)
+    assert ys[-1] == pytest.approx(own * (1 - 10 ** (-10 / 3.7)), rel=1e-12)

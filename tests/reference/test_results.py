@@ -33,6 +33,9 @@ def test_curve_set_to_dict_is_json():
         (lambda s: s.expected_change("III", 5, 4), "inconsistent", "age_to"),
         (lambda s: s.child_limit("III", 4, 120), "out_of_range", "baseline_score"),
         (lambda s: reference.load("nope"), "not_found", "name"),
+        (lambda s: s.expected("III", "four"), "not_a_number", "age"),
+        (lambda s: s.expected("III", True), "not_a_number", "age"),
+        (lambda s: s.child_limit("III", 4, True), "not_a_number", "baseline_score"),
     ],
 )
 def test_curve_errors_carry_code_and_field(call, code, field):

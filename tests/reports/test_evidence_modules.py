@@ -16,7 +16,7 @@ from cpstem.evidence.bundled import load_bundle
 from cpstem.reports.document import Image, Table
 from cpstem.reports.evidence import sections
 from cpstem.reports.evidence.choices import load_choices, parse_choices, read_choices_file
-from cpstem.reports.evidence.numbers import ci_text, p_phrase
+from cpstem.reports.evidence.numbers import ci_text, counts, figures, p_phrase
 from cpstem.reports.evidence.writer import ReportWriter, jsonable
 
 # --------------------------------------------------------------------------- writer
@@ -52,6 +52,16 @@ def test_writer_figure_and_finish(tmp_path):
 
 def test_jsonable():
     assert jsonable({1: [np.float32(0.5), -math.inf]}) == {"1": [0.5, None]}
+
+
+def test_counts_and_figures():
+    assert counts([7, 0.0], np.array([19, 20])) == ["7/19", "0/20"]
+    d = {"estimate": math.log(2.0), "ci_lower": None, "k": 3, "pval": 0.5}
+    out = figures(d, ("k", "estimate", "ci_lower"), "OR")
+    assert list(out) == ["k", "estimate", "ci_lower"]  # in the order asked for
+    assert out["k"] == 3 and out["estimate"] == pytest.approx(2.0, rel=1e-15)
+    assert math.isnan(out["ci_lower"])  # to_dict's None (NaN) is NaN again
+    assert figures(d, ("estimate",)) == {"estimate": math.log(2.0)}  # no measure: as given
 
 
 # --------------------------------------------------------------------------- sections

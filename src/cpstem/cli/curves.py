@@ -14,6 +14,7 @@ from cpstem.cli.app import App
 from cpstem.cli.console import console
 from cpstem.cli.errors import InputFileError
 from cpstem.cli.files import read_child_points
+from cpstem.cli.options import AsJson
 from cpstem.reference import CurveSet
 
 app = App(help="Motor-development reference curves (GMFM-66 by GMFCS level).")
@@ -63,7 +64,7 @@ def expected(
     baseline: Annotated[
         float | None, typer.Option(help="Child's GMFM-66 at --age (child-anchored change).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Expected GMFM-66 at an age, and the expected change to --to (population / child-anchored)."""
     curves = resolve_set(set_name)

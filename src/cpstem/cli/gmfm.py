@@ -12,6 +12,7 @@ from rich.table import Table
 from cpstem.cli.app import App
 from cpstem.cli.console import console
 from cpstem.cli.files import read_gmfm_sheet
+from cpstem.cli.options import AsJson
 from cpstem.measures import gmfm
 
 app = App(help="GMFM-88 / GMFM-66 scoring.")
@@ -47,7 +48,7 @@ def score(
     item_map: Annotated[
         Path | None, typer.Option(help="GMFM-66 item-map CSV (licensed parameters; see docs).")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Score one GMFM-88 sheet (dimension %, total, goal total; GMFM-66 with --item-map)."""
     items = read_gmfm_sheet(sheet)

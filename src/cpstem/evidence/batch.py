@@ -18,7 +18,7 @@ from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.estimators import STATUS_TEXT, Control, Rows, estimate
 from cpstem.evidence.inference import finish
-from cpstem.evidence.rma import check_method_test
+from cpstem.evidence.rma import COEF_FIGURES, check_method_test
 from cpstem.results import Result, frame_of, sealed
 
 if TYPE_CHECKING:
@@ -26,12 +26,7 @@ if TYPE_CHECKING:
 
 _PER_ROW = (
     "k",
-    "estimate",
-    "se",
-    "stat",
-    "pval",
-    "ci_lower",
-    "ci_upper",
+    *COEF_FIGURES,
     "tau2",
     "se_tau2",
     "i2",
@@ -44,6 +39,12 @@ _PER_ROW = (
     "pi_upper",
     "df",
     "status",
+)
+
+#: The per-row figures the inference step returns under the same name (the rest are the
+#: estimator's ``tau2``/``se_tau2``/``status``, the counts ``k`` and ``estimate`` = ``beta``).
+_FROM_INFERENCE = tuple(
+    n for n in _PER_ROW if n not in ("k", "estimate", "tau2", "se_tau2", "status")
 )
 
 
@@ -110,9 +111,6 @@ class BatchResult(Result):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def row(self, i: int) -> dict[str, float]:
         """Figures of one row as a dict."""
         return {name: getattr(self, name)[i].item() for name in _PER_ROW}
@@ -178,21 +176,8 @@ def rma_batch(
         level=float(level),
         k=sealed(rows.k.copy()),
         estimate=res["beta"],
-        se=res["se"],
-        stat=res["stat"],
-        pval=res["pval"],
-        ci_lower=res["ci_lower"],
-        ci_upper=res["ci_upper"],
         tau2=sealed(np.where(bad, np.nan, est.tau2)),
         se_tau2=sealed(np.where(bad, np.nan, est.se_tau2)),
-        i2=res["i2"],
-        h2=res["h2"],
-        q=res["q"],
-        q_pval=res["q_pval"],
-        qm=res["qm"],
-        qm_pval=res["qm_pval"],
-        pi_lower=res["pi_lower"],
-        pi_upper=res["pi_upper"],
-        df=res["df"],
         status=sealed(est.status.copy()),
+        **{name: res[name] for name in _FROM_INFERENCE},
     )

@@ -71,9 +71,6 @@ class RegTest(Result):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def _dict_items(self) -> dict[str, Any]:
         return {k: v for k, v in super()._dict_items().items() if k != "fit"} | {
             "fit": self.fit.to_dict() if isinstance(self.fit, Result) else dict(self.fit)
@@ -171,9 +168,6 @@ class RankTest(Result):
             f"  Kendall's tau = {self.tau:.4f}, p {format_p(self.pval, 4, prefix=True)} ({how})"
         )
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _kendall_cdf(q: int, n: int) -> float:
     """P(T <= q) for the number of concordant pairs T among n untied pairs (exact)."""
@@ -266,9 +260,6 @@ class TrimFill(Result):
             f"{self.side} side (SE {self.se_k0:.4f})"
         )
         return head + "\n\n" + self.fit.summary()
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def trimfill(

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import special
 
+from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.results import Result, frame_of
 
@@ -62,7 +63,8 @@ class EffectSizes(Result):
     """Effect sizes ``yi`` with sampling variances ``vi`` (NaN where not computable).
 
     ``to_frame()``: one row per study, columns ``study, yi, vi, sei`` and ``ni`` (total sample
-    size, when known).
+    size, when known); ``to_frame(level=95)`` adds ``ci_lower, ci_upper``, each study's Wald
+    interval ``yi -/+ z * sei`` (normal quantile at ``level``, as metafor's ``summary(escalc)``).
     """
 
     measure: str
@@ -78,17 +80,23 @@ class EffectSizes(Result):
     def sei(self) -> np.ndarray:
         return np.sqrt(self.vi)
 
-    def to_frame(self) -> pd.DataFrame:
-        """One row per study: ``study, yi, vi, sei`` (and ``ni`` when known)."""
+    def to_frame(self, level: float | None = None) -> pd.DataFrame:
+        """One row per study: ``study, yi, vi, sei`` (and ``ni`` when known); with ``level``
+        (95 or 0.95) also ``ci_lower, ci_upper``, the Wald interval ``yi -/+ z * sei``."""
         labels = self.labels or tuple(f"Study {i + 1}" for i in range(len(self)))
+        sei = self.sei
         cols: dict[str, Any] = {
             "study": list(labels),
             "yi": self.yi,
             "vi": self.vi,
-            "sei": self.sei,
+            "sei": sei,
         }
         if self.ni is not None:
             cols["ni"] = self.ni
+        if level is not None:
+            z = dist.crit_norm(dist.alpha_from_level(level))
+            cols["ci_lower"] = self.yi - z * sei
+            cols["ci_upper"] = self.yi + z * sei
         return frame_of(cols)
 
     def summary(self) -> str:
@@ -97,9 +105,6 @@ class EffectSizes(Result):
         for lab, y, v in zip(labels, self.yi, self.vi, strict=True):
             lines.append(f"  {lab[:24]:<24} yi = {y:9.4f}  vi = {v:9.4f}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def _cm(m: np.ndarray) -> np.ndarray:

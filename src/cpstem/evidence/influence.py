@@ -15,26 +15,14 @@ import numpy as np
 from cpstem.evidence import dist
 from cpstem.evidence.batch import rma_batch
 from cpstem.evidence.errors import EvidenceError
-from cpstem.evidence.rma import RMAResult, rma
+from cpstem.evidence.rma import COEF_FIGURES, RMAResult, rma
 from cpstem.formatting import format_p
-from cpstem.results import Result, frame_of
+from cpstem.results import Result, frame_of, text_table
 
 if TYPE_CHECKING:
     import pandas as pd
 
-_SERIES = (
-    "estimate",
-    "se",
-    "stat",
-    "pval",
-    "ci_lower",
-    "ci_upper",
-    "q",
-    "q_pval",
-    "tau2",
-    "i2",
-    "h2",
-)
+_SERIES = (*COEF_FIGURES, "q", "q_pval", "tau2", "i2", "h2")
 
 
 @dataclass(frozen=True)
@@ -66,21 +54,16 @@ class Sequence(Result):
 
     def summary(self) -> str:
         what = "omitting" if self.kind == "leave-one-out" else "adding"
-        lines = [
-            f"{self.kind} analysis ({what} one study per row)",
-            f"{'':<24}{'estimate':>10}{'ci.lb':>10}{'ci.ub':>10}{'pval':>10}{'tau2':>9}{'I2':>8}",
+        columns = [
+            ("estimate", 10, ".4f", self.estimate),
+            ("ci.lb", 10, ".4f", self.ci_lower),
+            ("ci.ub", 10, ".4f", self.ci_upper),
+            ("pval", 10, "", [format_p(p, 4, metafor=True) for p in self.pval]),
+            ("tau2", 9, ".4f", self.tau2),
+            ("I2", 8, ".2f", self.i2),
         ]
-        for i, lab in enumerate(self.labels):
-            lines.append(
-                f"{lab[:24]:<24}{self.estimate[i]:10.4f}{self.ci_lower[i]:10.4f}"
-                f"{self.ci_upper[i]:10.4f}{format_p(self.pval[i], 4, metafor=True):>10}"
-                f"{self.tau2[i]:9.4f}"
-                f"{self.i2[i]:8.2f}"
-            )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
+        title = f"{self.kind} analysis ({what} one study per row)"
+        return "\n".join([title, *text_table(self.labels, columns, 24)])
 
 
 def _rows(res: RMAResult, Y: np.ndarray, V: np.ndarray, kind: str, labels: Any) -> Sequence:
@@ -204,22 +187,19 @@ class Influence(Result):
         return frame_of(cols)
 
     def summary(self) -> str:
-        lines = [
-            "Influence diagnostics (* = influential, Viechtbauer & Cheung 2010)",
-            f"{'':<22}{'rstudent':>9}{'dffits':>8}{'cook.d':>8}{'cov.r':>7}{'tau2.del':>9}"
-            f"{'QE.del':>9}{'hat':>7}{'weight':>7}",
+        columns = [
+            ("rstudent", 9, ".4f", self.rstudent),
+            ("dffits", 8, ".4f", self.dffits),
+            ("cook.d", 8, ".4f", self.cook_d),
+            ("cov.r", 7, ".4f", self.cov_r),
+            ("tau2.del", 9, ".4f", self.tau2_del),
+            ("QE.del", 9, ".4f", self.q_del),
+            ("hat", 7, ".4f", self.hat),
+            ("weight", 7, ".2f", self.weight),
+            ("", 0, "", [" *" if f else " " for f in self.influential]),
         ]
-        for i, lab in enumerate(self.labels):
-            flag = "*" if self.influential[i] else ""
-            lines.append(
-                f"{lab[:22]:<22}{self.rstudent[i]:9.4f}{self.dffits[i]:8.4f}"
-                f"{self.cook_d[i]:8.4f}{self.cov_r[i]:7.4f}{self.tau2_del[i]:9.4f}"
-                f"{self.q_del[i]:9.4f}{self.hat[i]:7.4f}{self.weight[i]:7.2f} {flag}"
-            )
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
+        title = "Influence diagnostics (* = influential, Viechtbauer & Cheung 2010)"
+        return "\n".join([title, *text_table(self.labels, columns, 22)])
 
 
 def influence(res: RMAResult) -> Influence:

@@ -90,9 +90,6 @@ class PooledTables(Result):
             lines.append(f"{key}: {format_p(val) if key.endswith(' p') else f'{val:.4f}'}")
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _heterogeneity(
     yi: np.ndarray, vi: np.ndarray, beta: float

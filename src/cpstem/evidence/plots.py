@@ -24,9 +24,8 @@ from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.rma import RMAResult
 from cpstem.formatting import format_p
-from cpstem.plotting import literal_text
+from cpstem.plotting import literal_text, save_figure
 
-_FORMATS = {".png", ".svg", ".pdf"}
 _RATIO = {
     "OR": "Odds ratio",
     "RR": "Risk ratio",
@@ -47,18 +46,7 @@ _GROUP = "#2166ac"
 
 
 def _save(fig: Figure, out: str | Path | None) -> None:
-    if out is None:
-        return
-    path = Path(out)
-    if path.suffix.lower() not in _FORMATS:
-        raise EvidenceError(
-            f"plot file {path.name}: use a .png, .svg or .pdf name",
-            code="invalid_choice",
-            field="out",
-            params={"suffix": path.suffix},
-        )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    save_figure(fig, out, EvidenceError)
 
 
 def _scale(
@@ -266,30 +254,18 @@ def _right(
     digits: int,
     bold: bool = False,
 ) -> None:
-    weight = "bold" if bold else "normal"
+    style: dict[str, Any] = {
+        "transform": trans,
+        "ha": "right",
+        "va": "center",
+        "fontsize": 8.5,
+        "fontweight": "bold" if bold else "normal",
+        "clip_on": False,
+    }
     if w is not None:
-        ax.text(
-            1.12,
-            y,
-            f"{w:.1f}%",
-            transform=trans,
-            ha="right",
-            va="center",
-            fontsize=8.5,
-            fontweight=weight,
-            clip_on=False,
-        )
+        ax.text(1.12, y, f"{w:.1f}%", **style)
     ax.text(
-        1.62,
-        y,
-        f"{e:.{digits}f} [{a:.{digits}f}, {b:.{digits}f}]",
-        transform=trans,
-        ha="right",
-        va="center",
-        fontsize=8.5,
-        fontweight=weight,
-        clip_on=False,
-        family="monospace",
+        1.62, y, f"{e:.{digits}f} [{a:.{digits}f}, {b:.{digits}f}]", family="monospace", **style
     )
 
 

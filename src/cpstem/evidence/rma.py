@@ -35,6 +35,13 @@ _METHOD_NAMES = {
 }
 
 
+#: The figures of a coefficient, as ``coef_frame()`` names them; leave-one-out, cumulative,
+#: subgroup and batch results give the same figures per row under the same names.
+COEF_FIGURES = ("estimate", "se", "stat", "pval", "ci_lower", "ci_upper")
+#: The heterogeneity figures of a model (attributes of :class:`RMAResult`).
+HETEROGENEITY_FIGURES = ("tau2", "i2", "h2", "q", "q_df", "q_pval")
+
+
 def check_method_test(method: str, test: str) -> tuple[str, str]:
     """The canonical method (``"EE"`` -> ``"FE"``) and test (``"hksj"`` -> ``"knha"``) names."""
     m = str(method).upper()
@@ -267,15 +274,9 @@ class RMAResult(Result):
     def coef_frame(self) -> pd.DataFrame:
         """One row per coefficient (index ``coef_names``): ``estimate, se, stat, pval,
         ci_lower, ci_upper``."""
-        cols = {
-            "estimate": self.beta,
-            "se": self.se,
-            "stat": self.stat,
-            "pval": self.pval,
-            "ci_lower": self.ci_lower,
-            "ci_upper": self.ci_upper,
-        }
-        return frame_of({k: np.atleast_1d(v) for k, v in cols.items()}, index=list(self.coef_names))
+        values = (self.beta, self.se, self.stat, self.pval, self.ci_lower, self.ci_upper)
+        cols = {name: np.atleast_1d(v) for name, v in zip(COEF_FIGURES, values, strict=True)}
+        return frame_of(cols, index=list(self.coef_names))
 
     # --- text ------------------------------------------------------------------------
     def summary(self) -> str:
@@ -337,9 +338,6 @@ class RMAResult(Result):
         if self.test == "knha":
             lines.append(f"Hartung-Knapp-Sidik-Jonkman: t tests with df = {self.df:g}")
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def _pfmt(p: float) -> str:

@@ -18,9 +18,9 @@ import numpy as np
 
 from cpstem.evidence.design import outcomes
 from cpstem.evidence.errors import EvidenceError
-from cpstem.evidence.rma import RMAResult, rma
+from cpstem.evidence.rma import COEF_FIGURES, HETEROGENEITY_FIGURES, RMAResult, rma
 from cpstem.formatting import format_p
-from cpstem.results import Result, frame_of
+from cpstem.results import Result, frame_of, text_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,23 +46,7 @@ class SubgroupResult(Result):
 
     def to_frame(self) -> pd.DataFrame:
         """One row per subgroup (see the class documentation for the columns)."""
-        names = (
-            "k",
-            "estimate",
-            "se",
-            "stat",
-            "pval",
-            "ci_lower",
-            "ci_upper",
-            "pi_lower",
-            "pi_upper",
-            "tau2",
-            "i2",
-            "h2",
-            "q",
-            "q_df",
-            "q_pval",
-        )
+        names = ("k", *COEF_FIGURES, "pi_lower", "pi_upper", *HETEROGENEITY_FIGURES)
         cols: dict[str, Any] = {"subgroup": list(self.levels)}
         for n in names:
             cols[n] = [getattr(self.fits[lv], n) for lv in self.levels]
@@ -71,18 +55,19 @@ class SubgroupResult(Result):
     def summary(self) -> str:
         ov = self.overall
         lines = [f"Subgroup analysis ({ov.method}, test {ov.test}; k = {ov.k})", ""]
-        head = f"{'subgroup':<22}{'k':>4}{'estimate':>10}{'ci.lb':>10}{'ci.ub':>10}"
-        lines.append(head + f"{'tau2':>9}{'I2':>8}")
-        for lv in self.levels:
-            f = self.fits[lv]
-            lines.append(
-                f"{lv[:22]:<22}{f.k:>4}{f.estimate:10.4f}{f.ci_lower:10.4f}{f.ci_upper:10.4f}"
-                f"{f.tau2:9.4f}{f.i2:8.2f}"
+        fits = [self.fits[lv] for lv in self.levels] + [ov]
+        columns = [
+            (title, width, spec, [getattr(f, name) for f in fits])
+            for title, width, spec, name in (
+                ("k", 4, "", "k"),
+                ("estimate", 10, ".4f", "estimate"),
+                ("ci.lb", 10, ".4f", "ci_lower"),
+                ("ci.ub", 10, ".4f", "ci_upper"),
+                ("tau2", 9, ".4f", "tau2"),
+                ("I2", 8, ".2f", "i2"),
             )
-        lines.append(
-            f"{'overall':<22}{ov.k:>4}{ov.estimate:10.4f}{ov.ci_lower:10.4f}{ov.ci_upper:10.4f}"
-            f"{ov.tau2:9.4f}{ov.i2:8.2f}"
-        )
+        ]
+        lines += text_table([*self.levels, "overall"], columns, 22, "subgroup")
         lines.append("")
         lines.append(
             f"Test for subgroup differences (separate tau^2): Q_between(df = "
@@ -100,9 +85,6 @@ class SubgroupResult(Result):
                 f"p {format_p(m.qm_pval, 4, prefix=True)}"
             )
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def subgroup(

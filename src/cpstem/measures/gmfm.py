@@ -264,8 +264,6 @@ class GMFM88Result(Result):
         )
         return "\n".join(lines)
 
-    __str__ = summary
-
 
 def score_gmfm88(
     items: Mapping[Any, Any],

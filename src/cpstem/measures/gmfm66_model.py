@@ -38,6 +38,7 @@ from cpstem.datafiles import toml_data
 from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
 from cpstem.measures.gmfm_items import GMFM66_ITEMS, ITEM_BY_NUMBER, ITEM_MAX_SCORE
+from cpstem.numbers import finite_float
 from cpstem.results import Result, frame_of
 
 if TYPE_CHECKING:
@@ -115,21 +116,7 @@ def _items_text(numbers: list[int]) -> str:
 
 
 def _float(text: str, what: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise MeasureError(
-            f"{what}: {text.strip()!r} is not a number",
-            code="not_a_number",
-            params={"where": what, "value": text.strip()},
-        ) from None
-    if not math.isfinite(value):
-        raise MeasureError(
-            f"{what}: {text.strip()!r} is not a finite number",
-            code="not_finite",
-            params={"where": what, "value": text.strip()},
-        )
-    return value
+    return finite_float(text.strip(), f"{what}:", MeasureError, params={"where": what})
 
 
 def parse_item_map(text: str, name: str = "item map") -> ItemMap:
@@ -220,8 +207,6 @@ class GMFM66Result(Result):
                 f"{self.ci_lower:.1f} to {self.ci_upper:.1f}) from {self.n_items} items"
             )
         return "\n".join([text, *(f"  note: {w}" for w in self.warnings)])
-
-    __str__ = summary
 
     def to_frame(self) -> pd.DataFrame:
         """One row of the fields (``warnings`` joined by ``"; "``)."""

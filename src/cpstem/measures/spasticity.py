@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from functools import total_ordering
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 from cpstem.measures.catalog import classifications
 from cpstem.measures.coded import CodedCategory, catalogued
 from cpstem.measures.digits import ascii_digits
 from cpstem.measures.errors import MeasureError
+from cpstem.numbers import finite_float
 from cpstem.results import Result
 
 #: Largest joint angle accepted, in degrees (either sign).
@@ -61,6 +63,30 @@ class Side(StrEnum):
         )
 
 
+_E = TypeVar("_E", bound=Enum)
+
+
+def _parse_member(
+    cls: type[_E],
+    value: Any,
+    normalise: Callable[[str], str],
+    message: str,
+    code: str,
+    field: str,
+) -> _E:
+    """The member of ``cls`` that is ``value`` or whose value is ``normalise(text)`` (``value``
+    a code as text or a whole number, stripped); else a :class:`MeasureError` with ``message``,
+    ``code`` and ``field``."""
+    if isinstance(value, cls):
+        return value
+    if isinstance(value, str | int) and not isinstance(value, bool):
+        text = normalise(str(value).strip())
+        for member in cls:
+            if member.value == text:
+                return member
+    raise MeasureError(message, code=code, field=field, params={"value": value})
+
+
 def _mas_grades() -> list[dict[str, Any]]:
     return classifications()["mas"]["grades"]
 
@@ -79,18 +105,13 @@ class MAS(Enum):
     @classmethod
     def parse(cls, value: Any) -> MAS:
         """A grade from "0", "1", "1+", "2", "3", "4" (or the integers 0, 1, 2, 3, 4)."""
-        if isinstance(value, cls):
-            return value
-        if isinstance(value, str | int) and not isinstance(value, bool):
-            text = str(value).replace(" ", "").strip()
-            for member in cls:
-                if member.value == text:
-                    return member
-        raise MeasureError(
+        return _parse_member(
+            cls,
+            value,
+            lambda text: text.replace(" ", ""),
             f"Modified Ashworth grade {value!r} is not valid: use 0, 1, 1+, 2, 3 or 4",
-            code="invalid_grade",
-            field="grade",
-            params={"value": value},
+            "invalid_grade",
+            "grade",
         )
 
     @classmethod
@@ -158,18 +179,14 @@ class TardieuVelocity(StrEnum):
 
     @classmethod
     def parse(cls, value: Any) -> TardieuVelocity:
-        if isinstance(value, cls):
-            return value
-        text = str(value).strip().upper() if isinstance(value, str | int) else ""
-        text = text if text.startswith("V") else f"V{text}"
-        for member in cls:
-            if member.value == text:
-                return member
-        raise MeasureError(
+        """A velocity from "V1", "v2", "3" or the integers 1, 2, 3."""
+        return _parse_member(
+            cls,
+            value,
+            lambda text: text.upper() if text.upper().startswith("V") else f"V{text}",
             f"Tardieu velocity {value!r} is not valid: use V1, V2 or V3",
-            code="invalid_velocity",
-            field="velocity",
-            params={"value": value},
+            "invalid_velocity",
+            "velocity",
         )
 
     @property
@@ -189,28 +206,22 @@ def tardieu_versions() -> dict[str, int]:
 def _angle(value: Any, what: str) -> float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    if isinstance(value, bool):
-        raise MeasureError(
-            f"Tardieu {what} {value!r} is not an angle in degrees",
-            code="not_an_angle",
-            field=f"{what.lower()}_deg",
-            params={"value": value},
-        )
-    try:
-        angle = float(value)
-    except (TypeError, ValueError):
-        raise MeasureError(
-            f"Tardieu {what} {value!r} is not an angle in degrees",
-            code="not_an_angle",
-            field=f"{what.lower()}_deg",
-            params={"value": value},
-        ) from None
+    field = f"{what.lower()}_deg"
+    angle = finite_float(
+        value,
+        f"Tardieu {what}",
+        MeasureError,
+        field=field,
+        noun="an angle in degrees",
+        code="not_an_angle",
+        finite=False,
+    )
     if not math.isfinite(angle) or abs(angle) > MAX_ANGLE_DEG:
         raise MeasureError(
             f"Tardieu {what} {value!r}: angle must lie between -{MAX_ANGLE_DEG:g} and "
             f"{MAX_ANGLE_DEG:g} degrees",
             code="out_of_range",
-            field=f"{what.lower()}_deg",
+            field=field,
             params={"value": value, "max": MAX_ANGLE_DEG},
         )
     return angle

@@ -26,7 +26,7 @@ from scipy import stats
 
 from cpstem.outcomes.dates import DAYS_PER_YEAR, age_years
 from cpstem.outcomes.errors import OutcomeError
-from cpstem.outcomes.schedule import VisitRule, load_rules
+from cpstem.outcomes.schedule import VisitRule, rules_or_default
 from cpstem.reference import CurveError, CurveSet
 from cpstem.results import Result, frame_of
 
@@ -201,7 +201,7 @@ def compare(
     rules: Sequence[VisitRule] | None = None,
 ) -> list[AdministrationChange]:
     """Observed vs expected change after each administration (``level``: GMFCS, or None)."""
-    rules = tuple(rules) if rules is not None else load_rules()
+    rules = rules_or_default(rules)
     base_rule = next((r for r in rules if r.months == 0), None)
     if base_rule is None:
         raise OutcomeError(

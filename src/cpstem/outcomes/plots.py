@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from cpstem.outcomes.change import AdministrationChange, Observation
 from cpstem.outcomes.dates import age_years
 from cpstem.reference import CurveSet
+from cpstem.reference.plots import draw_child_anchored
 
 
 def trajectory_figure(
@@ -50,12 +51,14 @@ def trajectory_figure(
         if level is not None and c.baseline is not None:
             a0 = age_years(birth, c.baseline.day)
             if a0 > 0:
-                own = curves.child_limit(level, a0, c.baseline.score)
-                fut = np.linspace(a0, top, 100)
-                ax.plot(
-                    fut,
-                    own * curves.curve(level).fraction(fut),
-                    "--",
+                draw_child_anchored(
+                    ax,
+                    curves,
+                    level,
+                    a0,
+                    c.baseline.score,
+                    top,
+                    n=100,
                     color="#1b9e77",
                     lw=1.4,
                     label="expected from baseline (child-anchored)" if i == 0 else None,

@@ -138,6 +138,11 @@ def load_rules(path: str | Path | None = None) -> tuple[VisitRule, ...]:
     return rules_from(read_toml(path), str(path))
 
 
+def rules_or_default(rules: Iterable[VisitRule] | None) -> tuple[VisitRule, ...]:
+    """The given visit rules, or the default schedule (:func:`load_rules`) when ``None``."""
+    return tuple(rules) if rules is not None else load_rules()
+
+
 def status(target: date, start: date, end: date, done_on: date | None, today: date) -> Status:
     """The status of one visit on ``today``."""
     if done_on is not None:
@@ -158,7 +163,7 @@ def plan(
     rules: Sequence[VisitRule] | None = None,
 ) -> list[Visit]:
     """All visits of all administrations with their status on ``today``, by target date."""
-    rules = tuple(rules) if rules is not None else load_rules()
+    rules = rules_or_default(rules)
     done_days = sorted(set(assessment_dates))
     visits = []
     for anchor, day in administrations:

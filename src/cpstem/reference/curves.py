@@ -21,6 +21,7 @@ import numpy as np
 from cpstem.measures import MeasureError
 from cpstem.measures.gmfcs import Level
 from cpstem.measures.levels import FunctionLevel
+from cpstem.numbers import finite_float
 from cpstem.reference.errors import CurveError
 from cpstem.results import Result, frame_of
 
@@ -47,22 +48,9 @@ def parse_level(level: Any) -> FunctionLevel:
 
 def check_age(age_years: Any, what: str = "age") -> float:
     """A finite, non-negative age in years."""
-    if isinstance(age_years, bool):
-        raise CurveError(
-            f"{what} {age_years!r} is not a number of years",
-            code="not_a_number",
-            field=_field(what),
-            params={"value": str(age_years)},
-        )
-    try:
-        age = float(age_years)
-    except (TypeError, ValueError):
-        raise CurveError(
-            f"{what} {age_years!r} is not a number of years",
-            code="not_a_number",
-            field=_field(what),
-            params={"value": str(age_years)},
-        ) from None
+    age = finite_float(
+        age_years, what, CurveError, field=_field(what), noun="a number of years", finite=False
+    )
     if not math.isfinite(age) or age < 0:
         raise CurveError(
             f"{what} {age_years!r} years is not valid: use an age of 0 years or more",
@@ -75,15 +63,7 @@ def check_age(age_years: Any, what: str = "age") -> float:
 
 def check_score(score: Any, what: str = "GMFM-66 score") -> float:
     """A GMFM-66 score between 0 and 100."""
-    try:
-        value = float(score)
-    except (TypeError, ValueError):
-        raise CurveError(
-            f"{what} {score!r} is not a number",
-            code="not_a_number",
-            field=_field(what),
-            params={"value": str(score)},
-        ) from None
+    value = finite_float(score, what, CurveError, field=_field(what), finite=False)
     if not math.isfinite(value) or not 0 <= value <= SCALE_MAX:
         raise CurveError(
             f"{what} {score!r} is not valid: GMFM-66 runs from 0 to 100",
@@ -207,5 +187,3 @@ class CurveSet(Result):
         for level, c in self.curves.items():
             lines.append(f"  GMFCS {level!s:<3} limit {c.limit:5.1f}  age-90 {c.age90_years:.1f} y")
         return "\n".join(lines)
-
-    __str__ = summary

@@ -7,14 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cpstem.measures.levels import FunctionLevel
-from cpstem.plotting import literal_text
+from cpstem.plotting import literal_text, save_figure
 from cpstem.reference.curves import CurveSet, check_age, check_score, parse_level
 from cpstem.reference.errors import CurveError
 
-_FORMATS = {".png", ".svg", ".pdf"}
 _COLORS = ("#1b9e77", "#66a61e", "#e6ab02", "#d95f02", "#7570b3")
 
 
@@ -54,13 +54,12 @@ def plot(
         xs, ys = zip(*points, strict=True)
         ax.plot(xs, ys, "o-", color="black", ms=6, lw=1.2, label="child (observed)", zorder=5)
         if lv is not None and anchored and points[0][0] > 0:
-            a0, s0 = points[0]
-            own = curve_set.child_limit(lv, a0, s0)
-            fut = np.linspace(a0, top, 200)
-            ax.plot(
-                fut,
-                own * curve_set.curve(lv).fraction(fut),
-                "--",
+            draw_child_anchored(
+                ax,
+                curve_set,
+                lv,
+                *points[0],
+                top,
                 color="black",
                 lw=1.2,
                 alpha=0.8,
@@ -78,15 +77,24 @@ def plot(
     )
     ax.grid(alpha=0.3)
     ax.legend(loc="upper left", fontsize=8, frameon=False)
-    if out is not None:
-        path = Path(out)
-        if path.suffix.lower() not in _FORMATS:
-            raise CurveError(
-                f"plot file {path.name}: use a .png, .svg or .pdf name",
-                code="invalid_choice",
-                field="out",
-                params={"suffix": path.suffix},
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path)
+    save_figure(fig, out, CurveError)
     return fig
+
+
+def draw_child_anchored(
+    ax: Axes,
+    curve_set: CurveSet,
+    level: Any,
+    age_years: float,
+    score: float,
+    top_years: float,
+    *,
+    n: int = 200,
+    **style: Any,
+) -> None:
+    """The child-anchored expectation, dashed, from a child's ``score`` at ``age_years`` to
+    ``top_years``: the child's own limit (:meth:`CurveSet.child_limit`) times the level's curve
+    fraction, on ``n`` ages. ``style``: matplotlib line options (color, lw, alpha, label)."""
+    own = curve_set.child_limit(level, age_years, score)
+    ages = np.linspace(age_years, top_years, n)
+    ax.plot(ages, own * curve_set.curve(level).fraction(ages), "--", **style)

@@ -18,7 +18,6 @@ and ``# verified: ...`` set the metadata (the name defaults to the file name).
 
 from __future__ import annotations
 
-import math
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -30,6 +29,7 @@ from cpstem.csvtext import parse_csv_text, read_text_file
 from cpstem.datafiles import toml_data
 from cpstem.measures.gmfcs import Level
 from cpstem.measures.levels import FunctionLevel
+from cpstem.numbers import finite_float
 from cpstem.reference.curves import SCALE_MAX, CurveSet, LevelCurve, parse_level
 from cpstem.reference.errors import CurveError
 
@@ -72,27 +72,7 @@ def load_file(path: str | Path) -> CurveSet:
 
 
 def _number(value: Any, what: str) -> float:
-    if isinstance(value, bool):
-        raise CurveError(
-            f"{what} {value!r} is not a number",
-            code="not_a_number",
-            params={"where": what, "value": str(value)},
-        )
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise CurveError(
-            f"{what} {value!r} is not a number",
-            code="not_a_number",
-            params={"where": what, "value": str(value)},
-        ) from None
-    if not math.isfinite(number):
-        raise CurveError(
-            f"{what} {value!r} is not a finite number",
-            code="not_finite",
-            params={"where": what, "value": str(value)},
-        )
-    return number
+    return finite_float(value, what, CurveError, params={"where": what})
 
 
 def _level_curve(row: Mapping[str, Any], where: str) -> LevelCurve:

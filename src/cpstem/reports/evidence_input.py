@@ -22,7 +22,6 @@ a ``code`` (``not_a_number``, ``not_finite``, ``not_a_count``, ``not_positive``,
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +29,7 @@ import numpy as np
 
 from cpstem.csvtext import parse_csv_text, read_text_file
 from cpstem.evidence.errors import EvidenceError
+from cpstem.numbers import finite_float
 
 CONTINUOUS = ("MD", "SMD", "ROM")
 BINARY = ("OR", "RR", "RD", "PETO")
@@ -80,12 +80,8 @@ def _number(text: str, name: str, line: int, column: str) -> float:
     def fail(message: str, code: str) -> EvidenceError:
         return _error(f"{where}: {message}", code, column, name, line, value=text)
 
-    try:
-        value = float(text)
-    except ValueError:
-        raise fail(f"{text!r} is not a number", "not_a_number") from None
-    if not math.isfinite(value):
-        raise fail(f"{text!r} is not a finite number", "not_finite")
+    where_params = {"source": name, "line": line, "column": column}
+    value = finite_float(text, f"{where}:", EvidenceError, field=column, params=where_params)
     if column in _COUNTS and (value < 0 or not value.is_integer()):
         raise fail(f"{text} must be a whole number >= 0", "not_a_count")
     if column in _POSITIVE and value <= 0:

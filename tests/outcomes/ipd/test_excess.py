@@ -7,8 +7,7 @@ import pytest
 
 from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.ipd import excess_change
-
-from .conftest import worked_table
+from tests.outcomes.ipd.worked import worked_table
 
 # t(0.975, 3) = 3.182446305284263 (tables: 3.182); sd of 1, 3, 5, 7 = sqrt(20/3)
 T3 = 3.182446305284263

@@ -10,8 +10,7 @@ from scipy.stats import binomtest
 from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.ipd import clopper_pearson, responders
 from cpstem.outcomes.ipd.responders import bundled_mcid
-
-from .conftest import worked_table
+from tests.outcomes.ipd.worked import worked_table
 
 # change and SE of the change at 12 months (window 9-15):
 #   a: 55 - 50 = 5,    sqrt(1.0^2 + 1.5^2) = 1.803  -> 5 > 3.53: improved

@@ -17,8 +17,7 @@ from cpstem.outcomes.ipd import (
     simulate_cohort,
     treatment_effect,
 )
-
-from .conftest import worked_table
+from tests.outcomes.ipd.worked import worked_table
 
 
 def two_group_table() -> pd.DataFrame:

@@ -20,7 +20,7 @@ from cpstem.evidence.errors import EvidenceError
 from cpstem.reports.document import Bullets, Heading, Para
 from cpstem.reports.evidence import sections
 from cpstem.reports.evidence.choices import BundledChoices, Reconstruction, load_choices
-from cpstem.reports.evidence.numbers import ci_text
+from cpstem.reports.evidence.numbers import ci_text, counts, figures
 from cpstem.reports.evidence.settings import Settings, level_text
 from cpstem.reports.evidence.writer import ReportOutput, ReportWriter
 
@@ -215,15 +215,10 @@ def reconstruction(w: ReportWriter, bundle: EvidenceBundle, rec: Reconstruction)
     d, v = cohens_d(cols["m1"], cols["sd1"], cols["n1"], cols["m2"], cols["sd2"], cols["n2"])
     res = ev.rma(d, v, method=rec.method, level=rec.level)
     pub = bundle.published_meta_analyses.set_index("review").loc[rec.review]
+    fig = figures(res.to_dict(), ("level", "estimate", "ci_lower", "ci_upper", "tau2", "q", "i2"))
     w.results[rec.key] = {
         "trials": [c.trial for c in rec.comparisons],
-        "level": res.level,
-        "estimate": res.estimate,
-        "ci_lower": res.ci_lower,
-        "ci_upper": res.ci_upper,
-        "tau2": res.tau2,
-        "q": res.q,
-        "i2": res.i2,
+        **fig,
         "published": {
             "estimate": pub["estimate"],
             "ci_lower": pub["ci_lower"],
@@ -233,20 +228,16 @@ def reconstruction(w: ReportWriter, bundle: EvidenceBundle, rec: Reconstruction)
     }
     text = rec.note.format(
         comparisons=", ".join(c.label for c in rec.comparisons),
-        result=ci_text(res.estimate, res.ci_lower, res.ci_upper),
-        level=level_text(res.level),
-        tau2=res.tau2,
-        i2=res.i2,
+        result=ci_text(fig["estimate"], fig["ci_lower"], fig["ci_upper"]),
+        level=level_text(fig["level"]),
+        tau2=fig["tau2"],
+        i2=fig["i2"],
         k=pub["k"],
         n=pub["n"],
         published=ci_text(pub["estimate"], pub["ci_lower"], pub["ci_upper"]),
         published_i2=pub["i2_percent"],
     )
     w.doc.add(Para(text, "note"))
-
-
-def _counts(events: pd.Series, totals: pd.Series) -> list[str]:
-    return [f"{int(a)}/{int(n)}" for a, n in zip(events, totals, strict=True)]
 
 
 def safety(w: ReportWriter, bundle: EvidenceBundle, choices: BundledChoices, s: Settings) -> None:
@@ -259,8 +250,8 @@ def safety(w: ReportWriter, bundle: EvidenceBundle, choices: BundledChoices, s: 
     table = pd.DataFrame(
         {
             "study": labels(bundle, list(controlled["trial"])),
-            "SAE cells": _counts(controlled["events_cells"], controlled["n_cells"]),
-            "SAE control": _counts(controlled["events_control"], controlled["n_control"]),
+            "SAE cells": counts(controlled["events_cells"], controlled["n_cells"]),
+            "SAE control": counts(controlled["events_control"], controlled["n_control"]),
             "note": controlled["note"].fillna("").tolist(),
         }
     )

@@ -1,17 +1,22 @@
 """Sections any meta-analysis report has: the pooled model, its forest plot, subgroups,
 leave-one-out sensitivity, small-study effects, sparse-event methods, methods and caveats.
 
-Each table built from a result's attributes has one function here (``*_table``, and
-:func:`model_figures` for the key figures in ``results.json``), so that it can later read the
-result's own ``to_frame()``/``to_dict()``:
+Each table of a result has one function here (``*_table``, and ``*_figures`` for the key
+figures in ``results.json``). It takes the numbers from the result's own ``to_frame()`` or
+``to_dict()`` and only picks, renames, back-transforms (ratio measures) and formats them:
 
-* :func:`model_figures` - an ``RMAResult`` (random/fixed-effects model) as key figures;
-* :func:`study_table` - the studies of a model with their intervals and weights;
-* :func:`leave_one_out_table` - a leave-one-out ``Sequence``;
-* :func:`subgroup_table` and :func:`subgroup_figures` - ``SubgroupResult`` objects;
-* :func:`pooled_tables_table` and :func:`pooled_tables_figures` - Mantel-Haenszel/Peto fits;
-* :func:`single_arm_table` - exact binomial intervals of single-arm event counts;
-* :func:`event_ratio_table` - risk ratios of events in one controlled trial.
+* :func:`model_figures` - ``RMAResult.to_dict()`` (random/fixed-effects model) as key figures;
+* :func:`study_table` - ``RMAResult.to_frame()``: the studies with their intervals and weights;
+* :func:`leave_one_out_table` - ``Sequence.to_frame()`` of a leave-one-out analysis;
+* :func:`subgroup_table` and :func:`subgroup_figures` - ``SubgroupResult.to_frame()`` /
+  ``to_dict()``;
+* :func:`pooled_tables_table` and :func:`pooled_tables_figures` - ``PooledTables.to_dict()``
+  of Mantel-Haenszel/Peto fits;
+* :func:`event_ratio_table` - ``EffectSizes.to_frame(level)``: risk ratios of events in one
+  controlled trial;
+* :func:`single_arm_table` - exact binomial intervals of single-arm event counts (no result
+  object: scipy's ``binomtest``);
+* :func:`pooled_text` and :func:`influence_text` - the same figures as sentences.
 
 Every interval is at the level of the model (``Settings.level``) and says so.
 """
@@ -22,15 +27,22 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from scipy import stats
 
 from cpstem import __version__
 from cpstem import evidence as ev
+from cpstem.evidence.rma import HETEROGENEITY_FIGURES
 from cpstem.formatting import format_p
 from cpstem.reports.document import Bullets, Heading, Para
-from cpstem.reports.evidence.numbers import RATIO, back, ci_text, p_phrase
+from cpstem.reports.evidence.numbers import (
+    RATIO,
+    back_values,
+    ci_text,
+    counts,
+    figures,
+    p_phrase,
+)
 from cpstem.reports.evidence.settings import Settings, level_text, percent
 from cpstem.reports.evidence.writer import ReportWriter
 
@@ -39,137 +51,150 @@ MIN_K_BIAS = 10  # Cochrane Handbook 13.3.5.4: tests for funnel asymmetry need >
 
 # --------------------------------------------------------------------------- tables and figures
 
+#: The key figures of a model in ``results.json``, in this order (names of ``RMAResult.to_dict``).
+_MODEL_FIGURES = (
+    "method",
+    "test",
+    "level",
+    "k",
+    "estimate",
+    "ci_lower",
+    "ci_upper",
+    "pval",
+    *HETEROGENEITY_FIGURES,
+)
+
 
 def model_figures(res: ev.RMAResult, measure: str) -> dict[str, Any]:
-    """The key figures of a fitted model (estimate and intervals on the natural scale)."""
-    out = {
-        "measure": measure,
-        "method": res.method,
-        "test": res.test,
-        "level": res.level,
-        "k": res.k,
-        "estimate": back(measure, res.estimate),
-        "ci_lower": back(measure, res.ci_lower),
-        "ci_upper": back(measure, res.ci_upper),
-        "pval": res.pval,
-        "tau2": res.tau2,
-        "i2": res.i2,
-        "h2": res.h2,
-        "q": res.q,
-        "q_df": res.q_df,
-        "q_pval": res.q_pval,
-    }
+    """The key figures of a fitted model from ``res.to_dict()`` (estimate and intervals on the
+    natural scale); the prediction interval only for a random-effects model."""
+    names = _MODEL_FIGURES
     if res.pi_lower is not None and res.method != "FE":
-        out |= {"pi_lower": back(measure, res.pi_lower), "pi_upper": back(measure, res.pi_upper)}
-    return out
+        names += ("pi_lower", "pi_upper")
+    return {"measure": measure} | figures(res.to_dict(), names, measure)
 
 
 def study_table(
     es: ev.EffectSizes, res: ev.RMAResult, extra: pd.DataFrame | None, measure: str
 ) -> pd.DataFrame:
-    """One row per study: effect, Wald interval at the model's level, weight, ``extra`` columns."""
-    z = stats.norm.ppf(0.5 + percent(res.level) / 200)
-    se = np.sqrt(es.vi)
+    """One row per study of the model (``res.to_frame()``): effect, Wald interval at the model's
+    level, weight, then the ``extra`` columns (rows aligned with ``es``, the effect sizes the
+    model was fitted to; rows of studies the model omitted are left out)."""
+    f = res.to_frame()
     frame = pd.DataFrame(
         {
-            "study": list(es.labels),
-            measure: [back(measure, y) for y in es.yi],
-            "ci_lower": [back(measure, y - z * s) for y, s in zip(es.yi, se, strict=True)],
-            "ci_upper": [back(measure, y + z * s) for y, s in zip(es.yi, se, strict=True)],
-            "weight_percent": np.round(res.weights, 1),
+            "study": f["study"],
+            measure: back_values(measure, f["yi"]),
+            "ci_lower": back_values(measure, f["ci_lower"]),
+            "ci_upper": back_values(measure, f["ci_upper"]),
+            "weight_percent": f["weight"].round(1),
         }
     )
     for col in (measure, "ci_lower", "ci_upper"):
         frame[col] = frame[col].round(3)
     if extra is not None:
-        frame = pd.concat([frame, extra.reset_index(drop=True)], axis=1)
+        kept = extra.reset_index(drop=True).drop(index=list(res.omitted))
+        frame = pd.concat([frame, kept.reset_index(drop=True)], axis=1)
     return frame
 
 
 def leave_one_out_table(loo: ev.Sequence, measure: str) -> pd.DataFrame:
-    """One row per left-out study: the pooled estimate and interval without it, and I^2."""
+    """One row per left-out study (``loo.to_frame()``): the pooled estimate and interval
+    without it, and I^2."""
+    f = loo.to_frame()
     return pd.DataFrame(
         {
-            "left out": list(loo.labels),
-            "estimate": [round(back(measure, v), 3) for v in loo.estimate],
-            "ci_lower": [round(back(measure, v), 3) for v in loo.ci_lower],
-            "ci_upper": [round(back(measure, v), 3) for v in loo.ci_upper],
-            "i2_percent": np.round(loo.i2, 1),
+            "left out": f["study"],
+            **{
+                col: [round(v, 3) for v in back_values(measure, f[col])]
+                for col in ("estimate", "ci_lower", "ci_upper")
+            },
+            "i2_percent": f["i2"].round(1),
         }
     )
 
 
+def _differences(sub: ev.SubgroupResult) -> str:
+    """The test for subgroup differences, ``"Q = 1.23, df = 1, p = 0.2671"``."""
+    d = sub.to_dict()
+    return f"Q = {d['q_between']:.2f}, df = {d['q_between_df']}, {p_phrase(d['q_between_pval'])}"
+
+
 def subgroup_table(subs: Mapping[str, ev.SubgroupResult], measure: str) -> pd.DataFrame:
-    """One row per subgroup of each split (``subs``: title of the split -> result)."""
-    rows = []
+    """One row per subgroup of each split (``subs``: title of the split -> result), from each
+    result's ``to_frame()``."""
+    frames = []
     for name, sub in subs.items():
-        for lv in sub.levels:
-            fit = sub.fits[lv]
-            rows.append(
+        f = sub.to_frame()
+        frames.append(
+            pd.DataFrame(
                 {
                     "by": name,
-                    "subgroup": lv,
-                    "k": fit.k,
-                    "estimate": round(back(measure, fit.estimate), 3),
-                    "ci_lower": round(back(measure, fit.ci_lower), 3),
-                    "ci_upper": round(back(measure, fit.ci_upper), 3),
-                    "test for differences": f"Q = {sub.q_between:.2f}, df = {sub.q_between_df}, "
-                    f"{p_phrase(sub.q_between_pval)}",
+                    "subgroup": f["subgroup"],
+                    "k": f["k"],
+                    **{
+                        col: [round(v, 3) for v in back_values(measure, f[col])]
+                        for col in ("estimate", "ci_lower", "ci_upper")
+                    },
+                    "test for differences": _differences(sub),
                 }
             )
-    return pd.DataFrame(rows)
+        )
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def subgroup_figures(sub: ev.SubgroupResult, measure: str) -> dict[str, Any]:
-    """Key figures of one subgroup split: a model per subgroup and the test for differences."""
+    """Key figures of one subgroup split: a model per subgroup (:func:`model_figures`) and the
+    test for differences (``sub.to_dict()``)."""
+    d = sub.to_dict()
     return {
         "levels": {lv: model_figures(sub.fits[lv], measure) for lv in sub.levels},
-        "q_between": sub.q_between,
-        "q_between_df": sub.q_between_df,
-        "q_between_pval": sub.q_between_pval,
+        "q_between": d["q_between"],
+        "q_between_df": d["q_between_df"],
+        "q_between_pval": d["q_between_pval"],
     }
+
+
+#: The key figures of a Mantel-Haenszel / Peto fit (names of ``PooledTables.to_dict``).
+_POOLED_TABLES_FIGURES = ("level", "estimate", "ci_lower", "ci_upper", "pval", "k")
 
 
 def pooled_tables_estimate(p: ev.PooledTables) -> tuple[float, float, float]:
     """Estimate and interval of a Mantel-Haenszel / Peto fit on the natural scale."""
-    return tuple(back(p.measure, x) for x in (p.estimate, p.ci_lower, p.ci_upper))
+    d = figures(p.to_dict(), ("estimate", "ci_lower", "ci_upper"), p.measure)
+    return d["estimate"], d["ci_lower"], d["ci_upper"]
 
 
 def pooled_tables_table(
     fits: Mapping[str, ev.PooledTables], level: float, informing: bool = False
 ) -> pd.DataFrame:
-    """One row per Mantel-Haenszel / Peto fit (``fits``: row title -> fit, all at ``level``).
+    """One row per Mantel-Haenszel / Peto fit (``fits``: row title -> fit, all at ``level``),
+    from each fit's ``to_dict()``.
 
     ``informing``: the last column is "studies informing" (for a ratio, the studies with an
     event) instead of "k" (all studies).
     """
     rows = []
     for name, p in fits.items():
-        est, lo, hi = pooled_tables_estimate(p)
+        d = figures(p.to_dict(), (*_POOLED_TABLES_FIGURES, "measure", "k_yi"), p.measure)
         row = {
             "method": name,
-            f"estimate [{level_text(level)} CI]": ci_text(est, lo, hi, ".3f"),
-            "p": format_p(p.pval),
+            f"estimate [{level_text(level)} CI]": ci_text(
+                d["estimate"], d["ci_lower"], d["ci_upper"], ".3f"
+            ),
+            "p": format_p(d["pval"]),
         }
         if informing:
-            row["studies informing"] = p.k_yi if p.measure in RATIO else p.k
+            row["studies informing"] = d["k_yi"] if d["measure"] in RATIO else d["k"]
         else:
-            row["k"] = p.k
+            row["k"] = d["k"]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def pooled_tables_figures(p: ev.PooledTables) -> dict[str, Any]:
-    """Key figures of a Mantel-Haenszel / Peto fit."""
-    est, lo, hi = pooled_tables_estimate(p)
-    return {
-        "level": p.level,
-        "estimate": est,
-        "ci_lower": lo,
-        "ci_upper": hi,
-        "pval": p.pval,
-        "k": p.k,
-    }
+    """Key figures of a Mantel-Haenszel / Peto fit (``p.to_dict()``, natural scale)."""
+    return figures(p.to_dict(), _POOLED_TABLES_FIGURES, p.measure)
 
 
 def single_arm_table(rows: pd.DataFrame, level: float) -> pd.DataFrame:
@@ -178,7 +203,9 @@ def single_arm_table(rows: pd.DataFrame, level: float) -> pd.DataFrame:
     ``rows``: columns ``study``, ``event``, ``events`` and ``n``.
     """
     out = []
-    for r in rows.itertuples(index=False):
+    for r, count in zip(
+        rows.itertuples(index=False), counts(rows["events"], rows["n"]), strict=True
+    ):
         k, n = int(r.events), int(r.n)
         ci = stats.binomtest(k, n).proportion_ci(
             confidence_level=percent(level) / 100, method="exact"
@@ -187,7 +214,7 @@ def single_arm_table(rows: pd.DataFrame, level: float) -> pd.DataFrame:
             {
                 "study": r.study,
                 "event": r.event,
-                "events/n": f"{k}/{n}",
+                "events/n": count,
                 f"proportion [{level_text(level)} CI]": ci_text(k / n, ci.low, ci.high, ".3f"),
             }
         )
@@ -195,7 +222,8 @@ def single_arm_table(rows: pd.DataFrame, level: float) -> pd.DataFrame:
 
 
 def event_ratio_table(rows: pd.DataFrame, level: float) -> pd.DataFrame:
-    """Risk ratio (cells vs control) with its Wald interval at ``level``, one row per event.
+    """Risk ratio (cells vs control) with its Wald interval at ``level``, one row per event
+    (the risk ratios' ``EffectSizes.to_frame(level)``).
 
     ``rows``: columns ``event``, ``events_cells``, ``n_cells``, ``events_control``,
     ``n_control``.
@@ -207,21 +235,15 @@ def event_ratio_table(rows: pd.DataFrame, level: float) -> pd.DataFrame:
         ci=rows["events_control"],
         n2i=rows["n_control"],
     )
-    z = stats.norm.ppf(0.5 + percent(level) / 200)
+    f = es.to_frame(level=level)
     return pd.DataFrame(
         {
             "event": rows["event"].tolist(),
-            "cells": [
-                f"{int(a)}/{int(n)}"
-                for a, n in zip(rows["events_cells"], rows["n_cells"], strict=True)
-            ],
-            "control": [
-                f"{int(a)}/{int(n)}"
-                for a, n in zip(rows["events_control"], rows["n_control"], strict=True)
-            ],
+            "cells": counts(rows["events_cells"], rows["n_cells"]),
+            "control": counts(rows["events_control"], rows["n_control"]),
             f"risk ratio [{level_text(level)} CI]": [
-                ci_text(*(back("RR", x) for x in (y, y - z * np.sqrt(v), y + z * np.sqrt(v))))
-                for y, v in zip(es.yi, es.vi, strict=True)
+                ci_text(*back_values("RR", (y, lo, hi)))
+                for y, lo, hi in zip(f["yi"], f["ci_lower"], f["ci_upper"], strict=True)
             ],
         }
     )
@@ -231,15 +253,16 @@ def event_ratio_table(rows: pd.DataFrame, level: float) -> pd.DataFrame:
 
 
 def pooled_text(res: ev.RMAResult, measure: str, n: float | None = None) -> str:
-    """The pooled estimate, its interval and heterogeneity in one paragraph."""
+    """The pooled estimate, its interval and heterogeneity in one paragraph
+    (:func:`model_figures`)."""
     f = model_figures(res, measure)
-    lvl = level_text(res.level)
+    lvl = level_text(f["level"])
     people = f", {int(n)} participants" if n else ""
     text = (
         f"Pooled {measure} {ci_text(f['estimate'], f['ci_lower'], f['ci_upper'])} "
-        f"({lvl} CI; {p_phrase(res.pval)}; k = {res.k}{people}). Heterogeneity: "
-        f"tau^2 = {res.tau2:.3f}, I^2 = {res.i2:.1f}%, Q = {res.q:.2f} "
-        f"(df {res.q_df}, {p_phrase(res.q_pval)})."
+        f"({lvl} CI; {p_phrase(f['pval'])}; k = {f['k']}{people}). Heterogeneity: "
+        f"tau^2 = {f['tau2']:.3f}, I^2 = {f['i2']:.1f}%, Q = {f['q']:.2f} "
+        f"(df {f['q_df']}, {p_phrase(f['q_pval'])})."
     )
     if "pi_lower" in f:
         text += (
@@ -251,8 +274,9 @@ def pooled_text(res: ev.RMAResult, measure: str, n: float | None = None) -> str:
 
 
 def influence_text(infl: ev.Influence) -> str:
-    """Which studies metafor's ``influence()`` flags."""
-    flagged = [lab for lab, f in zip(infl.labels, infl.influential, strict=True) if f]
+    """Which studies metafor's ``influence()`` flags (``infl.to_frame()``)."""
+    f = infl.to_frame()
+    flagged = f.loc[f["influential"].astype(bool), "study"].tolist()
     return "Influence diagnostics (metafor influence()): " + (
         f"influential: {', '.join(flagged)}." if flagged else "no study is flagged as influential."
     )
@@ -316,11 +340,13 @@ def small_study_effects(w: ReportWriter, key: str, res: ev.RMAResult, title: str
     """Egger's regression and Begg's rank test, with a caveat below 10 studies, and a funnel."""
     reg = ev.regtest(res)
     rank = ev.ranktest(res)
+    egger = figures(reg.to_dict(), ("stat", "pval"))
+    begg = figures(rank.to_dict(), ("tau", "pval"))
     w.results["analyses"][key] |= {
-        "egger_z": reg.stat,
-        "egger_p": reg.pval,
-        "begg_tau": rank.tau,
-        "begg_p": rank.pval,
+        "egger_z": egger["stat"],
+        "egger_p": egger["pval"],
+        "begg_tau": begg["tau"],
+        "begg_p": begg["pval"],
     }
     text = (
         f"Small-study effects: Egger's regression test {reg.stat:.2f} "

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from cpstem.reports.document import Document, Image, Table
+from cpstem.results import jsonable
 from cpstem.spreadsheet import safe_frame
+
+__all__ = ["ReportOutput", "ReportWriter", "jsonable"]
 
 
 @dataclass
@@ -90,16 +91,3 @@ class ReportWriter:
         path = self.folder / "report.pdf"
         HTML(filename=str(self.folder / "report.html")).write_pdf(path)
         self.out.files.append(path)
-
-
-def jsonable(x: Any) -> Any:
-    """``x`` with NumPy scalars as Python numbers, tuples as lists and NaN/inf as ``None``."""
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.generic):
-        x = x.item()
-    if isinstance(x, float) and not math.isfinite(x):
-        return None
-    return x
