@@ -138,3 +138,14 @@ def test_text_covariate_enters_as_indicators():
     fit = smf.ols("change ~ cells + gmfm66_baseline + C(site)", at12).fit(cov_type="HC3")
     assert res.estimate == pytest.approx(fit.params["cells[T.True]"], rel=1e-10)
     assert res.se == pytest.approx(fit.bse["cells[T.True]"], rel=1e-10)
+
+
+def test_e_value_of_a_non_positive_risk_ratio_is_a_coded_error() -> None:
+    from cpstem.outcomes import OutcomeError
+    from cpstem.outcomes.ipd.evalue import e_value_rr
+
+    with pytest.raises(OutcomeError) as exc:
+        e_value_rr(0.0)
+    assert (exc.value.code, exc.value.field) == ("out_of_range", "rr")
+    # VanderWeele & Ding 2017: RR 3.9 -> E = 3.9 + sqrt(3.9 * 2.9) = 7.26
+    assert e_value_rr(3.9) == pytest.approx(7.263, abs=1e-3)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import math
 
+from cpstem.outcomes.errors import OutcomeError
+
 #: the factor of the d -> log RR approximation
 SMD_TO_LOG_RR = 0.91
 
@@ -16,7 +18,12 @@ SMD_TO_LOG_RR = 0.91
 def e_value_rr(rr: float) -> float:
     """The E-value of a risk ratio (1 for RR = 1)."""
     if not rr > 0:
-        raise ValueError("a risk ratio must be above 0")
+        raise OutcomeError(
+            f"risk ratio {rr!r}: must be above 0",
+            code="out_of_range",
+            field="rr",
+            params={"value": rr},
+        )
     if rr < 1:
         rr = 1 / rr
     return rr + math.sqrt(rr * (rr - 1))
