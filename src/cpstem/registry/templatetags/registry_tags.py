@@ -9,7 +9,7 @@ register = template.Library()
 
 
 @register.filter
-def sci(value) -> str:
+def sci(value: object) -> str:
     """A cell count as 5.0 x 10^7."""
     from cpstem.outcomes.dose import sci as fmt
 
