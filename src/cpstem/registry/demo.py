@@ -210,7 +210,7 @@ def _patient(site, study_id, rng, cs, now) -> Patient:
                 )
             )
     if rng.random() < 0.45:
-        term, grade = AE_TERMS[int(rng.integers(0, len(AE_TERMS)))]
+        term, ae_grade = AE_TERMS[int(rng.integers(0, len(AE_TERMS)))]
         onset = first + timedelta(days=int(rng.integers(0, 3)))
         if onset <= now:
             _adverse_event(
@@ -218,7 +218,7 @@ def _patient(site, study_id, rng, cs, now) -> Patient:
                 onset,
                 now,
                 term=term,
-                grade=grade,
+                grade=ae_grade,
                 relatedness=str(rng.choice(["possible", "probable", "unlikely"])),
                 days_to_resolution=int(rng.integers(1, 5)),
             )

@@ -89,7 +89,7 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class ApiTokenManager(models.Manager):
+class ApiTokenManager(models.Manager["ApiToken"]):
     def issue(self, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
         """Create a token; the clear key is returned once and only its hash is stored."""
         key = "cps_" + secrets.token_urlsafe(32)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -123,7 +125,9 @@ def _timeline(proj: privacy.Projection, p: Patient) -> list[dict]:
     birth = p.birth_date
     items = []
 
-    def add(obj: PatientRecord, kind: str, label: str, text: str) -> None:
+    def add(
+        obj: PatientRecord, kind: str, label: str, text: Callable[[dict[str, Any]], str]
+    ) -> None:
         r = proj.record(obj, birth)
         items.append(
             {
