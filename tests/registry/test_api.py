@@ -238,6 +238,33 @@ def test_invalid_input_gives_field_errors_not_500(api, created, path, body, fiel
     assert text in " ".join(errors[field])
 
 
+@pytest.mark.parametrize(
+    ("system", "level", "message"),
+    [
+        ("macs", "VI", "MACS level 'VI' is not valid: use I, II, III, IV or V (or 1-5)"),
+        ("cfcs", 7, "CFCS level 7 is not valid: use I, II, III, IV or V (or 1-5)"),
+        ("gmfcs", "0", "GMFCS level '0' is not valid: use I, II, III, IV or V (or 1-5)"),
+    ],
+)
+def test_classification_level_error_names_its_system(api, created, system, level, message):
+    r = api("clin").post(
+        f"/patients/{created}/classifications",
+        {"date": "2024-01-03", "system": system, "level": level},
+    )
+    assert r.status_code == 422, r.content
+    assert r.json()["errors"] == {"level": [message]}
+    assert r.json()["codes"] == {"level": ["invalid_choice"]}
+
+
+def test_classification_level_takes_its_system_prefix(api, created):
+    r = api("clin").post(
+        f"/patients/{created}/classifications",
+        {"date": "2024-01-03", "system": "macs", "level": "MACS II"},
+    )
+    assert r.status_code == 201, r.content
+    assert Patient.objects.get(pk=created).classification_set.get().level == 2
+
+
 def test_malformed_json_is_4xx(api, created):
     c = api("clin")
     r = c.client.post(

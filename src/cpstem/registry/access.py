@@ -6,9 +6,12 @@ monitor: own site, read-only; researcher: all sites, pseudonymised, read-only.
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from typing import Any
 
-from cpstem.registry.models.sites import Role, role_of, site_of, visible_site_ids
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
+
+from cpstem.registry.models.sites import AnyUser, Role, Site, role_of, site_of, visible_site_ids
 
 __all__ = [
     "can_write",
@@ -23,26 +26,26 @@ __all__ = [
 ]
 
 
-def can_write(user) -> bool:
+def can_write(user: AnyUser) -> bool:
     return role_of(user) in (Role.ADMIN, Role.CLINICIAN)
 
 
-def is_pseudonymised(user) -> bool:
+def is_pseudonymised(user: AnyUser) -> bool:
     """Researchers see research IDs and ages, never study IDs, birth dates or free text."""
     return role_of(user) == Role.RESEARCHER
 
 
-def require_read(user) -> None:
+def require_read(user: AnyUser) -> None:
     if role_of(user) is None:
         raise PermissionDenied("this account has no role in the registry")
 
 
-def require_write(user) -> None:
+def require_write(user: AnyUser) -> None:
     if not can_write(user):
         raise PermissionDenied("your role is read-only")
 
 
-def writable_site(user, site=None):
+def writable_site(user: AnyUser, site: Site | None = None) -> Site:
     """The site a new patient goes to: the clinician's own; an admin may choose."""
     require_write(user)
     if role_of(user) == Role.ADMIN and site is not None:
@@ -53,7 +56,7 @@ def writable_site(user, site=None):
     return own
 
 
-def role_context(request) -> dict:
+def role_context(request: HttpRequest) -> dict[str, Any]:
     """Template context: the user's role, what it may do, and ``proj``, the role's privacy
     projection (:mod:`cpstem.registry.privacy`): templates show what the views project and take
     labels such as ``proj.id_label`` from it, never a role test of their own."""

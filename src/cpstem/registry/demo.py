@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
@@ -210,35 +210,59 @@ def _patient(site, study_id, rng, cs, now) -> Patient:
                 )
             )
     if rng.random() < 0.45:
-        term, grade = AE_TERMS[int(rng.integers(0, len(AE_TERMS)))]
+        term, ae_grade = AE_TERMS[int(rng.integers(0, len(AE_TERMS)))]
         onset = first + timedelta(days=int(rng.integers(0, 3)))
         if onset <= now:
-            _save(
-                AdverseEvent(
-                    patient=p,
-                    date=onset,
-                    term=term,
-                    grade=grade,
-                    serious=False,
-                    relatedness=str(rng.choice(["possible", "probable", "unlikely"])),
-                    resolution_date=min(now, onset + timedelta(days=int(rng.integers(1, 5)))),
-                    administration=admin,
-                )
+            _adverse_event(
+                admin,
+                onset,
+                now,
+                term=term,
+                grade=ae_grade,
+                relatedness=str(rng.choice(["possible", "probable", "unlikely"])),
+                days_to_resolution=int(rng.integers(1, 5)),
             )
     if rng.random() < 0.05:
         onset = first + timedelta(days=int(rng.integers(10, 60)))
         if onset <= now:
-            _save(
-                AdverseEvent(
-                    patient=p,
-                    date=onset,
-                    term="seizure",
-                    grade=3,
-                    serious=True,
-                    relatedness="unlikely",
-                    action="hospitalised",
-                    resolution_date=min(now, onset + timedelta(days=2)),
-                    administration=admin,
-                )
+            _adverse_event(
+                admin,
+                onset,
+                now,
+                term="seizure",
+                grade=3,
+                relatedness="unlikely",
+                days_to_resolution=2,
+                serious=True,
+                action="hospitalised",
             )
     return p
+
+
+def _adverse_event(
+    admin: Administration,
+    onset: date,
+    now: date,
+    *,
+    term: str,
+    grade: int,
+    relatedness: str,
+    days_to_resolution: int,
+    serious: bool = False,
+    action: str = "none",
+) -> None:
+    """Save an adverse event after ``admin``, resolved ``days_to_resolution`` days after onset
+    (not after ``now``)."""
+    _save(
+        AdverseEvent(
+            patient=admin.patient,
+            date=onset,
+            term=term,
+            grade=grade,
+            serious=serious,
+            relatedness=relatedness,
+            action=action,
+            resolution_date=min(now, onset + timedelta(days=days_to_resolution)),
+            administration=admin,
+        )
+    )

@@ -7,8 +7,11 @@ injection (a leading =, +, -, @, tab or carriage return gets a leading apostroph
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from django.db import models
+from django.db.models import QuerySet
 
 from cpstem.registry import privacy
 from cpstem.registry.errors import RegistryError
@@ -62,7 +65,7 @@ _GMFM88_FIELDS = (
 _AE_FIELDS = ("term", "grade", "serious", "relatedness", "action", "outcome")
 
 
-def tables(patients=None) -> dict[str, pd.DataFrame]:
+def tables(patients: QuerySet[Patient] | None = None) -> dict[str, pd.DataFrame]:
     """The pseudonymised tables of the given patients (default: all), read through the
     researchers' projection (:func:`cpstem.registry.privacy.research`) whoever asks."""
     proj = privacy.research()
@@ -78,7 +81,7 @@ def tables(patients=None) -> dict[str, pd.DataFrame]:
     ):
         first_admin.setdefault(pid, day)
 
-    def project(model, row: dict) -> dict:
+    def project(model: type[models.Model], row: dict[str, Any]) -> dict[str, Any]:
         """The event's time (age, days since first cells) and the row's projected fields."""
         pid, day = row.pop("patient_id"), row.pop("date")
         seen = proj.values(model, row, birth[pid])
@@ -203,7 +206,7 @@ def analysis_table(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out.sort_values(["research_id", "age_months", "instrument"]).reset_index(drop=True)
 
 
-def write(out: str | Path, patients=None) -> dict[str, int]:
+def write(out: str | Path, patients: QuerySet[Patient] | None = None) -> dict[str, int]:
     """Write ``.csv`` (the analysis table) or ``.xlsx`` (every table as a sheet); row counts."""
     path = Path(out)
     t = tables(patients)

@@ -37,7 +37,7 @@ class DateInput(forms.DateInput):
     def __init__(self, **kwargs: Any):
         super().__init__(format="%Y-%m-%d", **kwargs)
 
-    def get_context(self, name, value, attrs):
+    def get_context(self, name: str, value: Any, attrs: dict[str, Any] | None) -> dict[str, Any]:
         attrs = {**(attrs or {}), "max": today().isoformat()}
         return super().get_context(name, value, attrs)
 

@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
 from cpstem.registry.errors import FieldError, FieldErrors, RegistryError
@@ -182,7 +184,7 @@ def _number(text: str) -> float | None:
     return value
 
 
-def validate(path: Path, user=None) -> Checked:
+def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
     """Read the file and validate every row with the registry's write path
     (:func:`cpstem.registry.services.write.validate`, the checks of the forms and the API): each
     row becomes a GMFM-88 sheet (and a GMFM-66 when given) and runs the model's validation. Only
@@ -330,7 +332,11 @@ def validate(path: Path, user=None) -> Checked:
     return Checked(sheets, scores, patients, rejected, n)
 
 
-def import_gmfm(path: str | Path, user=None, progress=None) -> ImportResult:
+def import_gmfm(
+    path: str | Path,
+    user: AbstractBaseUser | None = None,
+    progress: Callable[[int], object] | None = None,
+) -> ImportResult:
     """Validate every row; if all are valid, write them in one transaction (with history), all
     or nothing: one rejected row and nothing is written (every rejected row is reported)."""
     path = Path(path)

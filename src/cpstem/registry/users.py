@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -42,7 +43,7 @@ def create_user(
     one_time: bool = False,
     create_site: bool = True,
     check_password: bool = True,
-):
+) -> AbstractBaseUser:
     """A user with a role (admin, clinician, monitor, researcher) and, except for
     administrators and researchers, a site (created if new)."""
     User = get_user_model()

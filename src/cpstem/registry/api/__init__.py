@@ -13,10 +13,12 @@ spasticity, laboratory values), :mod:`.safety` (adverse events) and :mod:`.analy
 
 from __future__ import annotations
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import ValidationError as NinjaValidationError
+from ninja.operation import Operation
 from ninja.security import HttpBearer
 
 from cpstem.registry import access
@@ -26,7 +28,7 @@ from cpstem.registry.models import ApiToken
 
 
 class TokenAuth(HttpBearer):
-    def authenticate(self, request, token: str):
+    def authenticate(self, request: HttpRequest, token: str) -> AbstractBaseUser | None:
         user = ApiToken.objects.authenticate(token)
         if user is None or access.role_of(user) is None:
             return None
@@ -35,7 +37,7 @@ class TokenAuth(HttpBearer):
 
 
 class RegistryAPI(NinjaAPI):
-    def get_openapi_operation_id(self, operation) -> str:
+    def get_openapi_operation_id(self, operation: Operation) -> str:
         """Operation ids as when the API was one module (``cpstem_registry_api_<view>``), so
         clients generated from the schema keep their method names."""
         return "cpstem_registry_api_" + operation.view_func.__name__
@@ -52,13 +54,13 @@ api = RegistryAPI(
 
 
 @api.exception_handler(FieldErrors)
-def field_errors(request, exc: FieldErrors):
+def field_errors(request: HttpRequest, exc: FieldErrors) -> HttpResponse:
     body = {"detail": "invalid input", "errors": exc.errors, "codes": exc.codes}
     return api.create_response(request, body, status=422)
 
 
 @api.exception_handler(NinjaValidationError)
-def schema_errors(request, exc: NinjaValidationError):
+def schema_errors(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     codes: dict[str, list[str]] = {}
     for e in exc.errors:
@@ -71,12 +73,12 @@ def schema_errors(request, exc: NinjaValidationError):
 
 
 @api.exception_handler(PermissionDenied)
-def forbidden(request, exc):
+def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or "not allowed"}, status=403)
 
 
 @api.exception_handler(Http404)
-def not_found(request, exc):
+def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "not found"}, status=404)
 
 

@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.http import HttpRequest
 from ninja import Router
 
 from cpstem.errors import CpstemError
@@ -21,7 +22,7 @@ router = Router()
     exclude_unset=True,
     tags=["analysis"],
 )
-def get_trajectory(request, pk: int):
+def get_trajectory(request: HttpRequest, pk: int) -> dict[str, Any]:
     """Observed GMFM-66 and observed vs expected change after each administration (population
     and child-anchored methods of the configured reference curves). Researchers get ages in
     months instead of dates."""
@@ -39,7 +40,7 @@ def get_trajectory(request, pk: int):
     response=answers({200: list[VisitOut]}, 403, *READ),
     tags=["analysis"],
 )
-def get_schedule(request, pk: int):
+def get_schedule(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     """The follow-up visits of each administration and their status today (not for researchers:
     it is a list of calendar dates)."""
     proj = privacy.project(request.user)
@@ -69,7 +70,7 @@ def visit_out(v: dict[str, Any], status: str) -> dict[str, Any]:
 @router.get(
     "/patients/{pk}/history", response=answers({200: list[ChangeOut]}, 403, *READ), tags=["audit"]
 )
-def get_history(request, pk: int):
+def get_history(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     """The audit trail of the patient and all its records: who, when, what (newest first)."""
     proj = privacy.project(request.user)
     patient = patient_for(request, pk)

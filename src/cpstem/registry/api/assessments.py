@@ -3,6 +3,7 @@ spasticity (Modified Ashworth, Tardieu) and laboratory values."""
 
 from typing import Any
 
+from django.http import HttpRequest
 from ninja import Router, Status
 
 from cpstem.registry import privacy
@@ -31,7 +32,7 @@ router = Router()
 
 
 @router.post("/patients/{pk}/labs", response=answers({201: Created}, *WRITE), tags=["records"])
-def add_lab(request, pk: int, payload: LabIn):
+def add_lab(request: HttpRequest, pk: int, payload: LabIn) -> Status:
     patient = writable_patient(request, pk)
     return Status(201, {"id": save(LabValue(patient=patient, **payload.dict()), payload).pk})
 
@@ -69,7 +70,7 @@ def gmfm_out(sheet: GMFM88Assessment) -> dict[str, Any]:
     response=answers({201: GMFMOut}, *WRITE),
     tags=["assessments"],
 )
-def add_gmfm(request, pk: int, payload: GMFMIn):
+def add_gmfm(request: HttpRequest, pk: int, payload: GMFMIn) -> Status:
     patient = writable_patient(request, pk)
     sheet = GMFM88Assessment(patient=patient, assessor=request.user, **payload.dict())
     save(sheet, payload)
@@ -81,7 +82,7 @@ def add_gmfm(request, pk: int, payload: GMFMIn):
     response=answers({200: list[GMFMOut]}, 403, *READ),
     tags=["assessments"],
 )
-def list_gmfm(request, pk: int):
+def list_gmfm(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     proj = privacy.project(request.user)
     patient = patient_for(request, pk)
     proj.require("gmfm_sheets")
@@ -93,7 +94,7 @@ def list_gmfm(request, pk: int):
     response=answers({201: GMFM66Out}, *WRITE),
     tags=["assessments"],
 )
-def add_gmfm66(request, pk: int, payload: GMFM66In):
+def add_gmfm66(request: HttpRequest, pk: int, payload: GMFM66In) -> Status:
     patient = writable_patient(request, pk)
     obj = save(GMFM66Assessment(patient=patient, source="gmae", **payload.dict()), payload)
     return Status(201, gmfm66_out(obj))
@@ -104,7 +105,7 @@ def add_gmfm66(request, pk: int, payload: GMFM66In):
     response=answers({201: SpasticityOut}, *WRITE),
     tags=["assessments"],
 )
-def add_spasticity(request, pk: int, payload: SpasticityIn):
+def add_spasticity(request: HttpRequest, pk: int, payload: SpasticityIn) -> Status:
     patient = writable_patient(request, pk)
     data = payload.dict()
     obj = save(SpasticityAssessment(patient=patient, **data), payload)

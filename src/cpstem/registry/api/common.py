@@ -4,6 +4,7 @@ the write through the registry's one write path."""
 from typing import TypeVar
 
 from django.db import models
+from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from cpstem.registry import access
@@ -15,12 +16,12 @@ from cpstem.registry.services import write
 M = TypeVar("M", bound=models.Model)
 
 
-def patient_for(request, pk: int) -> Patient:
+def patient_for(request: HttpRequest, pk: int) -> Patient:
     """A patient the caller may see (another site's patient is a 404: not revealed)."""
     return get_object_or_404(Patient.objects.visible_to(request.user).select_related("site"), pk=pk)
 
 
-def writable_patient(request, pk: int) -> Patient:
+def writable_patient(request: HttpRequest, pk: int) -> Patient:
     """A patient the caller may see and whose records the caller's role may write (else 403)."""
     patient = patient_for(request, pk)
     access.require_write(request.user)

@@ -3,10 +3,12 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
-from cpstem.measures import MeasureError, gmfcs
+from cpstem.measures import MeasureError, cfcs, gmfcs, macs
+from cpstem.measures.levels import FunctionLevel
 from cpstem.registry import access, privacy
 from cpstem.registry.api.common import patient_for, save, writable_patient
 from cpstem.registry.api.schemas import (
@@ -25,28 +27,17 @@ from cpstem.registry.models import Classification, Patient, Site
 
 router = Router()
 
+#: The level parser of each classification system: its errors name the system.
+LEVEL_PARSERS: dict[str, type[FunctionLevel]] = {
+    "gmfcs": gmfcs.Level,
+    "macs": macs.Level,
+    "cfcs": cfcs.Level,
+}
+
 
 def patient_out(p: Patient, proj: privacy.Projection) -> dict[str, Any]:
     """The patient as the caller's role may see it (researchers: no study ID, no birth date)."""
     return proj.patient_data(p)
-
-
-@router.get("/patients", response=answers({200: list[PatientOut]}), tags=["patients"])
-@paginate(Pages)
-def list_patients(request, filters: Query[PatientFilter]):
-    """Researchers get the list in research-ID order (random), not in the order of entry."""
-    proj = privacy.project(request.user)
-    qs = proj.patients().order_by(*proj.list_order)
-    if filters.q:
-        qs = proj.search(qs, filters.q)
-    if filters.site:
-        qs = qs.filter(site__code=filters.site)
-    if filters.gmfcs:
-        try:
-            qs = qs.filter(gmfcs=int(gmfcs.Level.parse(filters.gmfcs)))
-        except MeasureError as exc:
-            raise FieldErrors({"gmfcs": [FieldError.of(exc)]}) from None
-    return _ProjectedList(qs, proj)
 
 
 class _ProjectedList:
@@ -66,8 +57,26 @@ class _ProjectedList:
         return [patient_out(p, self.proj) for p in rows]
 
 
+@router.get("/patients", response=answers({200: list[PatientOut]}), tags=["patients"])
+@paginate(Pages)
+def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> _ProjectedList:
+    """Researchers get the list in research-ID order (random), not in the order of entry."""
+    proj = privacy.project(request.user)
+    qs = proj.patients().order_by(*proj.list_order)
+    if filters.q:
+        qs = proj.search(qs, filters.q)
+    if filters.site:
+        qs = qs.filter(site__code=filters.site)
+    if filters.gmfcs:
+        try:
+            qs = qs.filter(gmfcs=int(gmfcs.Level.parse(filters.gmfcs)))
+        except MeasureError as exc:
+            raise FieldErrors({"gmfcs": [FieldError.of(exc)]}) from None
+    return _ProjectedList(qs, proj)
+
+
 @router.post("/patients", response=answers({201: PatientOut}, 400, 403), tags=["patients"])
-def create_patient(request, payload: PatientIn):
+def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
     access.require_write(request.user)
     data = payload.dict()
     code = data.pop("site")
@@ -89,7 +98,7 @@ def create_patient(request, payload: PatientIn):
 
 
 @router.get("/patients/{pk}", response=answers({200: PatientOut}, *READ), tags=["patients"])
-def get_patient(request, pk: int):
+def get_patient(request: HttpRequest, pk: int) -> dict[str, Any]:
     proj = privacy.project(request.user)
     return patient_out(patient_for(request, pk), proj)
 
@@ -97,13 +106,12 @@ def get_patient(request, pk: int):
 @router.post(
     "/patients/{pk}/classifications", response=answers({201: Created}, *WRITE), tags=["records"]
 )
-def add_classification(request, pk: int, payload: ClassificationIn):
+def add_classification(request: HttpRequest, pk: int, payload: ClassificationIn) -> Status:
     patient = writable_patient(request, pk)
     try:
-        level = int(gmfcs.Level.parse(payload.level))
+        level = int(LEVEL_PARSERS[payload.system].parse(payload.level))
     except MeasureError as exc:
-        message = str(exc).replace("GMFCS", payload.system.upper())  # the level of MACS/CFCS
-        raise FieldErrors({"level": [FieldError(message, exc.code, exc.params)]}) from None
+        raise FieldErrors({"level": [FieldError.of(exc)]}) from None
     obj = save(
         Classification(patient=patient, date=payload.date, system=payload.system, level=level),
         payload,

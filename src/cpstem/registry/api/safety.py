@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.http import HttpRequest
 from ninja import Router, Status
 
 from cpstem.registry.api.common import save, writable_patient
@@ -32,7 +33,7 @@ def adverse_event_out(ae: AdverseEvent) -> dict[str, Any]:
     response=answers({201: AdverseEventOut}, *WRITE),
     tags=["safety"],
 )
-def add_adverse_event(request, pk: int, payload: AdverseEventIn):
+def add_adverse_event(request: HttpRequest, pk: int, payload: AdverseEventIn) -> Status:
     patient = writable_patient(request, pk)
     data = payload.dict()
     data["date"] = data.pop("onset_date")

@@ -31,7 +31,9 @@ class In(Schema):
     _text = field_validator("*", mode="before")(_no_nul)
 
 
-def choice(model, name: str, default: Any = ..., *, blank: bool = False, **kwargs: Any) -> Any:
+def choice(
+    model: type[models.Model], name: str, default: Any = ..., *, blank: bool = False, **kwargs: Any
+) -> Any:
     """A field documented with its model field's choices. The model validates it (its
     messages name the allowed values); the schema lists them for clients and fuzzers."""
     values = [c[0] for c in model._meta.get_field(name).choices]
@@ -87,7 +89,7 @@ class Created(Schema):
 # --- patients ------------------------------------------------------------------------------
 
 
-def model_field(model, name: str, **kwargs: Any) -> tuple[Any, Any]:
+def model_field(model: type[models.Model], name: str, **kwargs: Any) -> tuple[Any, Any]:
     """``(type, default)`` of a request-body field read from the model field ``name``: choices
     are documented (:func:`choice`); optional fields default to ``None`` ("" for text), flags to
     their model default."""

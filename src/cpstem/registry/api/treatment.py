@@ -1,5 +1,6 @@
 """Treatment: cell administrations (dose from count and weight) and rehabilitation episodes."""
 
+from django.http import HttpRequest
 from ninja import Router, Status
 
 from cpstem.outcomes import OutcomeError
@@ -22,7 +23,7 @@ router = Router()
 @router.post(
     "/patients/{pk}/rehabilitation", response=answers({201: Created}, *WRITE), tags=["records"]
 )
-def add_rehab(request, pk: int, payload: RehabIn):
+def add_rehab(request: HttpRequest, pk: int, payload: RehabIn) -> Status:
     patient = writable_patient(request, pk)
     data = payload.dict()
     data["date"] = data.pop("start_date")
@@ -35,7 +36,7 @@ def add_rehab(request, pk: int, payload: RehabIn):
     response=answers({201: AdministrationOut}, *WRITE),
     tags=["records"],
 )
-def add_administration(request, pk: int, payload: AdministrationIn):
+def add_administration(request: HttpRequest, pk: int, payload: AdministrationIn) -> Status:
     patient = writable_patient(request, pk)
     data = payload.dict()
     unit = data.pop("cell_count_unit")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -109,7 +110,7 @@ class PatientRecord(models.Model):
             if self.affects_schedule:
                 self.patient.refresh_derived()
 
-    def delete(self, *args, **kwargs):
+    def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         with transaction.atomic():
             patient = self.patient
             result = super().delete(*args, **kwargs)

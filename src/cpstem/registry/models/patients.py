@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from datetime import date
 
 from django.core.exceptions import ValidationError
@@ -25,7 +26,7 @@ from cpstem.registry.models.base import (
     coded,
     derived_stale,
 )
-from cpstem.registry.models.sites import Site, visible_site_ids
+from cpstem.registry.models.sites import AnyUser, Site, visible_site_ids
 
 #: Patient keys are drawn from 1 .. 2^53 - 1 (exact in JavaScript numbers).
 _KEY_SPACE = 2**53 - 1
@@ -81,7 +82,7 @@ class Sex(models.TextChoices):
 
 
 class PatientQuerySet(models.QuerySet):
-    def visible_to(self, user) -> PatientQuerySet:
+    def visible_to(self, user: AnyUser) -> PatientQuerySet:
         """Site separation: the patients a user may see (see :mod:`cpstem.registry.access`)."""
         sites = visible_site_ids(user)
         if sites is None:
@@ -278,7 +279,7 @@ class Patient(models.Model):
                 out += [(str(model._meta.verbose_name), d) for d in days]
         return sorted(out, key=lambda kd: kd[1])
 
-    def validate_unique(self, exclude=None) -> None:
+    def validate_unique(self, exclude: Collection[str] | None = None) -> None:
         super().validate_unique(exclude)
         if self.site_id and self.study_id:
             clash = Patient.objects.filter(site_id=self.site_id, study_id__iexact=self.study_id)

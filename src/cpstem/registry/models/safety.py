@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import models
 from simple_history.models import HistoricalRecords
 
@@ -46,7 +48,7 @@ class AdverseEvent(PatientRecord):
         return f"{self.term} (grade {self.grade}, {self.date})"
 
     @property
-    def onset_date(self):
+    def onset_date(self) -> date:
         return self.date
 
     @property

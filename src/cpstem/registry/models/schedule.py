@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.db import models
 
 from cpstem.outcomes import schedule
@@ -29,7 +31,7 @@ class FollowUpVisit(models.Model):
     def __str__(self) -> str:
         return f"{self.label} after {self.administration.date}"
 
-    def status_on(self, day) -> Status:
+    def status_on(self, day: date) -> Status:
         """done, upcoming, due, overdue or missed on ``day`` (see cpstem.outcomes.schedule)."""
         return schedule.status(
             self.target_date, self.window_start, self.window_end, self.done_on, day

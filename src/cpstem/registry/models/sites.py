@@ -6,6 +6,8 @@ import hashlib
 import secrets
 
 from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.contrib.auth.models import AnonymousUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
@@ -52,7 +54,11 @@ class Profile(models.Model):
         return f"{self.user} ({self.role}, {self.site or 'all sites'})"
 
 
-def role_of(user) -> str | None:
+#: Whoever asks: a signed-in user, an anonymous one, or nobody (``None``).
+AnyUser = AbstractBaseUser | AnonymousUser | None
+
+
+def role_of(user: AnyUser) -> str | None:
     """The user's role, or None (no access to patient data)."""
     if user is None or not user.is_authenticated or not user.is_active:
         return None
@@ -62,12 +68,12 @@ def role_of(user) -> str | None:
     return profile.role if profile else None
 
 
-def site_of(user) -> Site | None:
+def site_of(user: AnyUser) -> Site | None:
     profile = getattr(user, "profile", None)
     return profile.site if profile else None
 
 
-def visible_site_ids(user) -> list[int] | None:
+def visible_site_ids(user: AnyUser) -> list[int] | None:
     """Site ids a user may see; None = all sites; [] = none (see :mod:`cpstem.registry.access`,
     which re-exports these role lookups; they live here so that the models need not import it)."""
     role = role_of(user)
@@ -83,14 +89,14 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-class ApiTokenManager(models.Manager):
-    def issue(self, user, name: str = "") -> tuple[ApiToken, str]:
+class ApiTokenManager(models.Manager["ApiToken"]):
+    def issue(self, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
         """Create a token; the clear key is returned once and only its hash is stored."""
         key = "cps_" + secrets.token_urlsafe(32)
         token = self.create(user=user, name=name, key_hash=_hash(key), prefix=key[:10])
         return token, key
 
-    def authenticate(self, key: str):
+    def authenticate(self, key: str) -> AbstractBaseUser | None:
         """The active user of a clear key, or None."""
         token = (
             self.select_related("user", "user__profile", "user__profile__site")

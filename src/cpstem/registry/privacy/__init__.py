@@ -17,15 +17,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied
+from django.db import models
 
+from cpstem.errors import CpstemError
+from cpstem.outcomes.change import AdministrationChange, Observation
 from cpstem.outcomes.dates import add_months, age_months, age_years
 from cpstem.registry import access
 from cpstem.registry.errors import FieldError
 from cpstem.registry.models import Patient
-from cpstem.registry.models.sites import Role
+from cpstem.registry.models.patients import PatientQuerySet
+from cpstem.registry.models.sites import AnyUser, Role
 from cpstem.registry.privacy.policy import (
     COARSEN,
     FIELDS,
@@ -35,6 +39,9 @@ from cpstem.registry.privacy.policy import (
     date_key,
     treatment,
 )
+
+if TYPE_CHECKING:
+    from cpstem.registry.services.trajectory import Trajectory
 
 __all__ = [
     "FIELDS",
@@ -140,12 +147,12 @@ class Projection:
         if not self.allows(section):
             raise PermissionDenied(_CLOSED_TO_RESEARCHERS[section])
 
-    def patients(self):
+    def patients(self) -> PatientQuerySet:
         """The patients this role may see (site separation)."""
         access.require_read(self.user)
         return Patient.objects.visible_to(self.user).select_related("site")
 
-    def search(self, qs, text: str):
+    def search(self, qs: PatientQuerySet, text: str) -> PatientQuerySet:
         return qs.filter(**{f"{self.id_field}__icontains": text})
 
     # --- single values ------------------------------------------------------------------
@@ -154,7 +161,7 @@ class Projection:
         message may quote the record's dates, ages or values)."""
         return code if self.pseudonymised else message
 
-    def error(self, exc) -> FieldError:
+    def error(self, exc: CpstemError) -> FieldError:
         """An analysis error (:class:`~cpstem.errors.CpstemError`) for an API answer: in full,
         or for researchers its code only (message and params may quote the record)."""
         if self.pseudonymised:
@@ -240,7 +247,7 @@ class Projection:
             "synthetic": v["is_synthetic"],
         }
 
-    def data(self, obj, birth: date | None = None) -> dict[str, Any]:
+    def data(self, obj: models.Model, birth: date | None = None) -> dict[str, Any]:
         """Every field of a model instance this role may see (data form)."""
         model = type(obj)
         row = {f.attname: getattr(obj, f.attname) for f in model._meta.concrete_fields}
@@ -253,7 +260,7 @@ class Projection:
         return self.values(model, row, birth)
 
     # --- rows for pages -------------------------------------------------------------------
-    def record(self, obj, birth: date | None = None) -> dict[str, Any]:
+    def record(self, obj: models.Model, birth: date | None = None) -> dict[str, Any]:
         """A model instance for a template: the fields this role may see (absent otherwise),
         dates as :class:`When`, ``<name>_display`` for coded fields, and ``pk``."""
         model = type(obj)
@@ -305,7 +312,7 @@ class Projection:
         ]
 
     # --- trajectories and charts ----------------------------------------------------------
-    def trajectory(self, t, birth: date) -> dict[str, Any]:
+    def trajectory(self, t: Trajectory, birth: date) -> dict[str, Any]:
         """A :class:`~cpstem.registry.services.trajectory.Trajectory` as data (API)."""
         if not self.pseudonymised:
             return t.to_dict()
@@ -336,7 +343,7 @@ class Projection:
             ],
         }
 
-    def trajectory_view(self, t, birth: date) -> list[dict[str, Any]]:
+    def trajectory_view(self, t: Trajectory, birth: date) -> list[dict[str, Any]]:
         """The observed-vs-expected change after each administration, for a template."""
         return [
             {
@@ -351,7 +358,12 @@ class Projection:
             for c in t.changes
         ]
 
-    def plot_inputs(self, birth: date, observations, changes):
+    def plot_inputs(
+        self,
+        birth: date,
+        observations: Iterable[Observation],
+        changes: Iterable[AdministrationChange],
+    ) -> tuple[date, list[Observation], list[AdministrationChange]]:
         """``(birth, observations, changes)`` for the trajectory chart. For researchers every
         day is moved to a month grid (age in completed months from a fixed origin), so that
         nothing in the picture carries a calendar date or an age finer than a month."""
@@ -395,7 +407,7 @@ def _change_row(r) -> dict[str, Any]:
     }
 
 
-def project(user) -> Projection:
+def project(user: AnyUser) -> Projection:
     """The projection of a user's role (an account without a role gets the closed one)."""
     return Projection(access.role_of(user), user)
 

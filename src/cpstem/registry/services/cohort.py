@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import pandas as pd
-from django.db.models import Count, Min
+from django.db.models import Count, Min, QuerySet
 
 from cpstem.errors import CpstemError
 from cpstem.measures.levels import ROMAN
@@ -30,7 +31,7 @@ from cpstem.registry.services.schedule import rules
 from cpstem.registry.services.trajectory import curve_set
 
 
-def counts(patients) -> dict[str, int]:
+def counts(patients: QuerySet[Patient]) -> dict[str, int]:
     ids = patients.values("id")
     return {
         "Patients": patients.count(),
@@ -60,7 +61,7 @@ class NotAnalysable:
 
 
 def change_at(
-    patients, months: int = 12, by: tuple[str, ...] = ("product", "gmfcs")
+    patients: QuerySet[Patient], months: int = 12, by: tuple[str, ...] = ("product", "gmfcs")
 ) -> pd.DataFrame:
     """Observed-minus-expected GMFM-66 change at the visit of ``months`` after each child's
     first administration, summarised by product and GMFCS level at baseline (children that
@@ -69,7 +70,9 @@ def change_at(
     return summarise_change(change_table(rows), by)
 
 
-def change_rows(patients, months: int = 12) -> tuple[list[dict], list[NotAnalysable]]:
+def change_rows(
+    patients: QuerySet[Patient], months: int = 12
+) -> tuple[list[dict[str, Any]], list[NotAnalysable]]:
     """One row per child with a baseline and a visit at ``months`` (product, GMFCS level at
     baseline, excess change by both methods), and the children whose analysis failed: one
     child's error (e.g. a GMFM-66 dated before birth) never stops the others'."""
@@ -126,7 +129,7 @@ def change_rows(patients, months: int = 12) -> tuple[list[dict], list[NotAnalysa
     return rows, skipped
 
 
-def ae_by_product(patients) -> list[dict]:
+def ae_by_product(patients: QuerySet[Patient]) -> list[dict[str, Any]]:
     """AE rates per product of the first administration, follow-up from it to today."""
     ids = patients.values("id")
     first = (
@@ -180,7 +183,7 @@ def ae_by_product(patients) -> list[dict]:
     return out
 
 
-def gmfcs_distribution(patients) -> list[tuple[str, int]]:
+def gmfcs_distribution(patients: QuerySet[Patient]) -> list[tuple[str, int]]:
     rows = dict(patients.values_list("gmfcs").annotate(n=Count("id")).values_list("gmfcs", "n"))
     return [(ROMAN[i - 1], rows.get(i, 0)) for i in range(1, 6)] + [
         ("not recorded", rows.get(None, 0))

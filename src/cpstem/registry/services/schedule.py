@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date
 from functools import cache
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -26,14 +29,18 @@ def rules() -> tuple[schedule.VisitRule, ...]:
     return schedule.load_rules(settings.CPSTEM["SCHEDULE"])
 
 
-def assessment_dates(patient) -> set:
+def assessment_dates(patient: Patient) -> set[date]:
     days = set(patient.gmfm88assessment_set.values_list("date", flat=True))
     days |= set(patient.gmfm66assessment_set.values_list("date", flat=True))
     days |= set(patient.spasticityassessment_set.values_list("date", flat=True))
     return days
 
 
-def plan_for(patient, days=None, admins=None) -> list[schedule.Visit]:
+def plan_for(
+    patient: Patient,
+    days: Iterable[date] | None = None,
+    admins: Iterable[tuple[int, date]] | None = None,
+) -> list[schedule.Visit]:
     if admins is None:
         admins = list(patient.administration_set.values_list("id", "date"))
     if days is None:
@@ -41,7 +48,7 @@ def plan_for(patient, days=None, admins=None) -> list[schedule.Visit]:
     return schedule.plan(admins, days, today(), rules())
 
 
-def visit_rows(patient, visits) -> list:
+def visit_rows(patient: Patient, visits: Iterable[schedule.Visit]) -> list[FollowUpVisit]:
     return [
         FollowUpVisit(
             patient_id=patient.pk,
@@ -57,13 +64,13 @@ def visit_rows(patient, visits) -> list:
     ]
 
 
-def refresh_schedule(patient) -> None:
+def refresh_schedule(patient: Patient) -> None:
     with transaction.atomic():
         FollowUpVisit.objects.filter(patient_id=patient.pk).delete()
         FollowUpVisit.objects.bulk_create(visit_rows(patient, plan_for(patient)))
 
 
-def refresh_many(patient_ids) -> int:
+def refresh_many(patient_ids: Iterable[int]) -> int:
     """Rebuild the follow-up visits of many patients with a few queries (bulk paths)."""
     ids = list(patient_ids)
     admins: dict[int, list] = defaultdict(list)
@@ -92,6 +99,6 @@ def refresh_many(patient_ids) -> int:
     return created
 
 
-def on_derived_stale(sender, patient, **kwargs) -> None:
+def on_derived_stale(sender: object, patient: Patient, **kwargs: Any) -> None:
     """Receiver of :data:`cpstem.registry.models.base.derived_stale` (see ``apps.py``)."""
     refresh_schedule(patient)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -13,6 +14,9 @@ from cpstem.outcomes.change import AdministrationChange, Observation, compare
 from cpstem.outcomes.plots import figure_bytes, trajectory_figure
 from cpstem.registry.models import Patient
 from cpstem.registry.services.schedule import rules
+
+if TYPE_CHECKING:
+    from cpstem.registry.privacy import Projection
 
 
 @cache
@@ -63,7 +67,7 @@ def trajectory(patient: Patient) -> Trajectory:
     return Trajectory(roman, obs, changes)
 
 
-def chart(patient: Patient, fmt: str = "svg", projection=None) -> bytes:
+def chart(patient: Patient, fmt: str = "svg", projection: Projection | None = None) -> bytes:
     """The trajectory chart as the role sees it (``projection``; default: full data). For
     researchers the ages are whole months and nothing carries a calendar date."""
     t = trajectory(patient)

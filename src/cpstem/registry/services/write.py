@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from simple_history.utils import bulk_create_with_history
@@ -101,7 +102,10 @@ def delete(instance: models.Model, reason: str | None = None) -> None:
 
 
 def create_many(
-    instances: Sequence[M], user=None, reason: str | None = None, batch_size: int = 2000
+    instances: Sequence[M],
+    user: AbstractBaseUser | None = None,
+    reason: str | None = None,
+    batch_size: int = 2000,
 ) -> list[M]:
     """Insert many new records of one model, with their audit-trail rows, in bulk.
 

@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
 
 register = template.Library()
 
 
 @register.filter
-def sci(value) -> str:
+def sci(value: Any) -> str:
     """A cell count as 5.0 x 10^7."""
     from cpstem.outcomes.dose import sci as fmt
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import PasswordChangeForm
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.views.decorators.debug import sensitive_variables
 
 from cpstem.registry.models import Profile
@@ -15,7 +18,7 @@ class NewPasswordForm(PasswordChangeForm):
     "changed" to itself and stay in use)."""
 
     @sensitive_variables()
-    def clean(self):
+    def clean(self) -> dict[str, Any] | None:
         data = super().clean()
         old, new = data.get("old_password"), data.get("new_password1")
         if old and new and old == new and "new_password2" not in self.errors:
@@ -33,7 +36,7 @@ class PasswordChange(auth_views.PasswordChangeView):
     template_name = "registration/password_change.html"
     form_class = NewPasswordForm
 
-    def form_valid(self, form):
+    def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
         response = super().form_valid(form)
         Profile.objects.filter(user=self.request.user).update(must_change_password=False)
         return response

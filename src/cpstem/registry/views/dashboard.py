@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
@@ -20,7 +20,7 @@ from cpstem.registry.services.trajectory import curve_set
 
 @login_required
 @never_cache
-def dashboard(request):
+def dashboard(request: HttpRequest) -> HttpResponse:
     proj = privacy.project(request.user)
     patients = proj.patients()
     months = DashboardForm(request.GET).months_or(12)
@@ -50,7 +50,7 @@ def dashboard(request):
 
 @login_required
 @never_cache
-def export_csv(request):
+def export_csv(request: HttpRequest) -> HttpResponse:
     proj = privacy.project(request.user)
     if not proj.may_export:
         raise PermissionDenied("research exports are for researchers and administrators")

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Exists, Min, OuterRef
-from django.http import HttpResponse
+from django.db.models import Exists, Min, OuterRef, QuerySet
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -20,6 +23,7 @@ from cpstem.registry.clock import today
 from cpstem.registry.errors import FieldErrors
 from cpstem.registry.forms import PatientFilterForm, PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
+from cpstem.registry.models.base import PatientRecord
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import history, trajectory, write
@@ -28,7 +32,7 @@ from cpstem.registry.views.common import visible_patient
 PAGE_SIZE = 50
 
 
-def overdue_visits(on):
+def overdue_visits(on: date) -> QuerySet[FollowUpVisit]:
     return FollowUpVisit.objects.filter(
         done_on__isnull=True, target_date__lt=on, window_end__gte=on
     )
@@ -36,7 +40,7 @@ def overdue_visits(on):
 
 @login_required
 @never_cache
-def patient_list(request):
+def patient_list(request: HttpRequest) -> HttpResponse:
     proj = privacy.project(request.user)
     on = today()
     form = PatientFilterForm(request.GET)
@@ -93,7 +97,7 @@ def patient_list(request):
     )
 
 
-def annotate_page(patients: list[Patient], on) -> None:
+def annotate_page(patients: list[Patient], on: date) -> None:
     """Next visit, overdue flag and first administration for one page of patients (a few
     queries on the page's ids, so that the list stays fast with many patients)."""
     ids = [p.pk for p in patients]
@@ -121,7 +125,9 @@ def _timeline(proj: privacy.Projection, p: Patient) -> list[dict]:
     birth = p.birth_date
     items = []
 
-    def add(obj, kind: str, label: str, text) -> None:
+    def add(
+        obj: PatientRecord, kind: str, label: str, text: Callable[[dict[str, Any]], str]
+    ) -> None:
         r = proj.record(obj, birth)
         items.append(
             {
@@ -220,7 +226,7 @@ def _spasticity_table(proj: privacy.Projection, p: Patient) -> tuple[list, list]
 
 @login_required
 @never_cache
-def patient_detail(request, pk: int):
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proj = privacy.project(request.user)
     p = visible_patient(request, pk)
     birth = p.birth_date
@@ -255,7 +261,7 @@ def patient_detail(request, pk: int):
 
 @login_required
 @never_cache
-def trajectory_chart(request, pk: int):
+def trajectory_chart(request: HttpRequest, pk: int) -> HttpResponse:
     proj = privacy.project(request.user)
     p = visible_patient(request, pk)
     fmt = "png" if request.GET.get("format") == "png" else "svg"
@@ -269,7 +275,7 @@ def trajectory_chart(request, pk: int):
 
 @login_required
 @never_cache
-def patient_history(request, pk: int):
+def patient_history(request: HttpRequest, pk: int) -> HttpResponse:
     proj = privacy.project(request.user)
     p = visible_patient(request, pk)
     proj.require("audit_trail")
@@ -283,7 +289,7 @@ def patient_history(request, pk: int):
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def patient_edit(request, pk: int | None = None):
+def patient_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     access.require_write(request.user)
     patient = visible_patient(request, pk) if pk else Patient()
     site_choice = None

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -62,7 +62,7 @@ def _kind(name: str) -> Kind:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
-def record_edit(request, pk: int, kind: str, rid: int | None = None):
+def record_edit(request: HttpRequest, pk: int, kind: str, rid: int | None = None) -> HttpResponse:
     access.require_write(request.user)
     patient = visible_patient(request, pk)
     k = _kind(kind)
@@ -99,7 +99,7 @@ def record_edit(request, pk: int, kind: str, rid: int | None = None):
 
 @login_required
 @require_POST
-def record_delete(request, pk: int, kind: str, rid: int):
+def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpResponse:
     access.require_write(request.user)
     patient = visible_patient(request, pk)
     k = _kind(kind)
@@ -111,7 +111,7 @@ def record_delete(request, pk: int, kind: str, rid: int):
 
 @login_required
 @never_cache
-def gmfm88_detail(request, pk: int, rid: int):
+def gmfm88_detail(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     proj = privacy.project(request.user)
     patient = visible_patient(request, pk)
     sheet = get_object_or_404(GMFM88Assessment, pk=rid, patient=patient)
