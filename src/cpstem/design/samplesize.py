@@ -241,9 +241,6 @@ class SampleSize(Result):
         ]
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 @dataclass(frozen=True)
 class Power(Result):
@@ -270,9 +267,6 @@ class Power(Result):
             f"({self.analysis}, delta = {self.delta:g}, sd = {self.sd:g}, alpha = {self.alpha:g}, "
             f"{'two' if self.sided == 2 else 'one'}-sided, {self.method})"
         )
-
-    def __str__(self) -> str:
-        return self.summary()
 
 
 def power_means(

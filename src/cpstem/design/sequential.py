@@ -204,9 +204,6 @@ class GroupSequentialDesign(Result):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
     def table_rows(self) -> list[list[str]]:
         """The printed table as rpact shows it: one row per quantity, one column per stage."""
         frame = self.to_frame()

@@ -134,9 +134,6 @@ class InformationSize(Result):
             f"{adj}: {math.ceil(self.required)}"
         )
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def required_information_size(
     *,
@@ -311,9 +308,6 @@ class TSAResult(Result):
             f"  {self.verdict}",
         ]
         return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.summary()
 
     def plot(self, ax: Any = None) -> Any:
         """The TSA plot (see :func:`cpstem.design.plots.tsa_plot`)."""

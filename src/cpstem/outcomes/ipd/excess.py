@@ -48,9 +48,6 @@ class ExcessChangeResult(FrameResult):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def mean_ci(values: np.ndarray, level: float) -> tuple[float, float, float, float]:
     """Mean, SD and the t-interval of the mean (NaN where undefined)."""

@@ -75,9 +75,6 @@ class LabChangeResult(FrameResult):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def choose_scale(values: np.ndarray, setting: str | None = None) -> tuple[str, str, float]:
     """(scale, reason, skewness) of one analyte's raw values by the module's rule."""

@@ -99,9 +99,6 @@ class MixedModelResult(FrameResult):
         lines += ["", f"Optimizer: {self.convergence} ({self.n_evaluations} evaluations)"]
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _design(
     table: pd.DataFrame, response: str, fixed: str, random: str, groups: str

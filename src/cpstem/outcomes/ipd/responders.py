@@ -77,9 +77,6 @@ class RespondersResult(FrameResult):
             )
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _mcid_per_row(
     gmfcs: pd.Series, threshold: float | Mapping[int, float] | None

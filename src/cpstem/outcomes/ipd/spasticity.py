@@ -85,9 +85,6 @@ class SpasticityChangeResult(FrameResult):
         lines.append(self.warning)
         return "\n".join(lines)
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 def _pairs(data: pd.DataFrame, months: float) -> tuple[pd.DataFrame, str]:
     """Baseline and follow-up of each limb at ``months`` (columns ``*_0`` and ``*_1``)."""

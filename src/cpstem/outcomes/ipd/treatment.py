@@ -108,9 +108,6 @@ class TreatmentEffectResult(FrameResult):
             ]
         )
 
-    def __str__(self) -> str:
-        return self.summary()
-
 
 @dataclass(frozen=True)
 class AnalysisRows:
