@@ -81,24 +81,8 @@ def validate_table(table: pd.DataFrame, required: Iterable[str] | None = None) -
     ``group`` becomes a categorical with ``control`` as the reference level. Columns that are not
     part of the contract pass through unchecked.
     """
-    if not isinstance(table, pd.DataFrame):
-        raise _fail(
-            f"the analysis table must be a pandas DataFrame, not {type(table).__name__}",
-            "wrong_type",
-            None,
-            type=type(table).__name__,
-        )
     names = list(COLUMNS) if required is None else list(dict.fromkeys(required))
-    missing = [c for c in names if c not in table.columns]
-    if missing:
-        raise _fail(
-            f"the analysis table has no column {missing[0]!r} (needed: {', '.join(names)})",
-            "missing_column",
-            missing[0],
-            missing=missing,
-        )
-    if len(table) == 0:
-        raise _fail("the analysis table has no rows", "empty_table", None)
+    _check_required(table, names, "analysis")
     # the required contract columns and any non-contract columns (contract columns not asked
     # for are left out: nothing checked them); built as one dict, then one frame
     columns: dict[str, object] = {}
