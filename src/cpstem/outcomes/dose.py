@@ -1,6 +1,9 @@
 """Cell dose: parse a cell count, compute the dose per kg, and catch unit mistakes.
 
-The published range of per-kg doses and the policy limits around it live in ``data/dose.toml``.
+The published range of per-kg doses and the policy limits around it live in ``data/dose.toml``;
+the published doses of each product (cord blood, cord MSC, BM-MNC, ...) in
+``data/dose_ranges.toml``. :func:`check_dose` compares a dose with its product's range and says
+whether a total typed as per kg (or the reverse) is the likely cause of a dose outside it.
 """
 
 from __future__ import annotations
@@ -54,7 +57,17 @@ def parse_cell_count(value: Any, what: str = "cell count") -> float:
                         params={"value": text},
                     ) from None
                 mant = float(m["mant"].replace(",", "."))
-                number = mant * 10.0 ** int(m["exp"] or 0)
+                try:
+                    number = mant * 10.0 ** int(m["exp"] or 0)
+                except OverflowError:  # 5 x 10^400
+                    number = math.inf
+    if math.isnan(number) or number == math.inf:
+        raise OutcomeError(
+            f"{what} {value!r} is not a finite number of cells (too large)",
+            code="not_finite",
+            field="cell_count",
+            params={"value": str(value)},
+        )
     if not math.isfinite(number) or number <= 0:
         raise OutcomeError(
             f"{what} {value!r} must be a positive number of cells",
@@ -115,6 +128,8 @@ class Dose(Result):
     weight_kg: float
     cells_per_kg: float
     outside_published: str | None  # a message when the dose lies outside the published range
+    likely_swap: str | None = None  # see DoseCheck.likely_swap (with a product only)
+    range_product: str = "overall"  # the product whose range was used
 
     @property
     def needs_confirmation(self) -> bool:
@@ -123,21 +138,180 @@ class Dose(Result):
 
 def sci(x: float) -> str:
     """A cell number as clinicians write it: ``5.0 x 10^7``."""
+    if not math.isfinite(x) or x <= 0:
+        return f"{x:g}"
     exp = math.floor(math.log10(x))
     return f"{x / 10**exp:.3g} x 10^{exp}"
 
 
-def compute_dose(count: Any, weight_kg: Any, per_kg: bool = False) -> Dose:
+_SWAP_HINTS = {
+    "per_kg_entered_as_total": "if the number was per kg ({value} cells/kg), enter it as cells "
+    "per kg",
+    "total_entered_as_per_kg": "if the number was the total ({value} cells), enter it as total "
+    "cells",
+}
+
+
+@dataclass(frozen=True)
+class DoseRange(Result):
+    """The published doses of one product (``product``; ``"overall"`` for all products):
+    per-kg doses and, where trials gave a fixed number of cells, fixed totals."""
+
+    product: str
+    label: str
+    min_cells_per_kg: float
+    max_cells_per_kg: float
+    min_cells_total: float | None
+    max_cells_total: float | None
+    verified: str
+    source: str
+
+    def contains(self, cells_total: float, cells_per_kg: float, tol: float = 1e-9) -> bool:
+        """Inside the per-kg range, or inside the fixed-total range (when there is one).
+        ``tol``: the rounding of count / weight must not push a published dose outside."""
+        lo, hi = self.min_cells_per_kg * (1 - tol), self.max_cells_per_kg * (1 + tol)
+        if lo <= cells_per_kg <= hi:
+            return True
+        if self.min_cells_total is None or self.max_cells_total is None:
+            return False
+        return self.min_cells_total * (1 - tol) <= cells_total <= self.max_cells_total * (1 + tol)
+
+    def describe(self) -> str:
+        """``"5 x 10^6-1 x 10^8 cells/kg"`` (and the fixed totals when there are some)."""
+        text = f"{sci(self.min_cells_per_kg)}-{sci(self.max_cells_per_kg)} cells/kg"
+        if self.min_cells_per_kg == self.max_cells_per_kg:
+            text = f"{sci(self.min_cells_per_kg)} cells/kg"
+        if self.min_cells_total is not None and self.max_cells_total is not None:
+            total = (
+                sci(self.min_cells_total)
+                if self.min_cells_total == self.max_cells_total
+                else f"{sci(self.min_cells_total)}-{sci(self.max_cells_total)}"
+            )
+            text += f" or a fixed {total} cells"
+        return text
+
+
+def dose_range(product: str | None) -> DoseRange:
+    """The published dose range of ``product`` (a registry product code such as ``"ucb"``);
+    an unknown product (``"other"``, ``None``) gets the range over all products."""
+    ranges = data("dose_ranges")
+    key = product if product in ranges and product != "overall" else "overall"
+    r = ranges[key]
+    keys = ("min_source", "max_source", "min_total_source", "max_total_source")
+    sources = [r.get(k) for k in keys]
+    return DoseRange(
+        product=key,
+        label=r["label"],
+        min_cells_per_kg=float(r["min_cells_per_kg"]),
+        max_cells_per_kg=float(r["max_cells_per_kg"]),
+        min_cells_total=r.get("min_cells_total"),
+        max_cells_total=r.get("max_cells_total"),
+        verified=r["verified"],
+        source="; ".join(dict.fromkeys(s for s in sources if s)),
+    )
+
+
+@dataclass(frozen=True)
+class DoseCheck(Result):
+    """A dose compared with its product's published range.
+
+    ``outside``: the dose is outside the range (``side``: ``"below"`` or ``"above"``);
+    ``likely_swap``: ``"per_kg_entered_as_total"`` (a per-kg dose saved as the total: read as
+    per kg it would be inside the range) or ``"total_entered_as_per_kg"`` (the reverse), else
+    ``None``; ``message``: what to tell the person entering it (``None`` inside the range).
+    """
+
+    product: str
+    range: DoseRange
+    cells_total: float
+    cells_per_kg: float
+    weight_kg: float
+    outside: bool
+    side: str | None
+    likely_swap: str | None
+    message: str | None
+
+
+def check_dose(
+    product: str | None,
+    cells_total: float,
+    cells_per_kg: float,
+    weight_kg: float,
+    entered: str | None = None,
+) -> DoseCheck:
+    """Compare a dose with the published range of ``product`` (pure; no rounding).
+
+    ``entered`` (``"total"``, ``"per_kg"`` or ``None`` when unknown) is how the number was
+    typed: a swap is only suspected in the direction that could have happened. A dose below the
+    range whose total, read as cells per kg, is inside it: ``per_kg_entered_as_total``
+    (3 x 10^7 typed as the total for a 16 kg child gives 1.9 x 10^6/kg). A dose above the range
+    whose per-kg figure, read as the total, is inside it: ``total_entered_as_per_kg``
+    (a cord-blood total of 4.8 x 10^8 typed as per kg).
+    """
+    rng = dose_range(product)
+    inside = rng.contains(cells_total, cells_per_kg)
+    side = None if inside else ("below" if cells_per_kg < rng.min_cells_per_kg else "above")
+    swap = None
+    if side == "below" and entered != "per_kg":
+        if rng.contains(cells_total * weight_kg, cells_total):
+            swap = "per_kg_entered_as_total"
+    elif side == "above" and entered != "total":
+        if rng.contains(cells_per_kg, cells_per_kg / weight_kg):
+            swap = "total_entered_as_per_kg"
+    message = None
+    if side is not None:
+        what = "the lowest" if side == "below" else "the highest"
+        message = (
+            f"dose {sci(cells_per_kg)} cells/kg ({sci(cells_total)} cells in total, "
+            f"{weight_kg:g} kg) is {side} {what} published dose of {rng.label} "
+            f"({rng.describe()})"
+        )
+        if swap is not None:
+            shown = sci(cells_total if swap == "per_kg_entered_as_total" else cells_per_kg)
+            message += ": " + _SWAP_HINTS[swap].format(value=shown) + ", or confirm the dose"
+        else:
+            message += ": check the count and the weight, or confirm the dose"
+    return DoseCheck(
+        product=product or "",
+        range=rng,
+        cells_total=cells_total,
+        cells_per_kg=cells_per_kg,
+        weight_kg=weight_kg,
+        outside=side is not None,
+        side=side,
+        likely_swap=swap,
+        message=message,
+    )
+
+
+def compute_dose(
+    count: Any,
+    weight_kg: Any,
+    per_kg: bool = False,
+    product: str | None = None,
+    entered: str | None = "as_given",
+) -> Dose:
     """Check a dose. ``count`` is the total number of cells, or cells per kg with ``per_kg``.
 
-    Refuses weights in grams and per-kg doses more than the policy factor outside the
-    published range (a wrong exponent); flags doses outside the published range, with a hint
-    about total-versus-per-kg confusion, so that the caller asks for confirmation.
+    Refuses weights in grams, doses too large to be a number, and per-kg doses more than the
+    policy factor outside the published range over all products (a wrong exponent); flags
+    doses outside the published range -- of ``product`` when given (:func:`check_dose`), else
+    over all products -- with a hint about total-versus-per-kg confusion, so that the caller
+    asks for confirmation. ``entered``: how the number was typed (``"total"``, ``"per_kg"``, or
+    ``None`` when not known, e.g. a stored record); by default as ``per_kg`` says.
     """
     value = parse_cell_count(count, "cells per kg" if per_kg else "cell count")
     kg = check_weight_kg(weight_kg)
     per = value if per_kg else value / kg
     total = value * kg if per_kg else value
+    if not (math.isfinite(per) and math.isfinite(total)):
+        raise OutcomeError(
+            f"{sci(value)} cells {'per kg' if per_kg else 'in total'} with {kg:g} kg is too "
+            "large to be a dose: check the exponent",
+            code="not_finite",
+            field="cell_count",
+            params={"value": str(count), "weight_kg": kg},
+        )
     lim = _limits()
     lo, hi = (
         lim["published_per_kg"]["min_cells_per_kg"],
@@ -153,6 +327,17 @@ def compute_dose(count: Any, weight_kg: Any, per_kg: bool = False) -> Dose:
             code="dose_out_of_range",
             field="cell_count",
             params={"cells_per_kg": per, "min": lo, "max": hi, "factor": factor},
+        )
+    if product is not None:
+        how = ("per_kg" if per_kg else "total") if entered == "as_given" else entered
+        check = check_dose(product, total, per, kg, how)
+        return Dose(
+            cells_total=total,
+            weight_kg=kg,
+            cells_per_kg=per,
+            outside_published=check.message,
+            likely_swap=check.likely_swap,
+            range_product=check.range.product,
         )
     message = None
     tol = 1e-9  # rounding of count / weight must not push a published dose outside the range

@@ -15,6 +15,7 @@ from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.dose import parse_cell_count
 from cpstem.registry.clock import today
 from cpstem.registry.errors import FieldErrors
+from cpstem.registry.form_checks import ConfirmationMixin, TypedInputMixin
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -42,7 +43,7 @@ class DateInput(forms.DateInput):
         return super().get_context(name, value, attrs)
 
 
-class RecordForm(forms.ModelForm):
+class RecordForm(TypedInputMixin, ConfirmationMixin, forms.ModelForm):
     """A ModelForm validated by the registry's write path (:mod:`cpstem.registry.services.write`):
     the same checks, codes and fields as the API and the import.
 
@@ -55,6 +56,10 @@ class RecordForm(forms.ModelForm):
 
     #: model field -> the form field through which it is entered
     entry_fields: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.hide_confirmations()
 
     def _post_clean(self) -> None:
         opts = self._meta
@@ -74,6 +79,7 @@ class RecordForm(forms.ModelForm):
             field = target if target in self.fields else None
             for e in errors:
                 self.add_error(field, ValidationError(e.message, code=e.code))
+                self.show_confirmation(e.code)
 
 
 def _dates(*names: str) -> dict[str, forms.Widget]:
@@ -81,6 +87,12 @@ def _dates(*names: str) -> dict[str, forms.Widget]:
 
 
 class PatientForm(RecordForm):
+    #: read as a number so that the model can say "kilograms? enter grams" for 1.45 (an
+    #: integer field would only say "enter a whole number")
+    birth_weight_g = forms.FloatField(
+        label="Birth weight (g)", required=False, widget=forms.NumberInput(attrs={"step": "any"})
+    )
+
     class Meta:
         model = Patient
         fields = PATIENT_FIELDS
@@ -154,7 +166,9 @@ class AdministrationForm(RecordForm):
             except OutcomeError as exc:
                 self.add_error("cell_count", ValidationError(exc.message, code=exc.code))
                 return data
-            if data.get("cell_count_unit") == "per_kg":
+            unit = data.get("cell_count_unit")
+            self.instance.dose_entered = unit
+            if unit == "per_kg":
                 self.instance.cells_total = count * weight if weight else None
             else:
                 self.instance.cells_total = count
@@ -180,7 +194,7 @@ class GMFM88Form(RecordForm):
 
     class Meta:
         model = GMFM88Assessment
-        fields = ["date", "with_aids", "goal_dimensions", "notes"]
+        fields = ["date", "with_aids", "goal_dimensions", "notes", "duplicate_confirmed"]
         widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -221,7 +235,7 @@ class GMFM88Form(RecordForm):
 class GMFM66Form(RecordForm):
     class Meta:
         model = GMFM66Assessment
-        fields = ["date", "score", "se", "ci_lower", "ci_upper", "notes"]
+        fields = ["date", "score", "se", "ci_lower", "ci_upper", "notes", "duplicate_confirmed"]
         widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -235,7 +249,7 @@ class SpasticityForm(RecordForm):
 
     class Meta:
         model = SpasticityAssessment
-        fields = ["date", "notes"]
+        fields = ["date", "notes", "duplicate_confirmed"]
         widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -327,6 +341,7 @@ class AdverseEventForm(RecordForm):
             "action",
             "outcome",
             "notes",
+            "relatedness_confirmed",
         ]
         labels = {"date": "Onset date"}
         widgets = _dates("date", "resolution_date") | {"notes": forms.Textarea(attrs={"rows": 2})}

@@ -20,6 +20,7 @@ from cpstem.registry.api.schemas import (
     SpasticityIn,
     SpasticityOut,
     answers,
+    model_data,
 )
 from cpstem.registry.models import (
     GMFM66Assessment,
@@ -72,7 +73,7 @@ def gmfm_out(sheet: GMFM88Assessment) -> dict[str, Any]:
 )
 def add_gmfm(request: HttpRequest, pk: int, payload: GMFMIn) -> Status:
     patient = writable_patient(request, pk)
-    sheet = GMFM88Assessment(patient=patient, assessor=request.user, **payload.dict())
+    sheet = GMFM88Assessment(patient=patient, assessor=request.user, **model_data(payload))
     save(sheet, payload)
     return Status(201, gmfm_out(sheet))
 
@@ -96,7 +97,7 @@ def list_gmfm(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
 )
 def add_gmfm66(request: HttpRequest, pk: int, payload: GMFM66In) -> Status:
     patient = writable_patient(request, pk)
-    obj = save(GMFM66Assessment(patient=patient, source="gmae", **payload.dict()), payload)
+    obj = save(GMFM66Assessment(patient=patient, source="gmae", **model_data(payload)), payload)
     return Status(201, gmfm66_out(obj))
 
 
@@ -107,6 +108,5 @@ def add_gmfm66(request: HttpRequest, pk: int, payload: GMFM66In) -> Status:
 )
 def add_spasticity(request: HttpRequest, pk: int, payload: SpasticityIn) -> Status:
     patient = writable_patient(request, pk)
-    data = payload.dict()
-    obj = save(SpasticityAssessment(patient=patient, **data), payload)
+    obj = save(SpasticityAssessment(patient=patient, **model_data(payload)), payload)
     return Status(201, {"id": obj.pk, "date": obj.date, "mas": obj.mas, "tardieu": obj.tardieu})

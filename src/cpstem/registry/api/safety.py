@@ -6,7 +6,13 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from cpstem.registry.api.common import save, writable_patient
-from cpstem.registry.api.schemas import WRITE, AdverseEventIn, AdverseEventOut, answers
+from cpstem.registry.api.schemas import (
+    WRITE,
+    AdverseEventIn,
+    AdverseEventOut,
+    answers,
+    model_data,
+)
 from cpstem.registry.errors import FieldErrors
 from cpstem.registry.models import AdverseEvent
 
@@ -35,7 +41,7 @@ def adverse_event_out(ae: AdverseEvent) -> dict[str, Any]:
 )
 def add_adverse_event(request: HttpRequest, pk: int, payload: AdverseEventIn) -> Status:
     patient = writable_patient(request, pk)
-    data = payload.dict()
+    data = model_data(payload)
     data["date"] = data.pop("onset_date")
     aid = data.pop("administration_id")
     if aid is not None and not patient.administration_set.filter(pk=aid).exists():

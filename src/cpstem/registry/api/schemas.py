@@ -1,15 +1,17 @@
 """Request and response bodies of the REST API (one place for every Schema)."""
 
 import datetime as dt
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 from django.db import models
 from ninja import Field, Schema
 from ninja.pagination import LimitOffsetPagination
-from pydantic import ConfigDict, create_model, field_validator
+from pydantic import ConfigDict, ValidationInfo, create_model, field_validator
+from pydantic_core import PydanticCustomError
 
 from cpstem.registry.models import Administration, AdverseEvent, Patient, RehabEpisode
 from cpstem.registry.models.patients import PATIENT_FIELDS
+from cpstem.registry.typed_input import has_bool, refusal
 
 
 def _no_nul(value: Any) -> Any:
@@ -20,7 +22,10 @@ def _no_nul(value: Any) -> Any:
 
 
 class In(Schema):
-    """A request body: unknown fields and NUL characters in text are refused (422)."""
+    """A request body: unknown fields and NUL characters in text are refused (422).
+
+    ``confirm_*`` flags are stored as the record's ``*_confirmed`` field (:data:`CONFIRM`).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -29,6 +34,44 @@ class In(Schema):
     error_fields: ClassVar[dict[str, str]] = {}
 
     _text = field_validator("*", mode="before")(_no_nul)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _typed(cls, value: Any, info: ValidationInfo) -> Any:
+        """Coded and numeric fields: no JSON true/false where a number or code is expected
+        (``bool_not_allowed``), no digits of other scripts or invisible characters
+        (``non_ascii_digit``, ``control_character``; :mod:`cpstem.registry.typed_input`)."""
+        name = info.field_name or ""
+        if has_bool(value) and not _allows_bool(cls.model_fields[name].annotation):
+            raise PydanticCustomError(
+                "bool_not_allowed",
+                "true/false is not a number or a code: give the value",
+            )
+        found = refusal(name, value)
+        if found is not None:
+            raise PydanticCustomError(found[0], found[1].replace("{", "(").replace("}", ")"))
+        return value
+
+
+def _allows_bool(annotation: Any) -> bool:
+    return annotation is bool or bool in get_args(annotation)
+
+
+#: API confirmation flag -> the model field that stores it (for the audit trail)
+CONFIRM = {
+    "confirm_dose": "dose_confirmed",
+    "confirm_duplicate": "duplicate_confirmed",
+    "confirm_relatedness": "relatedness_confirmed",
+}
+
+
+def model_data(payload: Schema) -> dict[str, Any]:
+    """``payload.dict()`` with the confirmation flags renamed to their model fields."""
+    data = payload.dict()
+    for flag, name in CONFIRM.items():
+        if flag in data:
+            data[name] = data.pop(flag)
+    return data
 
 
 def choice(
@@ -121,7 +164,12 @@ PatientIn = create_model(
         str | None,
         Field(None, description="Site code (administrators only; default: own site)"),
     ),
-    **{name: model_field(Patient, name, **_PATIENT_DOCS.get(name, {})) for name in PATIENT_FIELDS},
+    **{name: model_field(Patient, name, **_PATIENT_DOCS.get(name, {})) for name in PATIENT_FIELDS}
+    | {
+        # a number, so that 1.45 (kilograms in the grams field) is answered "did you mean
+        # 1450 g?" by the model (code weight_in_kg), not "not a valid integer"
+        "birth_weight_g": (float | None, Field(None, description="grams, e.g. 1850")),
+    },
 )
 
 
@@ -179,7 +227,13 @@ class AdministrationIn(In):
     cell_count: float | str = Field(..., description="e.g. 5e7 or '5 x 10^7'")
     cell_count_unit: Literal["total", "per_kg"] = "total"
     weight_kg: float
-    confirm_dose: bool = Field(False, description="confirm a dose outside the published range")
+    confirm_dose: bool = Field(
+        False,
+        description="confirm a dose outside the published range of its product "
+        "(outcomes/data/dose_ranges.toml; an unknown product: the range over all products). "
+        "Without it such a dose is refused: 422, code dose_needs_confirmation on cell_count "
+        "(params: cells_per_kg, range, likely_swap).",
+    )
     hla_match: str = ""
     product_other: str = ""
     route_other: str = ""
@@ -222,6 +276,11 @@ class GMFMIn(In):
     with_aids: bool = False
     goal_dimensions: str = Field("", description="e.g. D,E")
     notes: str = ""
+    confirm_duplicate: bool = Field(
+        False,
+        description="confirm a second assessment of this kind for the child on the same day. "
+        "Without it: 422, code duplicate_assessment on date.",
+    )
 
 
 class GMFM66Out(Schema):
@@ -253,6 +312,11 @@ class GMFM66In(In):
     ci_lower: float | None = None
     ci_upper: float | None = None
     notes: str = ""
+    confirm_duplicate: bool = Field(
+        False,
+        description="confirm a second assessment of this kind for the child on the same day. "
+        "Without it: 422, code duplicate_assessment on date.",
+    )
 
 
 class MASIn(In):
@@ -276,6 +340,11 @@ class SpasticityIn(In):
     mas: list[MASIn] = []
     tardieu: list[TardieuIn] = []
     notes: str = ""
+    confirm_duplicate: bool = Field(
+        False,
+        description="confirm a second assessment of this kind for the child on the same day. "
+        "Without it: 422, code duplicate_assessment on date.",
+    )
 
 
 class SpasticityOut(Schema):
@@ -305,9 +374,19 @@ class AdverseEventIn(In):
     administration_id: int | None = None
     action: str = choice(AdverseEvent, "action", "none")
     outcome: str = choice(
-        AdverseEvent, "outcome", "", blank=True, description="default: from the resolution date"
+        AdverseEvent,
+        "outcome",
+        "",
+        blank=True,
+        description="blank: recovered when a resolution date is given, else unknown",
     )
     notes: str = ""
+    confirm_relatedness: bool = Field(
+        False,
+        description="confirm a probable or definite relatedness of an event that began before "
+        "any cell administration of the child. Without it: 422, code "
+        "related_before_administration on relatedness.",
+    )
 
 
 class AdverseEventOut(Schema):

@@ -46,7 +46,9 @@ def add_administration(request: HttpRequest, pk: int, payload: AdministrationIn)
     except OutcomeError as exc:  # the dose layer names the field: cell_count or weight_kg
         raise FieldErrors({exc.field or "cell_count": [FieldError.of(exc)]}) from None
     data["dose_confirmed"] = data.pop("confirm_dose")
-    obj = save(Administration(patient=patient, cells_total=dose.cells_total, **data), payload)
+    obj = Administration(patient=patient, cells_total=dose.cells_total, **data)
+    obj.dose_entered = unit  # the hint about a total typed as per kg (or back) points this way
+    obj = save(obj, payload)
     return Status(
         201,
         {

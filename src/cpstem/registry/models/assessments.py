@@ -32,6 +32,11 @@ class GMFM88Assessment(PatientRecord):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     notes = models.TextField(blank=True)
+    duplicate_confirmed = models.BooleanField(
+        "confirm a second assessment on this day",
+        default=False,
+        help_text="Another assessment of this kind is recorded for the child on the same day",
+    )
     history = HistoricalRecords()
 
     date_label = "assessment date"
@@ -73,6 +78,7 @@ class GMFM88Assessment(PatientRecord):
             self.score()
         except MeasureError as exc:
             add_error(errors, exc.field or "items", exc.message, exc.code, **exc.params)
+        self.clean_same_day(errors, "GMFM-88")
 
     def save(self, *args, **kwargs) -> None:
         if self.total is None:
@@ -100,6 +106,11 @@ class GMFM66Assessment(PatientRecord):
         GMFM88Assessment, null=True, blank=True, on_delete=models.CASCADE, related_name="gmfm66"
     )
     notes = models.TextField(blank=True)
+    duplicate_confirmed = models.BooleanField(
+        "confirm a second assessment on this day",
+        default=False,
+        help_text="Another assessment of this kind is recorded for the child on the same day",
+    )
     history = HistoricalRecords()
 
     date_label = "assessment date"
@@ -138,6 +149,7 @@ class GMFM66Assessment(PatientRecord):
                 "the 95 % CI must contain the score and lie within 0-100 (lower <= score <= upper)",
                 "ci_excludes_score",
             )
+        self.clean_same_day(errors, "GMFM-66")
 
 
 def _mas_rows(rows: Any) -> list[dict[str, Any]]:
@@ -206,6 +218,11 @@ class SpasticityAssessment(PatientRecord):
     mas = models.JSONField("Modified Ashworth", default=list, blank=True)
     tardieu = models.JSONField("Modified Tardieu", default=list, blank=True)
     notes = models.TextField(blank=True)
+    duplicate_confirmed = models.BooleanField(
+        "confirm a second assessment on this day",
+        default=False,
+        help_text="Another assessment of this kind is recorded for the child on the same day",
+    )
     history = HistoricalRecords()
 
     date_label = "assessment date"
@@ -229,6 +246,7 @@ class SpasticityAssessment(PatientRecord):
             add_error(
                 errors, "mas", "record at least one Modified Ashworth or Tardieu rating", "required"
             )
+        self.clean_same_day(errors, "spasticity assessment")
 
 
 class LabValue(PatientRecord):

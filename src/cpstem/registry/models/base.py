@@ -17,6 +17,9 @@ from cpstem.registry.clock import today
 derived_stale = Signal()
 
 
+#: The code of a second assessment of one kind on the same day, not confirmed.
+DUPLICATE_ASSESSMENT = "duplicate_assessment"
+
 #: field -> coded errors, collected by the ``clean`` methods (see :func:`add_error`).
 Errors = dict[str, list[ValidationError]]
 
@@ -103,6 +106,35 @@ class PatientRecord(models.Model):
     def validate_record(self, errors: Errors) -> None:
         """Checks of one kind of record: add coded errors to ``errors`` (see
         :func:`add_error`)."""
+
+    #: Set (not stored) by a bulk path that checks same-day duplicates itself (the import).
+    same_day_checked = False
+
+    def clean_same_day(self, errors: Errors, what: str) -> None:
+        """A second record of this kind for the child on the same day needs the record's
+        ``duplicate_confirmed`` (code ``duplicate_assessment`` on ``date``): two GMFM-88 sheets
+        of one day are usually the same sheet entered twice."""
+        if (
+            self.patient_id is None
+            or self.date is None
+            or self.same_day_checked
+            or getattr(self, "duplicate_confirmed", True)
+        ):
+            return
+        others = type(self)._default_manager.filter(patient_id=self.patient_id, date=self.date)
+        if self.pk is not None:
+            others = others.exclude(pk=self.pk)
+        n = others.count()
+        if n:
+            add_error(
+                errors,
+                "date",
+                f"a {what} of this child on {self.date.isoformat()} is already recorded: "
+                "confirm that this is a second assessment of the same day, or edit the first",
+                DUPLICATE_ASSESSMENT,
+                date=self.date.isoformat(),
+                existing=n,
+            )
 
     def save(self, *args, **kwargs) -> None:
         with transaction.atomic():

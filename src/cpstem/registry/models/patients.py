@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from collections.abc import Collection
 from datetime import date
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -158,6 +160,48 @@ class Patient(models.Model):
         return self.study_id
 
     # --- validation -------------------------------------------------------------------
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        """The fields' own checks; first a birth weight that is not whole grams: 1.45 is
+        kilograms typed into the grams field (code ``weight_in_kg``, "did you mean 1450 g?"),
+        not 1 g (an integer field would silently drop the fraction)."""
+        exclude = set(exclude or ())
+        errors: Errors = {}
+        bw = self.birth_weight_g
+        if "birth_weight_g" not in exclude and isinstance(bw, float | Decimal | str):
+            try:
+                grams = float(bw)
+            except ValueError:
+                grams = math.nan
+            if math.isfinite(grams) and grams != int(grams):
+                lim = data("plausibility")["birth_weight_g"]
+                if lim["min"] <= grams * 1000 <= lim["max"]:
+                    add_error(
+                        errors,
+                        "birth_weight_g",
+                        f"birth weight {grams:g} looks like kilograms: the field is in grams "
+                        f"(did you mean {grams * 1000:.0f} g?)",
+                        "weight_in_kg",
+                        value=grams,
+                        grams=round(grams * 1000),
+                    )
+                else:
+                    add_error(
+                        errors,
+                        "birth_weight_g",
+                        f"birth weight {grams:g}: enter whole grams, e.g. 1850",
+                        "not_whole_grams",
+                        value=grams,
+                    )
+            elif math.isfinite(grams):
+                self.birth_weight_g = int(grams)
+            exclude |= set(errors)
+        try:
+            super().clean_fields(exclude=exclude)
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+        if errors:
+            raise ValidationError(errors)
+
     def clean(self) -> None:
         errors: Errors = {}
         plaus = data("plausibility")
@@ -187,7 +231,7 @@ class Patient(models.Model):
             )
         bw = self.birth_weight_g
         lim = plaus["birth_weight_g"]
-        if bw is not None and not lim["min"] <= bw <= lim["max"]:
+        if isinstance(bw, int) and not lim["min"] <= bw <= lim["max"]:  # else clean_fields
             in_kg = bw < lim["min"]
             hint = " (kilograms? enter grams, e.g. 1850)" if in_kg else ""
             add_error(

@@ -12,6 +12,9 @@ from cpstem.registry.models.base import Errors, PatientRecord, add_error, check_
 
 GRADES = [(g, f"{g} - {label}") for g, label, _ in ctcae_grades()]
 RELATED = {"possible", "probable", "definite"}
+#: Relatedness that needs confirming for an event before any cell administration.
+STRONGLY_RELATED = {"probable", "definite"}
+RELATED_BEFORE_ADMINISTRATION = "related_before_administration"
 
 
 class AdverseEvent(PatientRecord):
@@ -35,8 +38,18 @@ class AdverseEvent(PatientRecord):
     action = models.CharField(
         "action taken", max_length=12, choices=choices("action"), default="none"
     )
-    outcome = models.CharField(max_length=14, choices=choices("outcome"), blank=True)
+    outcome = models.CharField(
+        max_length=14,
+        choices=choices("outcome"),
+        blank=True,
+        help_text="Blank: recovered when a resolution date is given, else unknown",
+    )
     notes = models.TextField(blank=True)
+    relatedness_confirmed = models.BooleanField(
+        "confirm the relatedness",
+        default=False,
+        help_text="Probable or definite relatedness of an event before any cell administration",
+    )
     history = HistoricalRecords()
 
     date_label = "onset date"
@@ -71,8 +84,8 @@ class AdverseEvent(PatientRecord):
             problems = check_event_date(self.resolution_date, None, "resolution date")
             if problems:
                 errors.setdefault("resolution_date", []).extend(problems)
-        if not self.outcome:
-            self.outcome = "recovered" if self.resolution_date else "not_recovered"
+        if not self.outcome:  # not given: a resolved event recovered; else nobody said
+            self.outcome = "recovered" if self.resolution_date else "unknown"
         if self.grade == 5:
             if not self.serious:
                 add_error(
@@ -106,4 +119,32 @@ class AdverseEvent(PatientRecord):
                 self.patient.administration_set.filter(date__lte=self.date)
                 .order_by("-date", "-id")
                 .first()
+            )
+        self.clean_relatedness(errors)
+
+    def clean_relatedness(self, errors: Errors) -> None:
+        """An event with onset before any cell administration cannot have been caused by one:
+        ``probable`` or ``definite`` needs ``relatedness_confirmed`` (code
+        ``related_before_administration`` on ``relatedness``)."""
+        if (
+            self.relatedness not in STRONGLY_RELATED
+            or self.relatedness_confirmed
+            or self.patient_id is None
+            or self.date is None
+        ):
+            return
+        if not self.patient.administration_set.filter(date__lte=self.date).exists():
+            first = self.patient.administration_set.order_by("date").values_list("date", flat=True)
+            when = (
+                f"before the first cell administration ({first[0].isoformat()})"
+                if first
+                else "and the child has no cell administration recorded"
+            )
+            add_error(
+                errors,
+                "relatedness",
+                f"the event began on {self.date.isoformat()}, {when}: a {self.relatedness} "
+                "relation to the cell product needs confirming (or choose another relatedness)",
+                RELATED_BEFORE_ADMINISTRATION,
+                relatedness=self.relatedness,
             )

@@ -18,6 +18,7 @@ class Product(models.TextChoices):
     WJ_MSC = "wj_msc", "Wharton's jelly MSC"
     BM_MNC = "bm_mnc", "Bone-marrow MNC (BM-MNC)"
     BM_MSC = "bm_msc", "Bone-marrow MSC (BM-MSC)"
+    PBMC = "pbmc", "Mobilised peripheral-blood MNC (PBMC)"
     OTHER = "other", "Other"
 
 
@@ -72,7 +73,10 @@ class Administration(PatientRecord):
 
     def validate_record(self, errors: Errors) -> None:
         """Dose errors land on ``weight_kg`` or ``cells_total`` (the dose layer's ``field``:
-        ``cell_count`` is the count as entered, stored as ``cells_total``)."""
+        ``cell_count`` is the count as entered, stored as ``cells_total``). The dose is checked
+        against the published range of its product (``outcomes/data/dose_ranges.toml``); an
+        entry path sets ``dose_entered`` (``"total"`` or ``"per_kg"``, not stored) so that the
+        hint about a total typed as per kg points the right way."""
         if self.product == Product.OTHER and not self.product_other.strip():
             add_error(errors, "product_other", "name the product", "required")
         if self.route == Route.OTHER and not self.route_other.strip():
@@ -94,7 +98,12 @@ class Administration(PatientRecord):
                 self.hla_match = f"{int(m[1])}/{int(m[2])}"
         if self.cells_total is not None and self.weight_kg is not None:
             try:
-                dose = compute_dose(self.cells_total, self.weight_kg)
+                dose = compute_dose(
+                    self.cells_total,
+                    self.weight_kg,
+                    product=self.product or None,
+                    entered=getattr(self, "dose_entered", None),
+                )
             except OutcomeError as exc:
                 field = "weight_kg" if exc.field == "weight_kg" else "cells_total"
                 add_error(errors, field, exc.message, exc.code, **exc.params)
@@ -107,6 +116,8 @@ class Administration(PatientRecord):
                         str(dose.outside_published),
                         "dose_needs_confirmation",
                         cells_per_kg=dose.cells_per_kg,
+                        range=dose.range_product,
+                        likely_swap=dose.likely_swap,
                     )
 
     def save(self, *args, **kwargs) -> None:

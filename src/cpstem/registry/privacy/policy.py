@@ -146,6 +146,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "n_not_tested": (T.SHOW, "count"),
         "assessor": (T.HIDE, "a member of staff (names the site's therapist)"),
         "notes": (T.HIDE, "free text"),
+        "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
     },
     GMFM66Assessment: _RECORD
     | {
@@ -156,12 +157,14 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "source": (T.SHOW, "coded source"),
         "sheet": (T.KEY, "the GMFM-88 sheet it was computed from"),
         "notes": (T.HIDE, "free text"),
+        "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
     },
     SpasticityAssessment: _RECORD
     | {
         "mas": (T.SHOW, "validated coded ratings (muscle, side, grade)"),
         "tardieu": (T.SHOW, "validated coded ratings and angles"),
         "notes": (T.HIDE, "free text"),
+        "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
     },
     LabValue: _RECORD
     | {
@@ -181,6 +184,10 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "action": (T.SHOW, "coded action"),
         "outcome": (T.SHOW, "coded outcome"),
         "notes": (T.HIDE, "free text"),
+        "relatedness_confirmed": (
+            T.SHOW,
+            "boolean: relatedness before any administration confirmed",
+        ),
     },
     FollowUpVisit: {
         "id": (T.KEY, "visit key"),
