@@ -252,12 +252,18 @@ def check_dose(
     inside = rng.contains(cells_total, cells_per_kg)
     side = None if inside else ("below" if cells_per_kg < rng.min_cells_per_kg else "above")
     swap = None
-    if side == "below" and entered != "per_kg":
-        if rng.contains(cells_total * weight_kg, cells_total):
-            swap = "per_kg_entered_as_total"
-    elif side == "above" and entered != "total":
-        if rng.contains(cells_per_kg, cells_per_kg / weight_kg):
-            swap = "total_entered_as_per_kg"
+    if (
+        side == "below"
+        and entered != "per_kg"
+        and rng.contains(cells_total * weight_kg, cells_total)
+    ):
+        swap = "per_kg_entered_as_total"
+    elif (
+        side == "above"
+        and entered != "total"
+        and rng.contains(cells_per_kg, cells_per_kg / weight_kg)
+    ):
+        swap = "total_entered_as_per_kg"
     message = None
     if side is not None:
         what = "the lowest" if side == "below" else "the highest"

@@ -14,6 +14,7 @@ from cpstem.measures.spasticity import MAS, MuscleGroup, Side
 from cpstem.outcomes import OutcomeError
 from cpstem.outcomes.dose import parse_cell_count
 from cpstem.registry.clock import today
+from cpstem.registry.dose_display import dose_ranges_json
 from cpstem.registry.errors import FieldErrors
 from cpstem.registry.form_checks import ConfirmationMixin, TypedInputMixin
 from cpstem.registry.models import (
@@ -156,6 +157,10 @@ class AdministrationForm(RecordForm):
         super().__init__(*args, **kwargs)
         if self.instance.pk and not self.is_bound:
             self.initial["cell_count"] = f"{self.instance.cells_total:g}"
+
+    def dose_ranges_json(self) -> str:
+        """The published dose range of each product, for the form's live dose line."""
+        return dose_ranges_json()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -352,6 +357,11 @@ class AdverseEventForm(RecordForm):
             patient_id=self.instance.patient_id
         )
         self.fields["outcome"].required = False
+        outcome = self.fields["outcome"]
+        outcome.choices = [  # type: ignore[attr-defined]
+            ("", "not given: unknown (recovered if a resolution date is given)"),
+            *[c for c in outcome.choices if c[0]],  # type: ignore[attr-defined]
+        ]
 
 
 class PatientFilterForm(forms.Form):

@@ -10,11 +10,16 @@ Format (UTF-8 CSV, one row per sheet, header required, ``#`` lines are comments)
   column means not tested.
 * optional: ``with_aids`` (yes/no), ``goal_dimensions`` (e.g. ``D,E``), ``gmfm66`` and
   ``gmfm66_se`` (a GMFM-66 from the GMAE for the same day), ``notes``.
+* any other column is refused (code ``unknown_column``), naming the closest known column: a
+  misspelt ``note`` column would otherwise be dropped silently.
+* every cell but ``notes`` is a code, date or number: a digit of another script (``٣``) or an
+  invisible control character is refused (codes ``non_ascii_digit``, ``control_character``).
 
 A row is rejected if its patient is unknown, the sheet is refused by the registry's validation
 (the same checks as the forms and the API: a date before birth, in the future or after consent
-withdrawal, a score that is not allowed, ...), or a GMFM-88 already exists for that patient on
-that day (in the file or in the registry). If any row is rejected nothing is written and every
+withdrawal, a score that is not allowed, ...), or a GMFM-88 (or the row's GMFM-66) already exists
+for that patient on that day (in the file or in the registry; code ``duplicate_assessment``, as
+the forms and the API without confirmation). If any row is rejected nothing is written and every
 rejected row is reported. A row whose number of fields differs from the header's, a cell with a
 line break (a quoted field running over several lines) and a NUL character are rejected before
 the cells are read.
@@ -23,6 +28,7 @@ the cells are read.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -34,12 +40,27 @@ import pandas as pd
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
 
+from cpstem import typedtext
 from cpstem.registry.errors import FieldError, FieldErrors, RegistryError
 from cpstem.registry.models import GMFM66Assessment, GMFM88Assessment, Patient
+from cpstem.registry.models.base import DUPLICATE_ASSESSMENT
 from cpstem.registry.services import write
+from cpstem.registry.typed_input import is_typed
 from cpstem.spreadsheet import escape_formula
 
 ITEM_COLUMNS = [f"item_{i}" for i in range(1, 89)]
+#: Every column a file may have.
+COLUMNS = (
+    "site",
+    "study_id",
+    "date",
+    *ITEM_COLUMNS,
+    "with_aids",
+    "goal_dimensions",
+    "gmfm66",
+    "gmfm66_se",
+    "notes",
+)
 _YES = {
     "yes": True,
     "y": True,
@@ -113,14 +134,33 @@ def read(path: Path) -> tuple[pd.DataFrame, list[int]]:
         raise RegistryError(
             f"{path.name}: required column(s) missing: {', '.join(sorted(missing))}"
         )
-    unknown = [c for c in df.columns if c.startswith("item_") and c not in ITEM_COLUMNS]
+    unknown = [c for c in df.columns if c not in COLUMNS]
     if unknown:
-        raise RegistryError(
-            f"{path.name}: unknown column(s) {', '.join(unknown)} (items are item_1 ... item_88)"
-        )
+        raise unknown_columns(path.name, unknown)
     if not any(c in df.columns for c in ITEM_COLUMNS):
         raise RegistryError(f"{path.name}: no item columns (item_1 ... item_88)")
     return df, keep[1:]
+
+
+def unknown_columns(name: str, unknown: list[str]) -> RegistryError:
+    """The refusal of a file with columns the import does not know (nothing is imported):
+    code ``unknown_column``, ``field`` the first such column, ``params`` each column with the
+    closest known column (``suggestions``)."""
+    suggestions = {
+        c: next(iter(difflib.get_close_matches(c, COLUMNS, n=1, cutoff=0.6)), None) for c in unknown
+    }
+    named = ", ".join(
+        f"{c!r} (did you mean {s!r}?)" if s else repr(c) for c, s in suggestions.items()
+    )
+    hint = " (items are item_1 ... item_88)" if any(c.startswith("item_") for c in unknown) else ""
+    return RegistryError(
+        f"{name}: unknown column(s) {', '.join(unknown)}{hint}: {named}; the columns are site, "
+        "study_id, date, item_1 ... item_88, with_aids, goal_dimensions, gmfm66, gmfm66_se, "
+        "notes. Nothing was imported",
+        code="unknown_column",
+        field=unknown[0],
+        params={"columns": unknown, "suggestions": suggestions},
+    )
 
 
 def _malformed_rows(kept: list[str], numbers: list[int]) -> list[Rejected]:
@@ -205,6 +245,15 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
                 errors.setdefault(i, []).append(e)
                 codes.setdefault(i, []).append(((names or {}).get(key, key), e.code))
 
+    # codes, dates and numbers: no digits of other scripts, no invisible characters
+    for column in df.columns:
+        if not is_typed(column):
+            continue
+        cells = df[column]
+        for i in cells.index[cells.str.contains(typedtext.SUSPECT, regex=True)]:
+            found = typedtext.problem(cells.iat[i])
+            if found is not None:
+                err(i, column, f"{column} {cells.iat[i]!r} {found[1]}", found[0])
     has_site = "site" in df.columns
     wanted = set(df["study_id"].str.strip())
     candidates: dict[str, list[Patient]] = {}
@@ -261,6 +310,7 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
             notes=notes.iat[i],
             assessor=user,
         )
+        sheet.same_day_checked = True  # one sheet per patient and day: checked below, in bulk
         # the patient was read from the registry above (no second look-up per row)
         exclude = ["patient", "assessor"] + (["date"] if day is None else [])
         try:
@@ -278,7 +328,7 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
                 i,
                 "date",
                 f"a second GMFM-88 for {p.study_id} on {d} (also line {lines[seen[(p.pk, d)]]})",
-                "duplicate",
+                DUPLICATE_ASSESSMENT,
             )
         else:
             seen[(p.pk, d)] = i
@@ -296,8 +346,15 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
                 i,
                 "date",
                 f"a GMFM-88 for {patients[i].study_id} on {d} is already in the registry",
-                "duplicate",
+                DUPLICATE_ASSESSMENT,
             )
+    existing66 = set()
+    for start in range(0, len(pids), 500):
+        existing66 |= set(
+            GMFM66Assessment.objects.filter(patient_id__in=pids[start : start + 500]).values_list(
+                "patient_id", "date"
+            )
+        )
     scores: list[tuple[int, GMFM66Assessment]] = []
     if "gmfm66" in df.columns:
         se_text = col("gmfm66_se")
@@ -315,6 +372,15 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
             g66 = GMFM66Assessment(
                 patient=patients[i], date=dates[i], score=score, se=se_value, source="gmae"
             )
+            g66.same_day_checked = True
+            p, d = patients[i], dates[i]
+            if p is not None and (p.pk, d) in existing66:
+                err(
+                    i,
+                    "gmfm66",
+                    f"a GMFM-66 for {p.study_id} on {d} is already in the registry",
+                    DUPLICATE_ASSESSMENT,
+                )
             try:  # its date is the sheet's (checked above): the score and SE are checked here
                 write.validate(g66, exclude=["patient", "date", "sheet"])
             except FieldErrors as exc:

@@ -60,7 +60,17 @@ class _ProjectedList:
 @router.get("/patients", response=answers({200: list[PatientOut]}), tags=["patients"])
 @paginate(Pages)
 def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> _ProjectedList:
-    """Researchers get the list in research-ID order (random), not in the order of entry."""
+    """Researchers get the list in research-ID order (random), not in the order of entry.
+    An unknown query parameter (a misspelt filter would list every patient) is a 422."""
+    known = {*PatientFilter.model_fields, *Pages.Input.model_fields}
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise FieldErrors.one(
+            unknown[0],
+            f"unknown query parameter(s) {', '.join(map(repr, unknown))}: the filters are "
+            f"{', '.join(sorted(known))}",
+            "unknown_parameter",
+        )
     proj = privacy.project(request.user)
     qs = proj.patients().order_by(*proj.list_order)
     if filters.q:

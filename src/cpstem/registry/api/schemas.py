@@ -413,8 +413,10 @@ class When(Schema):
 
 
 class ObservationOut(When):
-    gmfm66: float
+    gmfm66: float = Field(..., description="the day's score; the mean of several (same_day_rule)")
     se: float | None
+    n_scores: int = Field(1, description="how many GMFM-66 scores of the day were combined")
+    scores: list[float] = Field(default_factory=list, description="the day's scores, as entered")
 
 
 class BaselineOut(When):
@@ -448,6 +450,7 @@ class TrajectoryOut(Schema):
     curve_set: str
     curve_set_verified: str
     gmfcs: str | None
+    same_day_rule: str = Field(..., description="how several scores of one day are used")
     observations: list[ObservationOut]
     administrations: list[AdministrationChangeOut]
 

@@ -325,8 +325,10 @@ class Projection:
             "curve_set": head["curve_set"],
             "curve_set_verified": head["curve_set_verified"],
             "gmfcs": t.level,
+            "same_day_rule": head["same_day_rule"],
             "observations": [
-                {"age_months": months(o.day), "gmfm66": o.score, "se": o.se} for o in t.observations
+                {"age_months": months(o.day), "gmfm66": o.score, "se": o.se} | t.combined(o.day)
+                for o in t.observations
             ],
             "administrations": [
                 {

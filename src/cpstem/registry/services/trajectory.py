@@ -1,8 +1,19 @@
-"""A patient's GMFM-66 trajectory compared with the reference curve (both methods)."""
+"""A patient's GMFM-66 trajectory compared with the reference curve (both methods).
+
+Several GMFM-66 scores of one day (a second assessment confirmed on entry, or a GMAE score
+beside the one computed from that day's GMFM-88 sheet) count as one observation: their
+**mean** (:data:`SAME_DAY_RULE`). They measure the same child's ability on the same day, so
+neither is preferred and their mean has the smaller measurement error: its standard error is
+sqrt(sum of SE^2) / n when every score has one, else unknown. The answer says, per observation,
+how many scores were combined and which.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -28,11 +39,20 @@ def curve_set() -> reference.CurveSet:
     return reference.load(name)
 
 
+#: How several GMFM-66 scores of one day are used (documented in the API answer).
+SAME_DAY_RULE = (
+    "several GMFM-66 scores on one day: their mean is used (SE sqrt(sum SE^2)/n when every "
+    "score has an SE); n_scores and scores say which were combined"
+)
+
+
 @dataclass(frozen=True)
 class Trajectory:
     level: str | None
     observations: list[Observation]
     changes: list[AdministrationChange]
+    #: day -> the scores combined into that day's observation (days with one score too)
+    scores: dict[date, tuple[float, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         cs = curve_set()
@@ -40,31 +60,57 @@ class Trajectory:
             "curve_set": cs.name,
             "curve_set_verified": cs.verified,
             "gmfcs": self.level,
+            "same_day_rule": SAME_DAY_RULE,
             "observations": [
-                {"date": o.day.isoformat(), "gmfm66": o.score, "se": o.se}
+                {"date": o.day.isoformat(), "gmfm66": o.score, "se": o.se} | self.combined(o.day)
                 for o in self.observations
             ],
             "administrations": [c.to_dict() for c in self.changes],
         }
 
+    def combined(self, day: date) -> dict:
+        """``{"n_scores", "scores"}`` of a day's observation."""
+        scores = list(self.scores.get(day, ()))
+        return {"n_scores": len(scores) or 1, "scores": scores}
+
+
+def same_day_mean(rows: list[tuple[date, float, float | None]]) -> list[Observation]:
+    """One observation per day (:data:`SAME_DAY_RULE`), in date order."""
+    by_day: dict[date, list[tuple[float, float | None]]] = defaultdict(list)
+    for day, score, se in rows:
+        by_day[day].append((score, se))
+    out = []
+    for day in sorted(by_day):
+        values = by_day[day]
+        n = len(values)
+        if n == 1:
+            out.append(Observation(day, values[0][0], values[0][1]))
+            continue
+        ses = [se for _, se in values]
+        se = None if any(v is None for v in ses) else math.sqrt(sum(v * v for v in ses)) / n
+        out.append(Observation(day, sum(v for v, _ in values) / n, se))
+    return out
+
 
 def trajectory(patient: Patient) -> Trajectory:
     """Observed GMFM-66 and observed-vs-expected change after each administration.
 
-    The GMFCS level used is the one recorded on or before the first administration (else the
+    Several scores on one day are combined (:data:`SAME_DAY_RULE`). The GMFCS level used is the
+    one recorded on or before the first administration (else the
     current one): the level at baseline defines the expected course.
     """
-    obs = [
-        Observation(d, s, se)
-        for d, s, se in patient.gmfm66assessment_set.order_by("date").values_list(
-            "date", "score", "se"
-        )
-    ]
+    rows = list(
+        patient.gmfm66assessment_set.order_by("date", "id").values_list("date", "score", "se")
+    )
+    obs = same_day_mean(rows)
+    scores: dict[date, tuple[float, ...]] = {}
+    for d, s, _ in rows:
+        scores[d] = (*scores.get(d, ()), s)
     admins = list(patient.administration_set.order_by("date").values_list("id", "date"))
     level = patient.level_on("gmfcs", admins[0][1]) if admins else patient.gmfcs
     roman = None if level is None else str(Level(level))
     changes = compare(patient.birth_date, roman, admins, obs, curve_set(), rules())
-    return Trajectory(roman, obs, changes)
+    return Trajectory(roman, obs, changes, scores)
 
 
 def chart(patient: Patient, fmt: str = "svg", projection: Projection | None = None) -> bytes:
