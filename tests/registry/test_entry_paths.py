@@ -9,6 +9,7 @@ does (``onset_date``, ``start_date``, ``cell_count``; a GMFM item is reported on
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from cpstem.registry.models import (
     GMFM66Assessment,
     GMFM88Assessment,
     Patient,
+    SpasticityAssessment,
 )
 from cpstem.registry.services import write
 
@@ -86,7 +88,35 @@ class Rule:
     csv: tuple[dict, str] | None = None  # (row cells, field)
     withdrawn: bool = False  # the patient withdrew consent on 2023-01-01
     extra: dict = field(default_factory=dict)
+    existing: Callable[[Patient], object] | None = None  # a record written first
 
+
+def _sheet_on_2024_05_01(patient: Patient) -> object:
+    return write.save(GMFM88Assessment(patient=patient, date=date(2024, 5, 1), items={"1": 2}))
+
+
+def _gmfm66_on_2024_05_01(patient: Patient) -> object:
+    return write.save(GMFM66Assessment(patient=patient, date=date(2024, 5, 1), score=40))
+
+
+def _spasticity_on_2024_05_01(patient: Patient) -> object:
+    return write.save(
+        SpasticityAssessment(
+            patient=patient,
+            date=date(2024, 5, 1),
+            mas=[{"muscle": "hip_adductors", "side": "left", "grade": "1+"}],
+        )
+    )
+
+
+SPASTICITY_FORM = {"date": "2024-05-01", "mas_hip_adductors_left": "2", "notes": ""}
+SPASTICITY_API = {
+    "date": "2024-05-01",
+    "mas": [{"muscle": "hip_adductors", "side": "left", "grade": "2"}],
+}
+ARABIC_40 = "٤٠"  # ٤٠: Arabic-Indic 4, 0
+PERSIAN_3 = "۳"  # ۳: extended Arabic-Indic (Persian) 3
+RLM = "‏"  # right-to-left mark
 
 RULES = [
     Rule(
@@ -212,6 +242,123 @@ RULES = [
             "start_date",
         ),
     ),
+    # --- data-entry safety (issue 8) ---
+    Rule(
+        "second GMFM-88 of the child on the same day, not confirmed",
+        "duplicate_assessment",
+        form=("gmfm88", gmfm_form(item_1="1"), "date"),
+        api=("/assessments/gmfm", {"date": "2024-05-01", "items": {"1": 1}}, "date"),
+        csv=({"date": "2024-05-01", "item_1": "1"}, "date"),
+        existing=_sheet_on_2024_05_01,
+    ),
+    Rule(
+        "second GMFM-66 of the child on the same day, not confirmed",
+        "duplicate_assessment",
+        form=("gmfm66", {"date": "2024-05-01", "score": "42", "notes": ""}, "date"),
+        api=("/assessments/gmfm66", {"date": "2024-05-01", "score": 42}, "date"),
+        csv=({"date": "2024-05-01", "item_1": "1", "gmfm66": "42"}, "gmfm66"),
+        existing=_gmfm66_on_2024_05_01,
+    ),
+    Rule(
+        "second spasticity assessment of the child on the same day, not confirmed",
+        "duplicate_assessment",
+        form=("spasticity", SPASTICITY_FORM, "date"),
+        api=("/assessments/spasticity", SPASTICITY_API, "date"),
+        existing=_spasticity_on_2024_05_01,
+    ),
+    Rule(
+        "cord-blood total of 4.8 x 10^8 typed as per kg, not confirmed",
+        "dose_needs_confirmation",
+        form=(
+            "administration",
+            ADMIN_FORM | {"cell_count": "4.8 x 10^8", "cell_count_unit": "per_kg"},
+            "cell_count",
+        ),
+        api=(
+            "/administrations",
+            ADMIN_API | {"cell_count": "4.8 x 10^8", "cell_count_unit": "per_kg"},
+            "cell_count",
+        ),
+    ),
+    Rule(
+        "cord-blood 3 x 10^7 per kg typed as the total (2 x 10^6/kg), not confirmed",
+        "dose_needs_confirmation",
+        form=("administration", ADMIN_FORM | {"cell_count": "3e7"}, "cell_count"),
+        api=("/administrations", ADMIN_API | {"cell_count": "3e7"}, "cell_count"),
+    ),
+    Rule(
+        "cell count 5 x 10^400 (overflows a float)",
+        "not_finite",
+        form=("administration", ADMIN_FORM | {"cell_count": "5 x 10^400"}, "cell_count"),
+        api=("/administrations", ADMIN_API | {"cell_count": "5 x 10^400"}, "cell_count"),
+    ),
+    Rule(
+        "1.7e308 cells in 0.5 kg (the dose per kg overflows)",
+        "not_finite",
+        form=(
+            "administration",
+            ADMIN_FORM | {"cell_count": "1.7e308", "weight_kg": "0.5"},
+            "cell_count",
+        ),
+        api=(
+            "/administrations",
+            ADMIN_API | {"cell_count": 1.7e308, "weight_kg": 0.5},
+            "cell_count",
+        ),
+    ),
+    Rule(
+        "probable relatedness of an event before any administration, not confirmed",
+        "related_before_administration",
+        form=("ae", AE_FORM | {"relatedness": "probable"}, "relatedness"),
+        api=("/adverse-events", AE_API | {"relatedness": "definite"}, "relatedness"),
+    ),
+    Rule(
+        "Arabic-Indic digits in a GMFM-66 score",
+        "non_ascii_digit",
+        form=("gmfm66", {"date": "2024-05-01", "score": ARABIC_40, "notes": ""}, "score"),
+        api=("/assessments/gmfm66", {"date": "2024-05-01", "score": ARABIC_40}, "score"),
+        csv=({"date": "2024-05-01", "item_1": "1", "gmfm66": ARABIC_40}, "gmfm66"),
+    ),
+    Rule(
+        "Persian digit as a GMFM item score",
+        "non_ascii_digit",
+        form=("gmfm88", gmfm_form(item_23=PERSIAN_3), "item_23"),
+        api=("/assessments/gmfm", {"date": "2024-05-01", "items": {"23": PERSIAN_3}}, "items"),
+        csv=({"date": "2024-05-01", "item_23": PERSIAN_3}, "item_23"),
+    ),
+    Rule(
+        "right-to-left mark in a date",
+        "control_character",
+        form=("gmfm88", gmfm_form(date="2024-05-01" + RLM, item_1="1"), "date"),
+        api=("/assessments/gmfm", {"date": "2024-05-01" + RLM, "items": {"1": 1}}, "date"),
+        csv=({"date": "2024-05-01" + RLM, "item_1": "1"}, "date"),
+    ),
+    Rule(
+        "right-to-left override in a coded field (product)",
+        "control_character",
+        form=("administration", ADMIN_FORM | {"product": "\u202eucb"}, "product"),
+        api=("/administrations", ADMIN_API | {"product": "\u202eucb"}, "product"),
+    ),
+    Rule(
+        "Arabic-Indic digits in a weight",
+        "non_ascii_digit",
+        form=("administration", ADMIN_FORM | {"weight_kg": "\u0661\u0665"}, "weight_kg"),
+        api=("/administrations", ADMIN_API | {"weight_kg": "\u0661\u0665"}, "weight_kg"),
+    ),
+    Rule(
+        "C1 control character in a rehabilitation hours field",
+        "control_character",
+        form=(
+            "rehab",
+            {"therapy": "physiotherapy", "hours_per_week": "3\x85", "date": "2024-05-01"},
+            "hours_per_week",
+        ),
+        api=(
+            "/rehabilitation",
+            {"therapy": "physiotherapy", "hours_per_week": "3\x85", "start_date": "2024-05-01"},
+            "hours_per_week",
+        ),
+    ),
 ]
 
 
@@ -250,6 +397,8 @@ def _csv_problems(tmp_path: Path, patient: Patient, cells: dict) -> list[tuple[s
 def test_form_refuses(rule, web, patient):
     if rule.withdrawn:
         _withdraw(patient)
+    if rule.existing:
+        rule.existing(patient)
     kind, data, name = rule.form
     codes = _form_codes(web, patient, kind, data)
     assert rule.code in codes.get(name, []), codes
@@ -259,6 +408,8 @@ def test_form_refuses(rule, web, patient):
 def test_api_refuses(rule, api, patient):
     if rule.withdrawn:
         _withdraw(patient)
+    if rule.existing:
+        rule.existing(patient)
     path, body, name = rule.api
     codes = _api_codes(api, patient, path, body)
     assert rule.code in codes.get(name, []), codes
@@ -268,10 +419,13 @@ def test_api_refuses(rule, api, patient):
 def test_import_refuses(rule, patient, tmp_path):
     if rule.withdrawn:
         _withdraw(patient)
+    before = rule.existing(patient) if rule.existing else None
     cells, name = rule.csv
     problems = _csv_problems(tmp_path, patient, cells)
     assert (name, rule.code) in problems, problems
-    assert not GMFM88Assessment.objects.exists()
+    # nothing was written: the registry holds only what the rule wrote first
+    sheets = list(GMFM88Assessment.objects.all())
+    assert sheets == ([before] if isinstance(before, GMFM88Assessment) else [])
 
 
 def test_every_rule_has_a_form_and_an_api_case_and_gmfm_rules_an_import_case():

@@ -113,7 +113,8 @@ class PatientRecord(models.Model):
     def clean_same_day(self, errors: Errors, what: str) -> None:
         """A second record of this kind for the child on the same day needs the record's
         ``duplicate_confirmed`` (code ``duplicate_assessment`` on ``date``): two GMFM-88 sheets
-        of one day are usually the same sheet entered twice."""
+        of one day are usually the same sheet entered twice. Asked when a record is created on,
+        or moved to, a day that has one already; not when a record is edited on its day."""
         if (
             self.patient_id is None
             or self.date is None
@@ -121,7 +122,10 @@ class PatientRecord(models.Model):
             or getattr(self, "duplicate_confirmed", True)
         ):
             return
-        others = type(self)._default_manager.filter(patient_id=self.patient_id, date=self.date)
+        manager = type(self)._default_manager
+        if self.pk is not None and manager.filter(pk=self.pk, date=self.date).exists():
+            return  # an edit that keeps the day: the pair was confirmed when the second came
+        others = manager.filter(patient_id=self.patient_id, date=self.date)
         if self.pk is not None:
             others = others.exclude(pk=self.pk)
         n = others.count()

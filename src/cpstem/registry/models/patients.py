@@ -172,7 +172,15 @@ class Patient(models.Model):
                 grams = float(bw)
             except ValueError:
                 grams = math.nan
-            if math.isfinite(grams) and grams != int(grams):
+            if math.isinf(grams):
+                add_error(
+                    errors,
+                    "birth_weight_g",
+                    f"birth weight {bw!r} is not a finite number of grams",
+                    "not_finite",
+                    value=str(bw),
+                )
+            elif math.isfinite(grams) and grams != int(grams):
                 lim = data("plausibility")["birth_weight_g"]
                 if lim["min"] <= grams * 1000 <= lim["max"]:
                     add_error(
