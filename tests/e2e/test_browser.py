@@ -37,16 +37,16 @@ def test_clinician_records_a_child(login):
     page.select_option("#id_product", "ucb")
     page.select_option("#id_origin", "allogeneic")
     page.fill("#id_hla_match", "5/6")
-    page.fill("#id_cell_count", "5 x 10^7")
+    page.fill("#id_cell_count", "5 x 10^8")  # 3.3e7/kg: inside cord blood's published range
     page.fill("#id_weight_kg", "15000")  # grams by mistake
     page.select_option("#id_route", "intravenous")
     page.click("button:has-text('Save')")
     assert "looks like grams" in page.content()
-    assert page.input_value("#id_cell_count") == "5 x 10^7"  # nothing lost
+    assert page.input_value("#id_cell_count") == "5 x 10^8"  # nothing lost
     page.fill("#id_weight_kg", "15")
     page.click("button:has-text('Save')")
     page.wait_for_url(patient_url)
-    assert "3.33e+06 cells/kg" in page.content()
+    assert "3.33e+07 cells/kg" in page.content()
 
     for day, score in (("2023-02-25", "40"), ("2024-03-01", "46.5")):
         page.click("text=+ GMFM-66")
