@@ -454,3 +454,38 @@ def test_import_refuses_a_misspelt_notes_column_naming_it(patient, tmp_path):
     assert "unknown column(s) note" in exc.value.message
     assert "'note' (did you mean 'notes'?)" in exc.value.message
     assert not GMFM88Assessment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "code"), [("1e400", "out_of_range"), ("NaN", "out_of_range"), ("-inf", "out_of_range")]
+)
+def test_import_refuses_an_overflowing_gmfm66_as_a_rejected_row(patient, tmp_path, text, code):
+    path = tmp_path / "in.csv"
+    path.write_text(f"study_id,date,item_1,gmfm66\n{patient.study_id},2024-05-01,2,{text}\n")
+    with pytest.raises(importer.ImportRejected) as exc:
+        importer.import_gmfm(path)
+    assert exc.value.rows[0].problems == (("gmfm66", code),)
+    assert not GMFM88Assessment.objects.exists()
+
+
+def test_openapi_documents_the_confirmation_flags(api):
+    schema = api("clin").get("/openapi.json").json()["components"]["schemas"]
+    flags = {
+        "AdministrationIn": "confirm_dose",
+        "GMFMIn": "confirm_duplicate",
+        "GMFM66In": "confirm_duplicate",
+        "SpasticityIn": "confirm_duplicate",
+        "AdverseEventIn": "confirm_relatedness",
+    }
+    for body, flag in flags.items():
+        prop = schema[body]["properties"][flag]
+        assert prop["type"] == "boolean" and prop["default"] is False, body
+    assert (
+        "dose_needs_confirmation"
+        in schema["AdministrationIn"]["properties"]["confirm_dose"]["description"]
+    )
+    assert (
+        "duplicate_assessment" in schema["GMFMIn"]["properties"]["confirm_duplicate"]["description"]
+    )
+    traj = schema["TrajectoryOut"]["properties"]
+    assert "same_day_rule" in traj

@@ -28,7 +28,7 @@ from cpstem.registry.models import (
 )
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services.schedule import rules
-from cpstem.registry.services.trajectory import curve_set
+from cpstem.registry.services.trajectory import curve_set, same_day_mean
 
 
 def counts(patients: QuerySet[Patient]) -> dict[str, int]:
@@ -88,11 +88,14 @@ def change_rows(
         .values_list("patient_id", "id", "date", "product")
     ):
         first.setdefault(pid, (aid, day, product))
-    obs: dict[int, list[Observation]] = defaultdict(list)
+    scores: dict[int, list[tuple[date, float, None]]] = defaultdict(list)
     for pid, day, score in GMFM66Assessment.objects.filter(patient_id__in=first).values_list(
         "patient_id", "date", "score"
     ):
-        obs[pid].append(Observation(day, score))
+        scores[pid].append((day, score, None))
+    # several scores of one day: their mean, as in the child's trajectory (SAME_DAY_RULE)
+    obs: dict[int, list[Observation]] = defaultdict(list)
+    obs.update({pid: same_day_mean(rows) for pid, rows in scores.items()})
     levels: dict[int, list[tuple[date, int]]] = defaultdict(list)
     for pid, day, level in (
         Classification.objects.filter(patient_id__in=first, system="gmfcs")
