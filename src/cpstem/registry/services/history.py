@@ -8,7 +8,7 @@ from datetime import datetime
 from cpstem.registry.models import PATIENT_RECORDS, Patient
 
 _KIND = {"+": "created", "~": "changed", "-": "deleted"}
-_HIDDEN = {"updated_at", "created_at", "items"}
+_HIDDEN = {"updated_at", "created_at", "items", "version"}
 
 
 @dataclass(frozen=True)
