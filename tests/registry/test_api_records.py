@@ -132,7 +132,11 @@ def test_stale_if_match_is_refused_with_412(api, pid):
 
 
 def test_delete_needs_a_reason_and_keeps_the_audit_trail(api, pid):
-    rid = _post(api, f"/patients/{pid}/labs", {"date": "2024-05-01", "analyte": "CRP", "value": 3.2, "unit": "mg/L"})
+    rid = _post(
+        api,
+        f"/patients/{pid}/labs",
+        {"date": "2024-05-01", "analyte": "CRP", "value": 3.2, "unit": "mg/L"},
+    )
     c = api("clin")
     url = f"/patients/{pid}/labs/{rid}"
     r = c.delete(url)
@@ -197,7 +201,9 @@ def test_administration_patch_recomputes_the_dose(api, pid):
 def test_other_record_kinds(api, pid):
     c = api("clin")
     cid = _post(
-        api, f"/patients/{pid}/classifications", {"date": "2023-01-10", "system": "gmfcs", "level": "III"}
+        api,
+        f"/patients/{pid}/classifications",
+        {"date": "2023-01-10", "system": "gmfcs", "level": "III"},
     )
     r = c.patch(f"/patients/{pid}/classifications/{cid}", {"level": "II", "reason": "re-rated"})
     assert r.status_code == 200 and r.json()["level"] == 2
@@ -207,7 +213,9 @@ def test_other_record_kinds(api, pid):
         f"/patients/{pid}/rehabilitation",
         {"therapy": "physiotherapy", "hours_per_week": 3, "start_date": "2023-02-01"},
     )
-    r = c.patch(f"/patients/{pid}/rehabilitation/{rid}", {"start_date": "2023-03-01", "reason": "x"})
+    r = c.patch(
+        f"/patients/{pid}/rehabilitation/{rid}", {"start_date": "2023-03-01", "reason": "x"}
+    )
     assert r.status_code == 200 and r.json()["start_date"] == "2023-03-01"
     gid = _post(api, f"/patients/{pid}/assessments/gmfm66", {"date": "2024-01-10", "score": 40})
     r = c.patch(f"/patients/{pid}/assessments/gmfm66/{gid}", {"se": 1.5, "reason": "GMAE SE"})
@@ -223,7 +231,12 @@ def test_other_record_kinds(api, pid):
     )
     assert r.status_code == 200, r.content
     assert r.json()["mas"] == [{"muscle": "hamstrings", "side": "right", "grade": "2"}]
-    for path in ("classifications", "rehabilitation", "assessments/gmfm66", "assessments/spasticity"):
+    for path in (
+        "classifications",
+        "rehabilitation",
+        "assessments/gmfm66",
+        "assessments/spasticity",
+    ):
         rid_ = {"classifications": cid, "rehabilitation": rid}.get(path) or (
             gid if path.endswith("gmfm66") else sid
         )
@@ -272,7 +285,10 @@ def test_sheet_delete_takes_its_computed_gmfm66_along(api, pid, settings, tmp_pa
     assert r.status_code == 204
     assert not GMFM88Assessment.objects.exists() and not GMFM66Assessment.objects.exists()
     gone = GMFM66Assessment.history.get(id=derived.pk, history_type="-")
-    assert gone.history_change_reason == "wrong child (deleted with GMFM-88 assessment GMFM-88 2024-05-01)"
+    assert (
+        gone.history_change_reason
+        == "wrong child (deleted with GMFM-88 assessment GMFM-88 2024-05-01)"
+    )
 
 
 def test_roles_and_sites(api, pid):
@@ -286,6 +302,8 @@ def test_roles_and_sites(api, pid):
     assert api("clin_b").delete(f"/patients/{pid}?reason=x").status_code == 404
     r = api("researcher").get(url)
     assert r.status_code == 403 and "pseudonymised export" in r.json()["detail"]
-    assert api("researcher").patch(f"/patients/{pid}", {"sex": "M", "reason": "x"}).status_code == 403
+    assert (
+        api("researcher").patch(f"/patients/{pid}", {"sex": "M", "reason": "x"}).status_code == 403
+    )
     assert api("admin").patch(url, {"grade": 3, "reason": "x"}).status_code == 200
     assert AdverseEvent.objects.get(pk=rid).grade == 3

@@ -160,9 +160,10 @@ def _apply_administration(obj: Administration, data: dict[str, Any]) -> None:
 def _apply_ae(obj: AdverseEvent, data: dict[str, Any]) -> None:
     if "administration_id" in data:
         aid = data.pop("administration_id")
-        if aid is not None and not Administration.objects.filter(
-            pk=aid, patient_id=obj.patient_id
-        ).exists():
+        if (
+            aid is not None
+            and not Administration.objects.filter(pk=aid, patient_id=obj.patient_id).exists()
+        ):
             raise FieldErrors.one(
                 "administration_id", "no such administration for this patient", "does_not_exist"
             )
@@ -329,7 +330,7 @@ WRITE_ANSWERS = (400, 403, 404)
 
 def _register(kind: Kind) -> None:
     path = kind.path + "/{rid}"
-    Patch = kind.patch  # noqa: N806 (a schema class)
+    Patch = kind.patch
 
     def get_one(request: HttpRequest, pk: int, rid: int, response: HttpResponse) -> Any:
         obj = _readable(request, kind, pk, rid)
@@ -370,9 +371,7 @@ def _register(kind: Kind) -> None:
         f"Delete a {kind.model._meta.verbose_name} with ?reason= (kept in the audit trail); "
         "If-Match makes it conditional (412 when stale)."
     )
-    router.get(path, response=answers({200: kind.out_schema}, 403, 404), tags=[kind.tag])(
-        get_one
-    )
+    router.get(path, response=answers({200: kind.out_schema}, 403, 404), tags=[kind.tag])(get_one)
     router.patch(
         path,
         response=answers({200: kind.out_schema}, *WRITE_ANSWERS) | {412: rs.Stale},

@@ -4,100 +4,171 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0003_study_id_unique_per_site_any_case'),
+        ("registry", "0003_study_id_unique_per_site_any_case"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='administration',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="administration",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='adverseevent',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="adverseevent",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='classification',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="classification",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='gmfm66assessment',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="gmfm66assessment",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='gmfm88assessment',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="gmfm88assessment",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicaladministration',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicaladministration",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicaladverseevent',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicaladverseevent",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalclassification',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicalclassification",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalgmfm66assessment',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicalgmfm66assessment",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalgmfm88assessment',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicalgmfm88assessment",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicallabvalue',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicallabvalue",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalpatient',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicalpatient",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalrehabepisode',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicalrehabepisode",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalspasticityassessment',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="historicalspasticityassessment",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='labvalue',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="labvalue",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='patient',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="patient",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='rehabepisode',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="rehabepisode",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
         migrations.AddField(
-            model_name='spasticityassessment',
-            name='version',
-            field=models.PositiveIntegerField(default=1, editable=False, help_text='Optimistic-locking version: +1 on every update'),
+            model_name="spasticityassessment",
+            name="version",
+            field=models.PositiveIntegerField(
+                default=1,
+                editable=False,
+                help_text="Optimistic-locking version: +1 on every update",
+            ),
         ),
     ]

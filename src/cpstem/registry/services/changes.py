@@ -69,7 +69,9 @@ def check_reason(reason: object) -> str:
 
 def is_update(instance: models.Model) -> bool:
     """A change of a saved, versioned row (not the creation of a new one)."""
-    return isinstance(instance, Versioned) and not instance._state.adding and instance.pk is not None
+    return (
+        isinstance(instance, Versioned) and not instance._state.adding and instance.pk is not None
+    )
 
 
 def label(instance: models.Model) -> str:
@@ -89,7 +91,9 @@ def claim(instance: Versioned, expected: int | None) -> None:
     claimed = model._base_manager.filter(pk=instance.pk, version=n).update(version=n + 1)
     if claimed != 1:
         current = model._base_manager.filter(pk=instance.pk).first()
-        raise StaleVersion(n, None if current is None else current.version, current, label(instance))
+        raise StaleVersion(
+            n, None if current is None else current.version, current, label(instance)
+        )
     instance.version = n  # Versioned.save adds one: the version just claimed
 
 

@@ -90,11 +90,15 @@ def _show(f: models.Field | None, value: Any) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     if isinstance(value, list):
-        return "; ".join(
-            ", ".join(f"{v}" for v in row.values() if v not in (None, "")) if isinstance(row, dict)
-            else str(row)
-            for row in value
-        ) or "—"
+        return (
+            "; ".join(
+                ", ".join(f"{v}" for v in row.values() if v not in (None, ""))
+                if isinstance(row, dict)
+                else str(row)
+                for row in value
+            )
+            or "—"
+        )
     return str(value)
 
 
@@ -129,8 +133,10 @@ def _rows(model: type[models.Model], base: Any, theirs: Any, yours: Any) -> list
         changed = (b != t) if base is not None else (t != y)
         if changed:
             if f.is_relation:
-                shown = [str(getattr(o, f.name, None) or "—") if o is not None else "—"
-                         for o in (base, theirs, yours)]
+                shown = [
+                    str(getattr(o, f.name, None) or "—") if o is not None else "—"
+                    for o in (base, theirs, yours)
+                ]
             else:
                 shown = [_show(f, v) for v in (b, t, y)]
             rows.append(
