@@ -343,3 +343,16 @@ def test_researcher_detail_page_is_projected(web, patient):
     body = r.content.decode()
     assert "LOT-4711" not in body and "2024-04-20" not in body and "clara" not in body
     assert "age 60 mo" in body  # born 2019-04-02: 60 completed months on 2024-04-20
+
+
+def test_history_lists_the_gmfm_items_that_changed(web, patient):
+    sheet = _records(patient)["gmfm88"]  # items 1: 3, 2: 2
+    c = web("clin")
+    url = f"/patients/{patient.pk}/gmfm88/{sheet.pk}/edit/"
+    data = _form_data(c.get(url)) | {"item_2": "1", "item_7": "0", "reason": "re-scored"}
+    assert c.post(url, data).status_code == 302
+    r = c.get(f"/patients/{patient.pk}/history/")
+    (change,) = [ch for ch in r.context["changes"] if ch.kind == "changed"]
+    items = [ch for ch in change.changes if ch[0].startswith("item")]
+    assert items == [("item 2", "2", "1"), ("item 7", "NT", "0")]
+    assert change.reason == "re-scored"
