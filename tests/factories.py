@@ -77,8 +77,19 @@ class Api:
         if token:
             self.headers["Authorization"] = f"Bearer {token}"
 
-    def get(self, path: str):
-        return self.client.get("/api/v1" + path, headers=self.headers)
+    def get(self, path: str, headers: dict[str, str] | None = None):
+        return self.client.get("/api/v1" + path, headers=self.headers | (headers or {}))
+
+    def patch(self, path: str, body: Any, headers: dict[str, str] | None = None):
+        return self.client.patch(
+            "/api/v1" + path,
+            body,
+            content_type="application/json",
+            headers=self.headers | (headers or {}),
+        )
+
+    def delete(self, path: str, headers: dict[str, str] | None = None):
+        return self.client.delete("/api/v1" + path, headers=self.headers | (headers or {}))
 
     def post(self, path: str, body: Any):
         return self.client.post(

@@ -357,8 +357,13 @@ def test_every_operation_documents_its_error_answers(client):
             assert {"401", "422"} <= codes, (method, path, codes)
             if "{pk}" in path:
                 assert "404" in codes, (method, path)
-            if method == "post":
+            if method in ("post", "patch", "delete"):
                 assert {"400", "403"} <= codes, (method, path)
+            if method in ("patch", "delete"):  # a stale If-Match
+                assert "412" in codes, (method, path)
+            if method == "delete":  # 204, no body
+                assert "content" not in op["responses"]["204"], (method, path)
+                continue
             ok = op["responses"]["201" if method == "post" else "200"]
             assert "schema" in ok["content"]["application/json"], (method, path)
 

@@ -366,7 +366,7 @@ def _withdraw(patient: Patient) -> None:
     patient.consent_date = date(2020, 1, 1)
     patient.consent_version = "1.0"
     patient.consent_withdrawn_date = date(2023, 1, 1)
-    write.save(patient)
+    write.save(patient, reason="consent withdrawn by the parents")
 
 
 def _form_codes(web, patient, kind: str, data: dict) -> dict[str, list[str]]:
@@ -528,7 +528,7 @@ def test_regression_birth_date_moved_after_records_is_refused_naming_them(web, p
     patient.consent_date, patient.consent_version = date(2020, 1, 1), "1.0"
     patient.consent_withdrawn_date = date(2023, 1, 6)
     with pytest.raises(FieldErrors) as exc:
-        write.save(patient)
+        write.save(patient, reason="consent withdrawn")
     assert exc.value.codes == {"consent_withdrawn_date": ["records_after_withdrawal"]}
     assert exc.value.errors["consent_withdrawn_date"] == [
         "consent withdrawn on 2023-01-06, but records are dated after it: "

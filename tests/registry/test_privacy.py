@@ -26,6 +26,7 @@ from django.urls.exceptions import Resolver404
 from cpstem.errors import CpstemError
 from cpstem.outcomes.dates import age_months
 from cpstem.registry import exporter, privacy
+from cpstem.registry.api.records import RECORD_PATHS
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -452,6 +453,9 @@ def test_researcher_gets_every_api_read_and_sees_no_identifier_date_or_free_text
     for path in gets:
         for rec in seeded.values():
             values = {"pk": rec["patient"].pk} | {k: v.pk for k, v in rec.items()}
+            model = RECORD_PATHS.get(path.removeprefix("/api/v1"))
+            if model is not None:  # a single record: the seeded record of that kind
+                values["rid"] = next(v.pk for v in rec.values() if type(v) is model)
             url = re.sub(r"\{(\w+)\}", lambda m, v=values: str(v[m.group(1)]), path)
             r = c.client.get(
                 url + ("?limit=1000" if url.endswith("/patients") else ""), headers=c.headers

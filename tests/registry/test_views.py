@@ -157,10 +157,15 @@ def test_delete_keeps_history(web, patient):
         relatedness="possible",
     )
     c = web("clin")
-    assert c.post(f"/patients/{patient.pk}/ae/{ae.pk}/delete/").status_code == 302
+    # a delete asks for the reason (GCP): without one nothing is deleted
+    r = c.post(f"/patients/{patient.pk}/ae/{ae.pk}/delete/")
+    assert r.status_code == 200 and AdverseEvent.objects.exists()
+    assert [e.code for e in r.context["form"].errors.as_data()["reason"]] == ["required"]
+    r = c.post(f"/patients/{patient.pk}/ae/{ae.pk}/delete/", {"reason": "entered twice"})
+    assert r.status_code == 302
     assert not AdverseEvent.objects.exists()
     html = c.get(f"/patients/{patient.pk}/history/").content.decode()
-    assert "deleted" in html and "fever" in html
+    assert "deleted" in html and "fever" in html and "entered twice" in html
 
 
 def test_create_patient_goes_to_own_site(web, sites):

@@ -102,3 +102,44 @@ class FieldErrors(RegistryError):
                 for k, v in self.details.items()
             }
         )
+
+
+class StaleVersion(RegistryError):
+    """An update or delete based on a version of the record that is no longer the current one:
+    someone else saved (or deleted) it in between. Nothing was written.
+
+    ``expected`` is the version the editor started from, ``current`` the version now stored
+    (``None`` when the record was deleted), ``record`` the record as now stored (or ``None``).
+    """
+
+    default_code = "stale_version"
+
+    def __init__(self, expected: int, current: int | None, record: Any = None, label: str = ""):
+        self.expected, self.current, self.record = expected, current, record
+        what = label or "this record"
+        if current is None:
+            message = f"{what} was deleted by someone else while you were editing it"
+            code = "deleted"
+        else:
+            message = (
+                f"{what} was changed by someone else while you were editing it (you started "
+                f"from version {expected}, it is now at version {current}); nothing was saved"
+            )
+            code = self.default_code
+        super().__init__(message, code=code, params={"expected": expected, "current": current})
+
+
+class HasDependants(RegistryError):
+    """A delete refused because other records depend on the record (``dependants``: their
+    descriptions); they must be changed or deleted first."""
+
+    default_code = "has_dependants"
+
+    def __init__(self, label: str, dependants: Sequence[str]):
+        self.dependants = list(dependants)
+        super().__init__(
+            f"{label} cannot be deleted: {', '.join(self.dependants)} depend on it; "
+            "change or delete them first",
+            code=self.default_code,
+            params={"dependants": self.dependants},
+        )

@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from cpstem.registry.api import api
-from cpstem.registry.views import auth, dashboard, patients, records
+from cpstem.registry.views import auth, dashboard, deletion, details, patients, records
 
 app_patterns = (
     [
@@ -16,10 +16,12 @@ app_patterns = (
         path("new/", patients.patient_edit, name="patient_new"),
         path("<int:pk>/", patients.patient_detail, name="patient"),
         path("<int:pk>/edit/", patients.patient_edit, name="patient_edit"),
+        path("<int:pk>/delete/", deletion.patient_delete, name="patient_delete"),
         path("<int:pk>/history/", patients.patient_history, name="history"),
         path("<int:pk>/trajectory.svg", patients.trajectory_chart, name="trajectory_chart"),
         path("<int:pk>/gmfm88/<int:rid>/", records.gmfm88_detail, name="gmfm88"),
         path("<int:pk>/<slug:kind>/new/", records.record_edit, name="record_new"),
+        path("<int:pk>/<slug:kind>/<int:rid>/", details.record_detail, name="record"),
         path("<int:pk>/<slug:kind>/<int:rid>/edit/", records.record_edit, name="record_edit"),
         path("<int:pk>/<slug:kind>/<int:rid>/delete/", records.record_delete, name="record_delete"),
     ],

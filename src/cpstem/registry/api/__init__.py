@@ -9,6 +9,8 @@ One Router per aggregate: :mod:`.patients` (patients and their classifications),
 :mod:`.treatment` (administrations, rehabilitation), :mod:`.assessments` (GMFM-88/66,
 spasticity, laboratory values), :mod:`.safety` (adverse events) and :mod:`.analysis`
 (trajectory, schedule, audit trail); the request and response bodies are in :mod:`.schemas`.
+:mod:`.records` adds GET/PATCH/DELETE of each single record (ETag, If-Match -> 412, a reason
+for change), with its bodies in :mod:`.record_schemas`.
 """
 
 from __future__ import annotations
@@ -22,8 +24,8 @@ from ninja.operation import Operation
 from ninja.security import HttpBearer
 
 from cpstem.registry import access
-from cpstem.registry.api import analysis, assessments, patients, safety, treatment
-from cpstem.registry.errors import FieldErrors
+from cpstem.registry.api import analysis, assessments, patients, records, safety, treatment
+from cpstem.registry.errors import FieldErrors, HasDependants, StaleVersion
 from cpstem.registry.models import ApiToken
 
 
@@ -72,6 +74,19 @@ def schema_errors(request: HttpRequest, exc: NinjaValidationError) -> HttpRespon
     return api.create_response(request, body, status=422)
 
 
+@api.exception_handler(StaleVersion)
+def stale_version(request: HttpRequest, exc: StaleVersion) -> HttpResponse:
+    """412: a change based on a version that is no longer the current one."""
+    return api.create_response(request, records.stale_body(exc), status=412)
+
+
+@api.exception_handler(HasDependants)
+def has_dependants(request: HttpRequest, exc: HasDependants) -> HttpResponse:
+    """409: a delete refused while other records depend on the record."""
+    body = {"detail": exc.message, "code": exc.code, "dependants": exc.dependants}
+    return api.create_response(request, body, status=409)
+
+
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or "not allowed"}, status=403)
@@ -82,7 +97,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "not found"}, status=404)
 
 
-for _module in (patients, treatment, assessments, safety, analysis):
+for _module in (patients, treatment, assessments, safety, analysis, records):
     api.add_router("", _module.router)
 
 __all__ = ["TokenAuth", "api"]

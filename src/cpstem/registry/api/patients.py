@@ -3,7 +3,7 @@
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
@@ -108,9 +108,12 @@ def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
 
 
 @router.get("/patients/{pk}", response=answers({200: PatientOut}, *READ), tags=["patients"])
-def get_patient(request: HttpRequest, pk: int) -> dict[str, Any]:
+def get_patient(request: HttpRequest, pk: int, response: HttpResponse) -> dict[str, Any]:
+    """The patient, with its version as the ``ETag`` (``If-Match`` of PATCH and DELETE)."""
     proj = privacy.project(request.user)
-    return patient_out(patient_for(request, pk), proj)
+    patient = patient_for(request, pk)
+    response["ETag"] = f'"{patient.version}"'
+    return patient_out(patient, proj)
 
 
 @router.post(

@@ -58,7 +58,30 @@ def check_event_date(day: date | None, birth: date | None, what: str) -> list[Va
     return problems
 
 
-class PatientRecord(models.Model):
+class Versioned(models.Model):
+    """A row with a version number for optimistic locking: 1 when created, one more on every
+    update. The write path (:func:`cpstem.registry.services.write.save`) first claims the version
+    the editor started from with ``UPDATE ... SET version = n + 1 WHERE version = n`` in its
+    transaction, so that a stale edit is refused instead of overwriting (a lost update); the
+    ETag of the API and the hidden field of the forms carry it."""
+
+    version = models.PositiveIntegerField(
+        default=1, editable=False, help_text="Optimistic-locking version: +1 on every update"
+    )
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding and self.pk is not None:
+            self.version = (self.version or 0) + 1
+            fields = kwargs.get("update_fields")
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "version"}
+        super().save(*args, **kwargs)
+
+
+class PatientRecord(Versioned):
     """A dated record of one patient; saving it refreshes the patient's derived fields."""
 
     patient = models.ForeignKey(
@@ -71,7 +94,7 @@ class PatientRecord(models.Model):
     date_label = "date"
     affects_schedule = False
 
-    class Meta:
+    class Meta(Versioned.Meta):
         abstract = True
         ordering = ["date", "id"]
 

@@ -23,6 +23,7 @@ from cpstem.registry.clock import today
 from cpstem.registry.models.base import (
     Errors,
     PatientRecord,
+    Versioned,
     add_error,
     check_event_date,
     coded,
@@ -92,7 +93,7 @@ class PatientQuerySet(models.QuerySet):
         return self.filter(site_id__in=sites)
 
 
-class Patient(models.Model):
+class Patient(Versioned):
     """A child in the registry, identified only by a study ID (a pseudonym, never a name)."""
 
     id = models.BigIntegerField(primary_key=True, default=random_patient_key, editable=False)

@@ -63,6 +63,8 @@ _CLOSED_TO_RESEARCHERS = {
     "schedule": "the schedule is not part of the pseudonymised research API (the patient page "
     "shows it as ages)",
     "gmfm_sheets": "researchers read assessments through the pseudonymised export",
+    "records": "researchers read records through the pseudonymised export (a single record "
+    "carries calendar dates and free text)",
 }
 
 

@@ -69,6 +69,7 @@ _RECORD = {
     "date": (T.DATE, "the event's calendar date"),
     "created_at": (T.HIDE, "entry timestamp: a calendar date"),
     "updated_at": (T.HIDE, "entry timestamp: a calendar date"),
+    "version": (T.HIDE, "record keeping (optimistic locking): how often the record was edited"),
 }
 
 #: model -> field name -> (treatment for researchers, reason).
@@ -98,6 +99,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "gmfcs": (T.SHOW, "coded level I-V"),
         "created_at": (T.HIDE, "entry timestamp: a calendar date"),
         "updated_at": (T.HIDE, "entry timestamp: a calendar date"),
+        "version": (T.HIDE, "record keeping (optimistic locking): how often it was edited"),
     },
     Classification: _RECORD
     | {

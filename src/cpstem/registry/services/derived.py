@@ -21,7 +21,9 @@ def item_map() -> gmfm.ItemMap | None:
 
 
 def attach_gmfm66(sheet: GMFM88Assessment) -> GMFM66Assessment | None:
-    """With an item map configured, compute the sheet's GMFM-66 and store it beside it."""
+    """With an item map configured, compute the sheet's GMFM-66 and store it beside it (a
+    changed sheet replaces it; the audit trail of the replaced one carries the sheet's reason for
+    change)."""
     imap = item_map()
     if imap is None:
         return None
@@ -29,10 +31,14 @@ def attach_gmfm66(sheet: GMFM88Assessment) -> GMFM66Assessment | None:
         r = gmfm.score_gmfm66(sheet.items, imap)
     except MeasureError:
         return None
-    GMFM66Assessment.objects.filter(sheet=sheet).delete()
+    reason = getattr(sheet, "_change_reason", None)
+    for old in GMFM66Assessment.objects.filter(sheet=sheet):
+        if reason:
+            old._change_reason = f"recomputed from the changed sheet: {reason}"[:100]
+        old.delete()
     if r.estimate is None:
         return None
-    return GMFM66Assessment.objects.create(
+    computed = GMFM66Assessment(
         patient=sheet.patient,
         date=sheet.date,
         score=r.estimate,
@@ -43,3 +49,7 @@ def attach_gmfm66(sheet: GMFM88Assessment) -> GMFM66Assessment | None:
         sheet=sheet,
         notes=f"computed with item map {imap.name}",
     )
+    if reason:
+        computed._change_reason = f"computed from the sheet: {reason}"[:100]
+    computed.save()
+    return computed

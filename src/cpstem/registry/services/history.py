@@ -8,7 +8,7 @@ from datetime import datetime
 from cpstem.registry.models import PATIENT_RECORDS, Patient
 
 _KIND = {"+": "created", "~": "changed", "-": "deleted"}
-_HIDDEN = {"updated_at", "created_at", "items"}
+_HIDDEN = {"updated_at", "created_at", "items", "version"}
 
 
 @dataclass(frozen=True)
@@ -41,6 +41,20 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+def _item_changes(old: dict | None, new: dict | None) -> tuple[tuple[str, str, str], ...]:
+    """The GMFM-88 items that changed, item by item (``NT`` = not tested)."""
+    old, new = old or {}, new or {}
+
+    def score(items: dict, key: str) -> str:
+        value = items.get(key)
+        return "NT" if value is None else str(value)
+
+    keys = sorted({*old, *new}, key=lambda k: (len(str(k)), str(k)))
+    return tuple(
+        (f"item {k}", score(old, k), score(new, k)) for k in keys if score(old, k) != score(new, k)
+    )
+
+
 def _entries(model, records) -> list[Change]:
     out = []
     records = list(records)
@@ -59,7 +73,7 @@ def _entries(model, records) -> list[Change]:
                     if c.field not in _HIDDEN
                 )
                 if "items" in delta.changed_fields:
-                    changes += (("items", "(sheet)", "(sheet changed)"),)
+                    changes += _item_changes(prev.items, r.items)
             out.append(
                 Change(
                     when=r.history_date,

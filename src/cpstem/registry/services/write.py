@@ -8,6 +8,12 @@ withdrawal) *inside* one transaction, saves, and refreshes what is derived from 
 a :class:`~cpstem.registry.errors.FieldErrors` with a code per field; a unique constraint that
 fires because of a concurrent write (a double-click on Save) is mapped, by the constraint's
 name, to the same coded field error as the check before it -- never a 500.
+
+An update or a delete needs a reason for change (kept in the audit trail) and is checked
+against lost updates: it claims the version it is based on (``UPDATE ... WHERE version = n``,
+see :mod:`.changes`) first, and a stale one is refused with
+:class:`~cpstem.registry.errors.StaleVersion`. Deleting a record that entered data depends on is
+refused (:class:`~cpstem.registry.errors.HasDependants`); derived data goes with it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.models import GMFM88Assessment, Patient
 from cpstem.registry.models.base import PatientRecord
 from cpstem.registry.models.patients import DUPLICATE_STUDY_ID, STUDY_ID_CONSTRAINT
+from cpstem.registry.services import changes
 from cpstem.registry.services.derived import attach_gmfm66, item_map
 from cpstem.registry.services.schedule import refresh_many
 
@@ -72,17 +79,28 @@ def _lock_patient(instance: models.Model) -> None:
         list(Patient.objects.select_for_update().filter(pk=instance.pk).values("pk"))
 
 
-def save(instance: M, exclude: Iterable[str] | None = None, reason: str | None = None) -> M:
+def save(
+    instance: M,
+    exclude: Iterable[str] | None = None,
+    reason: str | None = None,
+    expected_version: int | None = None,
+) -> M:
     """Validate and save ``instance`` in one transaction, then refresh what derives from it.
 
-    ``reason`` is recorded in the audit trail. Raises :class:`FieldErrors`; nothing is written
-    then.
+    ``reason`` is recorded in the audit trail; an update of a saved record requires one
+    (``FieldErrors`` on ``reason``). An update claims ``expected_version`` (default: the
+    instance's own ``version``, the one it was read with) and raises
+    :class:`~cpstem.registry.errors.StaleVersion` when someone else saved in between. Raises
+    :class:`FieldErrors`; nothing is written then.
     """
-    if reason:
-        instance._change_reason = reason
+    updating = changes.is_update(instance)
+    if updating or reason:
+        instance._change_reason = changes.check_reason(reason)
     try:
         with transaction.atomic():
             _lock_patient(instance)
+            if updating:
+                changes.claim(instance, expected_version)
             validate(instance, exclude)
             instance.save()
             if isinstance(instance, GMFM88Assessment):
@@ -92,13 +110,18 @@ def save(instance: M, exclude: Iterable[str] | None = None, reason: str | None =
     return instance
 
 
-def delete(instance: models.Model, reason: str | None = None) -> None:
-    """Delete ``instance`` in one transaction (its derived data is refreshed by the model)."""
-    if reason:
-        instance._change_reason = reason
+def delete(
+    instance: models.Model, reason: str | None = None, expected_version: int | None = None
+) -> None:
+    """Delete ``instance`` in one transaction, with a reason for change (required): the version
+    is claimed as for an update, records that depend on it are refused or deleted with it (see
+    :mod:`.changes`); its derived data is refreshed by the model."""
+    text = changes.check_reason(reason)
     with transaction.atomic():
         _lock_patient(instance)
-        instance.delete()
+        if changes.is_update(instance):
+            changes.claim(instance, expected_version)
+        changes.delete_with_dependants(instance, text)
 
 
 def create_many(

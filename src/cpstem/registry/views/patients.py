@@ -20,13 +20,14 @@ from cpstem.errors import CpstemError
 from cpstem.measures.spasticity import MuscleGroup
 from cpstem.registry import access, privacy
 from cpstem.registry.clock import today
-from cpstem.registry.errors import FieldErrors
+from cpstem.registry.errors import FieldErrors, StaleVersion
 from cpstem.registry.forms import PatientFilterForm, PatientForm
 from cpstem.registry.models import Administration, FollowUpVisit, Patient, Site
 from cpstem.registry.models.base import PatientRecord
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import history, trajectory, write
+from cpstem.registry.views import editing
 from cpstem.registry.views.common import visible_patient
 
 PAGE_SIZE = 50
@@ -299,9 +300,13 @@ def patient_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             site_choice = sites.filter(code=request.POST.get("site", "")).first()
         patient.site = access.writable_site(request.user, site_choice)
     form = PatientForm(request.POST or None, instance=patient)
+    editing.prepare(form, patient)  # a saved patient: reason for change, version seen
+    conflict = None
     if request.method == "POST" and form.is_valid():
         try:
-            patient = write.save(form.instance)
+            patient = write.save(form.instance, **editing.save_args(form))
+        except StaleVersion as exc:  # someone else saved first: show theirs beside yours
+            conflict = editing.conflict(form, exc, form.instance)
         except FieldErrors as exc:  # refused inside the transaction (e.g. a double submit)
             form.add_record_errors(exc)
         else:
@@ -313,6 +318,7 @@ def patient_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
             "form": form,
             "patient": patient if pk else None,
             "label": privacy.project(request.user).label(patient) if pk else "",
+            "conflict": conflict,
             "sites": Site.objects.all()
             if pk is None and access.role_of(request.user) == "admin"
             else None,

@@ -9,11 +9,11 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods
 
 from cpstem.measures import gmfm
 from cpstem.registry import access, forms, privacy
-from cpstem.registry.errors import FieldErrors
+from cpstem.registry.errors import FieldErrors, StaleVersion
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
@@ -25,6 +25,7 @@ from cpstem.registry.models import (
     SpasticityAssessment,
 )
 from cpstem.registry.services import write
+from cpstem.registry.views import deletion, details, editing
 from cpstem.registry.views.common import visible_patient
 
 
@@ -70,12 +71,16 @@ def record_edit(request: HttpRequest, pk: int, kind: str, rid: int | None = None
         get_object_or_404(k.model, pk=rid, patient=patient) if rid else k.model(patient=patient)
     )
     form = k.form(request.POST or None, instance=instance)
+    editing.prepare(form, instance)  # a saved record: reason for change, version seen
+    conflict = None
     if request.method == "POST" and form.is_valid():
         obj = form.instance
         if kind == "gmfm88" and obj.assessor_id is None:
             obj.assessor = request.user
         try:
-            write.save(obj)
+            write.save(obj, **editing.save_args(form))
+        except StaleVersion as exc:  # someone else saved first: show theirs beside yours
+            conflict = editing.conflict(form, exc, obj)
         except FieldErrors as exc:  # refused inside the transaction (e.g. a concurrent change)
             form.add_record_errors(exc)
         else:
@@ -93,20 +98,24 @@ def record_edit(request: HttpRequest, pk: int, kind: str, rid: int | None = None
             "kind": kind,
             "title": k.title,
             "instance": instance,
+            "conflict": conflict,
         },
     )
 
 
 @login_required
-@require_POST
+@never_cache
+@require_http_methods(["GET", "POST"])
 def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpResponse:
+    """Confirm (GET) and delete (POST) a record, with a reason for deletion (see
+    :mod:`cpstem.registry.views.deletion`)."""
     access.require_write(request.user)
     patient = visible_patient(request, pk)
     k = _kind(kind)
     obj = get_object_or_404(k.model, pk=rid, patient=patient)
-    write.delete(obj)
-    messages.success(request, f"{k.title} of {obj.date} deleted (kept in the audit trail).")
-    return redirect("registry:patient", pk=patient.pk)
+    return deletion.confirm_and_delete(
+        request, obj, patient, k.title, cancel=("registry:patient", patient.pk)
+    )
 
 
 @login_required
@@ -138,5 +147,6 @@ def gmfm88_detail(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
             "result": result,
             "dims": dims,
             "gmfm66": None if gmfm66 is None else proj.record(gmfm66, birth),
+            **details.sheet_context(sheet, proj, birth),
         },
     )
