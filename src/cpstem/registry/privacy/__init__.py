@@ -63,6 +63,8 @@ _CLOSED_TO_RESEARCHERS = {
     "schedule": "the schedule is not part of the pseudonymised research API (the patient page "
     "shows it as ages)",
     "gmfm_sheets": "researchers read assessments through the pseudonymised export",
+    "worklist": "the work-list names children by study ID and calendar dates: it is not part "
+    "of the pseudonymised research view",
 }
 
 
@@ -138,6 +140,10 @@ class Projection:
     @property
     def may_see_audit_trail(self) -> bool:
         return self.allows("audit_trail")
+
+    @property
+    def may_see_worklist(self) -> bool:
+        return self.role is not None and self.allows("worklist")
 
     def allows(self, section: str) -> bool:
         return not (self.pseudonymised and section in _CLOSED_TO_RESEARCHERS)
