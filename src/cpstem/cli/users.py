@@ -34,6 +34,9 @@ def create(
     create_site: Annotated[
         bool, typer.Option("--create-site", help="Create the site if it does not exist yet.")
     ] = False,
+    email: Annotated[
+        str, typer.Option(help="E-mail address (clinicians: where visit reminders go).")
+    ] = "",
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
@@ -77,6 +80,7 @@ def create(
         check_password=not one_time,
         create_site=create_site,
         reason=users.cli_reason(reason),
+        email=email,
     )
     console.print(f"Created {role} {name}" + (f" at site {site.upper()}" if site else ""))
     if one_time:

@@ -41,13 +41,14 @@ def parse_days(text: str | None) -> int:
     if text in (None, ""):
         return worklist.DEFAULT_DAYS
     try:
-        return worklist.check_days(int(text))
+        days = int(text)
     except (TypeError, ValueError):
         raise RegistryError(
             f"days must be a whole number from 0 to {worklist.MAX_DAYS}",
             code="invalid",
             field="days",
         ) from None
+    return worklist.check_days(days)
 
 
 @login_required
