@@ -146,6 +146,9 @@ def test_admin_changes_a_role_and_the_audit_says_who_when_why(web, people, sites
         "role": ("clinician", "monitor"),
         "site": (sites[0].pk, sites[1].pk),
     }
+    page = admin.get(f"/users/{clara.pk}/").content.decode()
+    assert "role: clinician → monitor" in page and "site: LUB → KRK" in page
+    assert "moved to Krakow" in page
     # researchers see all sites: their site is cleared
     admin.post(
         f"/users/{clara.pk}/role/",

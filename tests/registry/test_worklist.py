@@ -162,6 +162,13 @@ def test_worklist_api(children, api):
     assert r.status_code == 422 and r.json()["errors"]["days"] == [
         "days must be a whole number from 0 to 366, not 400"
     ]
+    # a misspelt parameter is refused, not ignored (here and on the patient list)
+    r = api("clin").get("/worklist?dayz=3")
+    assert r.status_code == 422 and r.json()["codes"] == {"dayz": ["unknown_parameter"]}
+    r = api("clin").get("/patients?sitee=KRK")
+    assert r.status_code == 422 and r.json()["errors"]["sitee"] == [
+        "unknown query parameter 'sitee' (allowed: gmfcs, limit, offset, q, site)"
+    ]
     r = api("researcher").get("/worklist")
     assert r.status_code == 403 and "pseudonymised" in r.json()["detail"]
     assert api().get("/worklist").status_code == 401

@@ -9,6 +9,7 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Field, Router, Schema
 
+from cpstem.registry.api.common import reject_unknown_query
 from cpstem.registry.api.schemas import answers
 from cpstem.registry.clock import today
 from cpstem.registry.errors import FieldError, FieldErrors, RegistryError
@@ -44,6 +45,7 @@ class WorkListOut(Schema):
 def get_worklist(request: HttpRequest, days: str = "", site: str = "") -> dict[str, Any]:
     """Visits not done whose target date is at most ``days`` (default 14, at most 366) days
     ahead, overdue ones included, of the caller's sites (``site``: one of them)."""
+    reject_unknown_query(request, {"days", "site"})
     try:
         n = parse_days(days)
     except RegistryError as exc:

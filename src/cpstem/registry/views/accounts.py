@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cpstem.registry import access, users
 from cpstem.registry.account_forms import NewUserForm, ReasonForm, RoleForm, SiteForm
 from cpstem.registry.errors import RegistryError
-from cpstem.registry.models import Profile, Role
+from cpstem.registry.models import Profile, Role, Site
 
 
 def require_admin(request: HttpRequest) -> None:
@@ -140,12 +140,19 @@ def _changes(user: Any) -> list[dict[str, Any]]:
         user.history.select_related("history_user").all(),
         Profile.history.filter(user_id=user.pk).select_related("history_user", "site"),
     )
+    codes = dict(Site.objects.values_list("pk", "code"))
+
+    def shown(field: str, value: Any) -> Any:
+        return codes.get(value, value) if field == "site" else value
+
     out = []
     for h in records:
         prev = h.prev_record
         if prev is not None:
             delta = h.diff_against(prev)
-            changes = [(c.field, c.old, c.new) for c in delta.changes]
+            changes = [
+                (c.field, shown(c.field, c.old), shown(c.field, c.new)) for c in delta.changes
+            ]
         else:
             changes = []
         out.append(
