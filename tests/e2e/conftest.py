@@ -28,6 +28,7 @@ def e2e_registry(tmp_path_factory):
             role,
             "--site",
             site,
+            "--create-site",
             "--password-stdin",
             stdin=PASSWORD,
         )

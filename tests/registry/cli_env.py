@@ -41,7 +41,8 @@ class Registry:
         return r
 
     def create_clinician(self, name: str, site: str, password: str) -> subprocess.CompletedProcess:
-        """``cpstem user create NAME --role clinician --site SITE --password-stdin``."""
+        """``cpstem user create NAME --role clinician --site SITE --create-site
+        --password-stdin``."""
         return self.run(
             "user",
             "create",
@@ -50,6 +51,7 @@ class Registry:
             "clinician",
             "--site",
             site,
+            "--create-site",
             "--password-stdin",
             stdin=password,
         )

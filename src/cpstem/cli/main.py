@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from cpstem import __version__
-from cpstem.cli import curves, data, design, evidence, gmfm, outcomes, serve, tour, users
+from cpstem.cli import (
+    curves,
+    data,
+    design,
+    evidence,
+    gmfm,
+    outcomes,
+    serve,
+    tour,
+    users,
+    worklist,
+)
 from cpstem.cli.app import App
 
 app = App(
@@ -22,11 +33,13 @@ app.command("tour")(tour.tour)
 app.command("serve")(serve.serve)
 app.add_typer(users.user_app, name="user")
 app.add_typer(users.token_app, name="token")
+app.add_typer(users.site_app, name="site")
 app.add_typer(data.demo_app, name="demo")
 app.command("export")(data.export)
 app.command("import")(data.import_)
 app.command("backup")(data.backup)
 app.command("restore")(data.restore)
+app.command("remind")(worklist.remind)
 
 
 @app.command()

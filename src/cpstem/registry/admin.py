@@ -10,12 +10,12 @@ from cpstem.registry.forms import RecordForm
 
 
 @admin.register(m.Site)
-class SiteAdmin(admin.ModelAdmin):
+class SiteAdmin(SimpleHistoryAdmin):
     list_display = ("code", "name")
 
 
 @admin.register(m.Profile)
-class ProfileAdmin(admin.ModelAdmin):
+class ProfileAdmin(SimpleHistoryAdmin):
     list_display = ("user", "role", "site", "must_change_password")
     list_filter = ("role", "site")
 

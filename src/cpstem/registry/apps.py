@@ -30,3 +30,27 @@ class RegistryConfig(AppConfig):
         from cpstem.registry.services.schedule import on_derived_stale
 
         derived_stale.connect(on_derived_stale, dispatch_uid="cpstem-schedule-refresh")
+        _connect_account_signals()
+
+
+def _connect_account_signals() -> None:
+    """A changed password or a deactivation revokes API tokens (``users.on_user_pre_save``);
+    recording the log-in time is not an account change for the audit trail."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import update_last_login
+    from django.contrib.auth.signals import user_logged_in
+    from django.db.models.signals import pre_save
+
+    from cpstem.registry.users import on_user_pre_save
+
+    pre_save.connect(on_user_pre_save, sender=get_user_model(), dispatch_uid="cpstem-revoke")
+
+    def last_login_unaudited(sender, user, **kwargs) -> None:
+        user.skip_history_when_saving = True
+        try:
+            update_last_login(sender, user, **kwargs)
+        finally:
+            del user.skip_history_when_saving
+
+    if user_logged_in.disconnect(dispatch_uid="update_last_login"):
+        user_logged_in.connect(last_login_unaudited, dispatch_uid="update_last_login", weak=False)

@@ -151,6 +151,28 @@ LOGGING = {
     "loggers": {"django.request": {"handlers": ["console"], "level": "ERROR"}},
 }
 
+# E-mail (work-list reminders, `cpstem remind`): an SMTP server given by the environment.
+# CPSTEM_SMTP_HOST (none: no e-mail), CPSTEM_SMTP_PORT (default 587 with CPSTEM_SMTP_TLS=1,
+# 465 with CPSTEM_SMTP_SSL=1, else 25), CPSTEM_SMTP_USER, CPSTEM_SMTP_PASSWORD, CPSTEM_SMTP_TLS
+# (STARTTLS), CPSTEM_SMTP_SSL (implicit TLS), CPSTEM_MAIL_FROM (the sender), CPSTEM_BASE_URL
+# (the registry's address, for links in messages).
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST = os.environ.get("CPSTEM_SMTP_HOST", "")
+EMAIL_USE_TLS = config.flag("CPSTEM_SMTP_TLS")
+EMAIL_USE_SSL = config.flag("CPSTEM_SMTP_SSL")
+EMAIL_PORT = int(
+    os.environ.get("CPSTEM_SMTP_PORT") or (587 if EMAIL_USE_TLS else 465 if EMAIL_USE_SSL else 25)
+)
+EMAIL_HOST_USER = os.environ.get("CPSTEM_SMTP_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CPSTEM_SMTP_PASSWORD", "")
+EMAIL_TIMEOUT = 30
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = os.environ.get(
+    "CPSTEM_MAIL_FROM", "cpstem registry <cpstem@localhost>"
+)
+CPSTEM_BASE_URL = os.environ.get("CPSTEM_BASE_URL", "")
+# A refused form (expired or missing CSRF token) gets a page in the registry's layout.
+CSRF_FAILURE_VIEW = "cpstem.registry.views.errors.csrf_failure"
+
 CPSTEM = {
     "CURVE_SET": os.environ.get("CPSTEM_CURVE_SET", "rosenbaum2002"),
     "GMFM66_ITEM_MAP": os.environ.get("CPSTEM_GMFM66_ITEM_MAP") or None,

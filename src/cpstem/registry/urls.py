@@ -8,7 +8,17 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from cpstem.registry.api import api
-from cpstem.registry.views import auth, dashboard, deletion, details, patients, records
+from cpstem.registry.views import (
+    accounts,
+    auth,
+    dashboard,
+    deletion,
+    details,
+    errors,
+    patients,
+    records,
+    worklist,
+)
 
 app_patterns = (
     [
@@ -26,6 +36,19 @@ app_patterns = (
         path("<int:pk>/<slug:kind>/<int:rid>/delete/", records.record_delete, name="record_delete"),
     ],
     "registry",
+)
+
+account_patterns = (
+    [
+        path("", accounts.user_list, name="users"),
+        path("new/", accounts.user_new, name="user_new"),
+        path("sites/new/", accounts.site_new, name="site_new"),
+        path("<int:uid>/", accounts.user_detail, name="user"),
+        path("<int:uid>/role/", accounts.user_role, name="user_role"),
+        path("<int:uid>/active/", accounts.user_active, name="user_active"),
+        path("<int:uid>/password/", accounts.user_password, name="user_password"),
+    ],
+    "accounts",
 )
 
 urlpatterns = [
@@ -47,6 +70,15 @@ urlpatterns = [
         ),
         name="password_change_done",
     ),
+    path("users/", include(account_patterns)),
+    path("worklist/", worklist.worklist_page, name="worklist"),
+    path("worklist/calendar/", worklist.calendar_link, name="calendar_link"),
+    path("calendar/<str:key>.ics", worklist.calendar_feed, name="calendar_feed"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
 ]
+
+# Error pages in the registry's layout (the 500 page without database or user).
+handler403 = errors.forbidden
+handler404 = errors.not_found
+handler500 = errors.server_error

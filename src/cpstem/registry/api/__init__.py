@@ -24,7 +24,15 @@ from ninja.operation import Operation
 from ninja.security import HttpBearer
 
 from cpstem.registry import access
-from cpstem.registry.api import analysis, assessments, patients, records, safety, treatment
+from cpstem.registry.api import (
+    analysis,
+    assessments,
+    patients,
+    records,
+    safety,
+    treatment,
+    worklist,
+)
 from cpstem.registry.errors import FieldErrors, HasDependants, StaleVersion
 from cpstem.registry.models import ApiToken
 
@@ -97,7 +105,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "not found"}, status=404)
 
 
-for _module in (patients, treatment, assessments, safety, analysis, records):
+for _module in (patients, treatment, assessments, safety, analysis, records, worklist):
     api.add_router("", _module.router)
 
 __all__ = ["TokenAuth", "api"]

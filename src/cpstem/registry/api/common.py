@@ -9,11 +9,30 @@ from django.shortcuts import get_object_or_404
 
 from cpstem.registry import access
 from cpstem.registry.api.schemas import In
-from cpstem.registry.errors import FieldErrors
+from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.models import Patient
 from cpstem.registry.services import write
 
 M = TypeVar("M", bound=models.Model)
+
+
+def reject_unknown_query(request: HttpRequest, known: set[str]) -> None:
+    """A query parameter the operation does not have (a misspelt filter) is a 422, not silently
+    ignored (the OpenAPI schema allows no other parameters)."""
+    unknown = sorted(set(request.GET) - known)
+    if unknown:
+        raise FieldErrors(
+            {
+                name or "__all__": [
+                    FieldError(
+                        f"unknown query parameter {name!r} (allowed: {', '.join(sorted(known))})",
+                        "unknown_parameter",
+                        {"parameter": name},
+                    )
+                ]
+                for name in unknown
+            }
+        )
 
 
 def patient_for(request: HttpRequest, pk: int) -> Patient:

@@ -10,7 +10,12 @@ from ninja.pagination import paginate
 from cpstem.measures import MeasureError, cfcs, gmfcs, macs
 from cpstem.measures.levels import FunctionLevel
 from cpstem.registry import access, privacy
-from cpstem.registry.api.common import patient_for, save, writable_patient
+from cpstem.registry.api.common import (
+    patient_for,
+    reject_unknown_query,
+    save,
+    writable_patient,
+)
 from cpstem.registry.api.schemas import (
     READ,
     WRITE,
@@ -60,17 +65,8 @@ class _ProjectedList:
 @router.get("/patients", response=answers({200: list[PatientOut]}), tags=["patients"])
 @paginate(Pages)
 def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> _ProjectedList:
-    """Researchers get the list in research-ID order (random), not in the order of entry.
-    An unknown query parameter (a misspelt filter would list every patient) is a 422."""
-    known = {*PatientFilter.model_fields, *Pages.Input.model_fields}
-    unknown = sorted(set(request.GET) - known)
-    if unknown:
-        raise FieldErrors.one(
-            unknown[0],
-            f"unknown query parameter(s) {', '.join(map(repr, unknown))}: the filters are "
-            f"{', '.join(sorted(known))}",
-            "unknown_parameter",
-        )
+    """Researchers get the list in research-ID order (random), not in the order of entry."""
+    reject_unknown_query(request, {"q", "site", "gmfcs", "limit", "offset"})
     proj = privacy.project(request.user)
     qs = proj.patients().order_by(*proj.list_order)
     if filters.q:

@@ -1,5 +1,6 @@
 """Registry models: sites and roles, patients, treatment, assessments, safety, follow-up."""
 
+from cpstem.registry.models import accounts  # noqa: F401  (the audit trail of accounts)
 from cpstem.registry.models.assessments import (
     GMFM66Assessment,
     GMFM88Assessment,

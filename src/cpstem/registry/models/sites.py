@@ -11,6 +11,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.validators import RegexValidator
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 
 class Site(models.Model):
@@ -23,6 +24,8 @@ class Site(models.Model):
         help_text="Short code, e.g. LUB",
     )
     name = models.CharField(max_length=200)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["code"]
@@ -49,6 +52,11 @@ class Profile(models.Model):
         Site, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
     must_change_password = models.BooleanField(default=False)
+    # SHA-256 of the secret in the user's calendar-feed URL (calendar apps cannot log in);
+    # empty: no feed. Revoked with the API tokens (password change or reset, deactivation).
+    calendar_key_hash = models.CharField(max_length=64, blank=True, default="", db_index=True)
+
+    history = HistoricalRecords(excluded_fields=["calendar_key_hash"])
 
     def __str__(self) -> str:
         return f"{self.user} ({self.role}, {self.site or 'all sites'})"
@@ -123,6 +131,7 @@ class ApiToken(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     revoked = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiTokenManager()
 

@@ -65,6 +65,8 @@ _CLOSED_TO_RESEARCHERS = {
     "gmfm_sheets": "researchers read assessments through the pseudonymised export",
     "records": "researchers read records through the pseudonymised export (a single record "
     "carries calendar dates and free text)",
+    "worklist": "the work-list names children by study ID and calendar dates: it is not part "
+    "of the pseudonymised research view",
 }
 
 
@@ -140,6 +142,10 @@ class Projection:
     @property
     def may_see_audit_trail(self) -> bool:
         return self.allows("audit_trail")
+
+    @property
+    def may_see_worklist(self) -> bool:
+        return self.role is not None and self.allows("worklist")
 
     def allows(self, section: str) -> bool:
         return not (self.pseudonymised and section in _CLOSED_TO_RESEARCHERS)

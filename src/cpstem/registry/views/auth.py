@@ -37,6 +37,12 @@ class PasswordChange(auth_views.PasswordChangeView):
     form_class = NewPasswordForm
 
     def form_valid(self, form: PasswordChangeForm) -> HttpResponse:
+        # the audit trail's reason; saving the new password revokes the API tokens (users.py)
+        form.user._change_reason = "password changed by the user"
         response = super().form_valid(form)
-        Profile.objects.filter(user=self.request.user).update(must_change_password=False)
+        profile = Profile.objects.filter(user=self.request.user).first()
+        if profile is not None and profile.must_change_password:
+            profile.must_change_password = False
+            profile._change_reason = "one-time password replaced by the user"
+            profile.save()
         return response
