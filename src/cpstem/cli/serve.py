@@ -80,14 +80,19 @@ def serve(
 
 
 def exposure_warnings(host: str, trusted_proxy: str | None) -> list[str]:
-    """What is wrong with serving on ``host`` as configured (nothing on a loopback address)."""
+    """What is wrong with serving on ``host`` as configured."""
     from django.conf import settings
 
     from cpstem.registry.proxy import is_loopback
 
-    if is_loopback(host):
-        return []
     out = []
+    if settings.HTTPS and not trusted_proxy:
+        out.append(
+            "CPSTEM_HTTPS=1 without --trusted-proxy: the server cannot see that the proxy "
+            "received https, so every request is redirected to https again (a loop)."
+        )
+    if is_loopback(host):
+        return out
     if not settings.HTTPS:
         out.append(
             f"listening on {host} (reachable from the network) without CPSTEM_HTTPS=1: "
@@ -99,11 +104,6 @@ def exposure_warnings(host: str, trusted_proxy: str | None) -> list[str]:
             "CPSTEM_ALLOWED_HOSTS is not set: only requests for 127.0.0.1 / localhost are "
             "answered (any other host name gets 400). Set it to the registry's host name, "
             "e.g. CPSTEM_ALLOWED_HOSTS=registry.example.org."
-        )
-    if settings.HTTPS and not trusted_proxy:
-        out.append(
-            "CPSTEM_HTTPS=1 without --trusted-proxy: the server cannot see that the proxy "
-            "received https, so every request is redirected to https again (a loop)."
         )
     return out
 

@@ -4,8 +4,9 @@ Every SQLite connection gets:
 
 * ``journal_mode=WAL``: readers never block the writer and the writer never blocks readers
   (a backup reads while the clinic writes);
-* ``busy_timeout=30000``: a write waits up to 30 s for the one write lock before it fails (it is
-  then answered with 503, see :mod:`cpstem.registry.http_policy`);
+* ``busy_timeout``: a write waits up to 30 s (``CPSTEM_SQLITE_BUSY_TIMEOUT_S``) for the one
+  write lock before it fails (it is then answered with 503, see
+  :mod:`cpstem.registry.http_policy`);
 * ``synchronous=NORMAL`` (default) or ``FULL`` (``CPSTEM_SQLITE_SYNCHRONOUS=FULL``). In WAL mode
   both survive a crash of the server process or of the operating system's programs without
   losing or corrupting anything committed. On a **power loss** (or a kernel crash) NORMAL may
@@ -43,10 +44,15 @@ def synchronous_mode() -> str:
     return mode
 
 
+def busy_timeout_ms() -> int:
+    """``CPSTEM_SQLITE_BUSY_TIMEOUT_S`` (seconds a write waits for the lock; default 30) in ms."""
+    return int(float(os.environ.get("CPSTEM_SQLITE_BUSY_TIMEOUT_S") or 30) * 1000)
+
+
 def pragmas() -> list[str]:
     return [
         "PRAGMA journal_mode=WAL",
-        "PRAGMA busy_timeout=30000",
+        f"PRAGMA busy_timeout={busy_timeout_ms()}",
         f"PRAGMA synchronous={synchronous_mode()}",
         "PRAGMA foreign_keys=ON",
     ]
