@@ -197,7 +197,10 @@ def test_locked_database_answers_503_and_reads_go_on(registry):
     sqlite_only(registry)
     registry.create_clinician("clara", "LUB", PASSWORD)
     token = registry.run("token", "create", "clara").stdout.strip().splitlines()[-1]
-    pk = registry.python(REAL_PATIENT.replace("save_validated(", "print(save_validated(") + ").pk)")
+    pk = registry.python(
+        REAL_PATIENT.strip().replace("save_validated(Patient", "p = save_validated(Patient")
+        + "\nprint(p.pk)"
+    )
     pk = pk.stdout.strip()
     proc, url = registry.serve(env={"CPSTEM_SQLITE_BUSY_TIMEOUT_S": "1"})
     auth = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}

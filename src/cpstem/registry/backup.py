@@ -120,6 +120,7 @@ def consistent_source(folder: Path) -> Iterator[str]:
             yield "default"
         return
     live = connection.settings_dict["NAME"]
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".snapshot-", dir=folder))  # mode 700
     copy = work / "registry.sqlite3"
     fd = os.open(copy, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)  # holds every patient
