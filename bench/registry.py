@@ -20,6 +20,7 @@ import multiprocessing
 import os
 import platform
 import random
+import secrets
 import socket
 import statistics
 import subprocess
@@ -202,12 +203,13 @@ def _client(job: tuple) -> tuple[int, int, list[float]]:
     lat: list[float] = []
     stop = time.perf_counter() + seconds
     i = 0
+    run = secrets.token_hex(3)  # study IDs unique across runs of the same client process
     while time.perf_counter() < stop:
         t = time.perf_counter()
         if write:
             body = json.dumps(
                 {
-                    "study_id": f"W{k:02d}-{os.getpid()}-{i:06d}",
+                    "study_id": f"W{k:02d}{run}-{i:05d}",
                     "birth_date": "2019-04-02",
                     "sex": "F",
                 }
