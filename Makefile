@@ -21,12 +21,14 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# The registry on SQLite in ./cpstem-data with the synthetic demo cohort (loaded once), a local
-# admin (its one-time password is printed the first time) at http://127.0.0.1:8000
+# The DEMO registry: SQLite in its own data dir ./cpstem-demo (never a production database)
+# with the synthetic demo cohort (loaded once), a local admin (its one-time password is printed
+# the first time) at http://127.0.0.1:8000; every page says it is a demo
+DEMO_DATA := ./cpstem-demo
 run: $(STAMP)
-	$(CPSTEM) demo load
-	$(CPSTEM) user create admin --role admin --one-time-password --if-missing
-	$(CPSTEM) serve --host 127.0.0.1 --port 8000
+	$(CPSTEM) demo load --data-dir $(DEMO_DATA)
+	$(CPSTEM) user create admin --role admin --one-time-password --if-missing --data-dir $(DEMO_DATA)
+	$(CPSTEM) serve --host 127.0.0.1 --port 8000 --data-dir $(DEMO_DATA)
 
 tour: $(STAMP)
 	$(CPSTEM) tour

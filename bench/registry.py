@@ -20,11 +20,13 @@ import multiprocessing
 import os
 import platform
 import random
+import secrets
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -189,60 +191,173 @@ def page_times(n: int, rng: random.Random) -> dict[str, list[float]]:
     return out
 
 
-def _client(job: tuple) -> tuple[int, int]:
-    """One client process: keep-alive GETs of random patients until the time is up."""
-    port, token, ids, seconds, k = job
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+def _client(job: tuple) -> tuple[int, int, list[float]]:
+    """One client process: keep-alive GETs of random patients (or, with ``write``, POSTs of new
+    patients) until the time is up: (ok, failed, latencies in s)."""
+    port, token, ids, seconds, k = job[:5]
+    write = len(job) > 5 and job[5]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     rnd = random.Random(k)
-    headers = {"Authorization": f"Bearer {token}"}
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     ok = bad = 0
+    lat: list[float] = []
     stop = time.perf_counter() + seconds
+    i = 0
+    run = secrets.token_hex(3)  # study IDs unique across runs of the same client process
     while time.perf_counter() < stop:
-        conn.request("GET", f"/api/v1/patients/{rnd.choice(ids)}", headers=headers)
+        t = time.perf_counter()
+        if write:
+            body = json.dumps(
+                {
+                    "study_id": f"W{k:02d}{run}-{i:05d}",
+                    "birth_date": "2019-04-02",
+                    "sex": "F",
+                }
+            )
+            conn.request("POST", "/api/v1/patients", body=body, headers=headers)
+            want = 201
+        else:
+            conn.request("GET", f"/api/v1/patients/{rnd.choice(ids)}", headers=headers)
+            want = 200
         resp = conn.getresponse()
-        body = resp.read()
-        if resp.status == 200 and json.loads(body)["id"]:
+        resp.read()
+        lat.append(time.perf_counter() - t)
+        i += 1
+        if resp.status == want:
             ok += 1
         else:
             bad += 1
     conn.close()
-    return ok, bad
+    return ok, bad, lat
 
 
-def api_throughput(
-    data_dir: Path, token: str, ids: list[int], clients: int, seconds: float
-) -> float:
+def start_server(data_dir: Path, workers: int = 1) -> tuple[subprocess.Popen, int]:
+    """``cpstem serve`` (8 threads per process; ``workers`` processes) on a free port."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | {
         "CPSTEM_DATA_DIR": str(data_dir)
     }
     cpstem = str(Path(sys.executable).parent / "cpstem")
     proc = subprocess.Popen(
-        [cpstem, "serve", "--port", str(port), "--threads", "8"],
+        [cpstem, "serve", "--port", str(port), "--threads", "8", "--workers", str(workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.2)
+    time.sleep(1.0)  # gunicorn: let every worker start
+    return proc, port
+
+
+def api_load(
+    data_dir: Path,
+    token: str,
+    ids: list[int],
+    clients: int,
+    seconds: float,
+    workers: int = 1,
+    write: bool = False,
+) -> dict[str, float]:
+    """``clients`` client processes against the real server: requests/s and p95 latency."""
+    proc, port = start_server(data_dir, workers)
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        args = [(port, token, ids, seconds, k) for k in range(clients)]
+        args = [(port, token, ids, seconds, k, write) for k in range(clients)]
         with multiprocessing.get_context("spawn").Pool(clients) as pool:
-            pool.map(_client, [(port, token, ids, 1.0, k) for k in range(clients)])  # warm-up
+            pool.map(_client, [(port, token, ids, 1.0, k, write) for k in range(clients)])
             start = time.perf_counter()
             results = pool.map(_client, args)
             elapsed = time.perf_counter() - start
-        if sum(e for _, e in results):
-            raise SystemExit(f"API errors: {sum(e for _, e in results)}")
-        return sum(n for n, _ in results) / elapsed
+        failed = sum(e for _, e, _ in results)
+        if failed:
+            raise SystemExit(f"API errors: {failed}")
+        lat = [x for _, _, v in results for x in v]
+        return {"rps": sum(n for n, _, _ in results) / elapsed, "p95_ms": p95(lat) * 1000}
     finally:
         proc.terminate()
-        proc.wait(10)
+        proc.wait(20)
+
+
+def api_throughput(
+    data_dir: Path, token: str, ids: list[int], clients: int, seconds: float
+) -> float:
+    return api_load(data_dir, token, ids, clients, seconds)["rps"]
+
+
+OLD_BACKUP = """
+import sys
+from pathlib import Path
+from cpstem.registry import setup
+setup.start(migrate=False)
+from cpstem.registry import backup
+backup.dump_locked(Path(sys.argv[1]))
+"""
+
+
+def backup_while_writing(data_dir: Path, token: str, old: bool, writers: int = 4) -> dict:
+    """Writers POST new patients through the real server while a backup runs: failed writes
+    and the longest write. ``old``: the dump inside one write transaction (as before)."""
+    proc, port = start_server(data_dir)
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"} | {
+        "CPSTEM_DATA_DIR": str(data_dir)
+    }
+    out = data_dir / f"bench-{'old' if old else 'new'}.json.gz"
+    cmd = (
+        [sys.executable, "-c", OLD_BACKUP, str(out)]
+        if old
+        else [str(Path(sys.executable).parent / "cpstem"), "backup", "--out", str(out)]
+    )
+    stop = threading.Event()
+    results: list[tuple[int, int, list[float]]] = []
+
+    def writer(k: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        ok = bad = 0
+        lat: list[float] = []
+        i = 0
+        while not stop.is_set():
+            body = json.dumps(
+                {"study_id": f"BK{int(old)}-{k}-{i:06d}", "birth_date": "2019-04-02", "sex": "F"}
+            )
+            t = time.perf_counter()
+            conn.request("POST", "/api/v1/patients", body=body, headers=headers)
+            resp = conn.getresponse()
+            resp.read()
+            lat.append(time.perf_counter() - t)
+            ok, bad = (ok + 1, bad) if resp.status == 201 else (ok, bad + 1)
+            i += 1
+            time.sleep(0.05)  # a clinic's pace, not a flood
+        results.append((ok, bad, lat))
+
+    try:
+        threads = [threading.Thread(target=writer, args=(k,)) for k in range(writers)]
+        for th in threads:
+            th.start()
+        time.sleep(1.0)
+        t = time.perf_counter()
+        subprocess.run(cmd, env=env, check=True, stdout=subprocess.DEVNULL)
+        backup_s = time.perf_counter() - t
+        time.sleep(0.5)
+        stop.set()
+        for th in threads:
+            th.join()
+    finally:
+        proc.terminate()
+        proc.wait(20)
+    lat = [x for _, _, v in results for x in v]
+    return {
+        "backup_s": backup_s,
+        "writes": sum(n for n, _, _ in results),
+        "failed": sum(b for _, b, _ in results),
+        "max_stall_s": max(lat),
+        "p95_ms": p95(lat) * 1000,
+    }
 
 
 def import_bench(
@@ -286,6 +401,35 @@ def import_bench(
     return {"bulk_s": bulk, "naive_extrapolated_s": naive, "naive_sample": naive_sample}
 
 
+def deploy_figures(folder: Path, clin, args) -> None:
+    """Issue 8: 16 API clients on one vs N server processes (reads and writes), and writes
+    while a backup runs (the old locked dump vs the online copy)."""
+    from django.db import connections
+
+    from cpstem.registry.models import ApiToken, Patient
+
+    _, token = ApiToken.objects.issue(clin, "bench-deploy")
+    ids = list(Patient.objects.filter(site__code="S1").values_list("id", flat=True))
+    connections.close_all()
+    data = folder / "data"
+    for label, write in (("GET /api/v1/patients/{id}", False), ("POST /api/v1/patients", True)):
+        one = api_load(data, token, ids, 16, args.seconds, workers=1, write=write)
+        many = api_load(data, token, ids, 16, args.seconds, workers=args.workers, write=write)
+        print(
+            f"API {label}, 16 clients: 1 process {one['rps']:,.0f} req/s p95 "
+            f"{one['p95_ms']:.0f} ms; {args.workers} processes {many['rps']:,.0f} req/s p95 "
+            f"{many['p95_ms']:.0f} ms; ratio {many['rps'] / one['rps']:.2f}x"
+        )
+    for old in (True, False):
+        b = backup_while_writing(data, token, old)
+        how = "old: dump in one write transaction" if old else "online copy"
+        print(
+            f"Backup while 4 clients write ({how}): "
+            f"backup {b['backup_s']:.1f} s; {b['writes']} writes, {b['failed']} failed; "
+            f"longest write {b['max_stall_s']:.2f} s, p95 {b['p95_ms']:.0f} ms"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--patients", type=int, default=10_000)
@@ -294,6 +438,14 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200, help="page requests per kind")
     parser.add_argument("--seconds", type=float, default=10.0, help="API throughput run length")
     parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 2, help="server processes vs one"
+    )
+    parser.add_argument(
+        "--deploy-only",
+        action="store_true",
+        help="only the deployment figures (16 clients, writes, backup while writing)",
+    )
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="cpstem-bench-"))
@@ -317,6 +469,9 @@ def main() -> None:
     )
     users.create_user("bench-admin", "admin", None, "bench-password-123")
     clin = users.create_user("bench-clinician", "clinician", "S1", "bench-password-123")
+    if args.deploy_only:
+        deploy_figures(folder, clin, args)
+        return
     times = page_times(args.requests, random.Random(7))
     for key, label in (
         ("list", "patient list (page of 50)"),
@@ -341,6 +496,7 @@ def main() -> None:
         f"{args.clients} clients {many:,.0f} req/s; "
         f"1 client {one:,.0f} req/s; ratio {many / one:.2f}x"
     )
+    deploy_figures(folder, clin, args)
     imp = import_bench(args.import_sheets, folder, 300, rng)
     print(
         f"Bulk import of {args.import_sheets:,} GMFM-88 sheets (validated, audited, "

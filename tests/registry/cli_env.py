@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 from tests.pgserver import free_port
@@ -64,11 +64,13 @@ class Registry:
             raise AssertionError(r.stderr)
         return r
 
-    def serve(self) -> tuple[subprocess.Popen, str]:
+    def serve(self, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
+        """``cpstem serve --port P [args]`` (with ``env`` added to the registry's); the process
+        and its base URL once it answers."""
         port = free_port()
         proc = subprocess.Popen(
-            [CPSTEM, "serve", "--port", str(port)],
-            env=self.env,
+            [CPSTEM, "serve", "--port", str(port), *args],
+            env=self.env | (env or {}),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -78,8 +80,11 @@ class Registry:
         while time.time() < deadline:
             if proc.poll() is not None:
                 raise AssertionError(f"cpstem serve exited: {proc.stdout.read()}")
-            try:
-                urllib.request.urlopen(url + "/accounts/login/", timeout=2)
+            try:  # any HTTP answer (a redirect to https too) means it is up
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+                conn.request("GET", "/accounts/login/")
+                conn.getresponse().read()
+                conn.close()
                 return proc, url
             except OSError:
                 time.sleep(0.2)

@@ -1,4 +1,4 @@
-"""``cpstem demo load``, ``export``, ``import``, ``backup`` and ``restore``."""
+"""``cpstem demo load`` / ``demo remove``, ``export``, ``import``, ``backup`` and ``restore``."""
 
 from __future__ import annotations
 
@@ -31,21 +31,57 @@ def _progress() -> Progress:
 @demo_app.command("load")
 def demo_load(
     per_site: Annotated[int, typer.Option(help="Synthetic patients per demo site.")] = 30,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="Load even into a registry that holds real (non-synthetic) patients."
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Load the SYNTHETIC demo cohort (two demo sites); does nothing if it is already there."""
+    """Load the SYNTHETIC demo cohort (two demo sites); does nothing if it is already there.
+    Refuses a registry with real patients (a production database) unless --force."""
     start(data_dir)
     from cpstem.registry import demo
 
     if demo.is_loaded():
         console.print("The synthetic demo cohort is already loaded.")
         return
+    real = demo.real_patients()
+    if real and not force:
+        raise RegistryError(
+            f"this registry holds {real} real (non-synthetic) patient(s): the demo cohort is not "
+            "loaded into a production database. Use a separate data dir for the demo "
+            "(`make run` uses ./cpstem-demo), or pass --force",
+            code="demo_into_real_registry",
+            params={"real_patients": real},
+        )
     with _progress() as bar:
         task = bar.add_task("Generating synthetic patients", total=per_site * len(demo.SITES))
         n = demo.load(per_site, progress=lambda k: bar.advance(task, k))
     console.print(
         f"Loaded {n} SYNTHETIC demo patients (study IDs SYN-...; sites "
         f"{', '.join(code for code, _ in demo.SITES)}): not real children."
+    )
+
+
+@demo_app.command("remove")
+def demo_remove(data_dir: DataDir = None) -> None:
+    """Remove the SYNTHETIC demo cohort (its children, their records and the demo sites); each
+    deletion is kept in the audit trail. Real patients are never touched."""
+    start(data_dir)
+    from cpstem.registry import demo
+
+    n = demo.demo_patients().count()
+    if not n:
+        console.print("No synthetic demo cohort in this registry: nothing removed.")
+        return
+    with _progress() as bar:
+        task = bar.add_task("Removing synthetic demo patients", total=n)
+        removed = demo.remove(progress=lambda k: bar.advance(task, k))
+    console.print(
+        f"Removed {removed} SYNTHETIC demo patients and their records (audited: "
+        f'"{demo.REMOVE_REASON}").'
     )
 
 

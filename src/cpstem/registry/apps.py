@@ -8,12 +8,14 @@ from django.db.backends.signals import connection_created
 
 
 def _sqlite_pragmas(sender, connection, **kwargs) -> None:
+    """WAL, busy timeout, synchronous, foreign keys; files owner-only (see .sqlite_files)."""
     if connection.vendor == "sqlite":
+        from cpstem.registry import sqlite_files
+
         with connection.cursor() as cur:
-            cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA busy_timeout=30000")
-            cur.execute("PRAGMA synchronous=NORMAL")
-            cur.execute("PRAGMA foreign_keys=ON")
+            for pragma in sqlite_files.pragmas():
+                cur.execute(pragma)
+        sqlite_files.owner_only(connection.settings_dict["NAME"])
 
 
 class RegistryConfig(AppConfig):

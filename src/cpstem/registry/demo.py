@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from cpstem.measures import gmfm
 from cpstem.measures.spasticity import MAS
@@ -36,6 +36,7 @@ from cpstem.registry.users import get_site
 
 SITES = (("DEMO-N", "Demo North (synthetic demo)"), ("DEMO-S", "Demo South (synthetic demo)"))
 REASON = "synthetic demo cohort"
+REMOVE_REASON = "cpstem demo remove: the synthetic demo cohort is removed"
 #: Products with the per-kg dose, origin and route of a published trial using them (see
 #: outcomes/data/dose.toml and docs/evidence-dossier.md).
 PRODUCTS = (
@@ -50,6 +51,42 @@ AE_TERMS = (("fever", 1), ("vomiting", 1), ("headache", 1), ("upper respiratory 
 
 def is_loaded() -> bool:
     return Patient.objects.filter(is_synthetic=True, study_id__startswith="SYN-").exists()
+
+
+def demo_patients():
+    """The children of the demo cohort: synthetic, ``SYN-`` study IDs, at the demo sites."""
+    return Patient.objects.filter(
+        is_synthetic=True, study_id__startswith="SYN-", site__code__in=[c for c, _ in SITES]
+    )
+
+
+def real_patients() -> int:
+    """How many children in the registry are not synthetic (real patients)."""
+    return Patient.objects.filter(is_synthetic=False).count()
+
+
+def remove(reason: str = REMOVE_REASON, progress: Callable[[int], None] | None = None) -> int:
+    """Delete the demo cohort through the one write path (each deletion, with its records,
+    audited with ``reason``); the demo sites go too when nothing else refers to them. Real and
+    other synthetic children are never touched. Returns the number of children removed."""
+    from cpstem.registry.models import Site
+
+    removed = 0
+    with transaction.atomic():
+        for patient in demo_patients().order_by("pk"):
+            write.delete(patient, reason=reason)
+            removed += 1
+            if progress:
+                progress(1)
+        for code, _ in SITES:
+            site = Site.objects.filter(code=code).first()
+            if site is not None and not site.patients.exists():
+                try:
+                    with transaction.atomic():
+                        site.delete()
+                except IntegrityError:  # a user still belongs to it: keep the site
+                    pass
+    return removed
 
 
 def gmfm88_items(ability: float, rng: np.random.Generator) -> dict[str, int | None]:

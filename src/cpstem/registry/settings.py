@@ -30,17 +30,22 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "simple_history",
     "axes",
+    # ninja's own templates and static files: the API docs (Swagger UI) served from here, not
+    # from a CDN
+    "ninja",
     "cpstem.registry.apps.RegistryConfig",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "cpstem.registry.http_policy.SecurityHeaders",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "cpstem.registry.http_policy.RequestErrors",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "cpstem.registry.middleware.PasswordChangeRequired",
@@ -60,6 +65,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cpstem.registry.access.role_context",
+                "cpstem.registry.demo_banner.demo_context",
             ],
         },
     },

@@ -115,7 +115,10 @@ class ApiTokenManager(models.Manager["ApiToken"]):
             return None
         now = timezone.now()
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            type(token).objects.filter(pk=token.pk).update(last_used_at=now)
+            # a time stamp: never worth making a read wait for the write lock (skipped if busy)
+            from cpstem.registry.dblock import if_not_busy
+
+            if_not_busy(lambda: type(token).objects.filter(pk=token.pk).update(last_used_at=now))
         return token.user
 
 
