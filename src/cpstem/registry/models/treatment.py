@@ -73,6 +73,14 @@ class Administration(PatientRecord):
     def validate_record(self, errors: Errors) -> None:
         """Dose errors land on ``weight_kg`` or ``cells_total`` (the dose layer's ``field``:
         ``cell_count`` is the count as entered, stored as ``cells_total``)."""
+        if self.patient_id and self.patient.is_control:
+            add_error(
+                errors,
+                "__all__",
+                f"{self.patient.study_id} is a concurrent control: a control receives no cells "
+                "(change the child's enrolment group to 'cells' first)",
+                "control_group",
+            )
         if self.product == Product.OTHER and not self.product_other.strip():
             add_error(errors, "product_other", "name the product", "required")
         if self.route == Route.OTHER and not self.route_other.strip():

@@ -51,8 +51,9 @@ class Trajectory:
 def trajectory(patient: Patient) -> Trajectory:
     """Observed GMFM-66 and observed-vs-expected change after each administration.
 
-    The GMFCS level used is the one recorded on or before the first administration (else the
-    current one): the level at baseline defines the expected course.
+    The GMFCS level used is the one recorded on or before the first administration (a
+    control's enrolment; else the current one): the level at baseline defines the expected
+    course.
     """
     obs = [
         Observation(d, s, se)
@@ -60,7 +61,7 @@ def trajectory(patient: Patient) -> Trajectory:
             "date", "score", "se"
         )
     ]
-    admins = list(patient.administration_set.order_by("date").values_list("id", "date"))
+    admins = patient.schedule_anchors()  # a control's: its enrolment (key None)
     level = patient.level_on("gmfcs", admins[0][1]) if admins else patient.gmfcs
     roman = None if level is None else str(Level(level))
     changes = compare(patient.birth_date, roman, admins, obs, curve_set(), rules())
