@@ -22,6 +22,7 @@ Columns beyond the contract (documented in ``docs/analysis-table.md``):
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -330,7 +331,7 @@ def data_version() -> str:
         parts.append(f"{agg['n']}:{agg['last'].isoformat() if agg['last'] else '-'}")
     parts.append(curve_set().name)
     parts.append(repr(rules()))
-    return "|".join(parts)
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
 
 
 def cached() -> AnalysisData:
