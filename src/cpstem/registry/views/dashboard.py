@@ -11,6 +11,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+from cpstem.outcomes.cohort import change_table, summarise_change
 from cpstem.registry import exporter, privacy
 from cpstem.registry.cohort_forms import CohortFilterForm
 from cpstem.registry.services import analysis, cohort, cohort_ipd
@@ -39,6 +40,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     form = CohortFilterForm(request.GET, request.user)
     f = form.filters()
     left_out = _left_out(proj, patients)
+    rows, _ = cohort.change_rows(patients, f.months)
+    table = change_table(rows)
     query = request.GET.urlencode()
     return render(
         request,
@@ -50,6 +53,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "ipd": cohort_ipd.figures(request.user, f),
             "plots": list(cohort_ipd.PLOTS),
             "counts": cohort.counts(patients),
+            # the earlier mean (SD) summaries, kept in the context for compatibility
+            "change_product": cohort.records(summarise_change(table, ("product",))),
+            "change": cohort.records(summarise_change(table, ("product", "gmfcs"))),
             "not_analysable": left_out[:LEFT_OUT_SHOWN],
             "n_not_analysable": len(left_out),
             "months": f.months,
