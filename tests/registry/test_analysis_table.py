@@ -161,7 +161,8 @@ def test_api_and_form_take_the_group(api, web, sites):
     got = api("clin").get(f"/patients/{r.json()['id']}").json()
     assert got["group"] == "control"
     r = api("clin").post(
-        "/patients", {"study_id": "LUB-901", "birth_date": "2020-01-15", "sex": "M", "group": "control"}
+        "/patients",
+        {"study_id": "LUB-901", "birth_date": "2020-01-15", "sex": "M", "group": "control"},
     )
     assert r.status_code == 422 and r.json()["codes"] == {"enrolment_date": ["required"]}
     page = web("clin").get(reverse("registry:patient_new"))
