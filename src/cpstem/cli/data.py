@@ -86,21 +86,75 @@ def demo_remove(data_dir: DataDir = None) -> None:
 
 
 def export(
-    out: Annotated[Path, typer.Argument(help="OUT.csv (analysis table) or OUT.xlsx (all tables).")],
+    out: Annotated[
+        Path | None,
+        typer.Argument(help="OUT.csv (analysis table) or OUT.xlsx (all tables), --pseudonymised."),
+    ] = None,
     pseudonymised: Annotated[
         bool, typer.Option("--pseudonymised", help="Research IDs and ages only (required).")
     ] = False,
+    analysis: Annotated[
+        Path | None,
+        typer.Option(
+            "--analysis",
+            help="Write the IPD analysis table (OUT.csv or OUT.parquet; always pseudonymised), "
+            "with OUT-spasticity and OUT-labs beside it.",
+        ),
+    ] = None,
+    spasticity: Annotated[
+        Path | None,
+        typer.Option(help="With --analysis: the spasticity table here (default OUT-spasticity)."),
+    ] = None,
+    labs: Annotated[
+        Path | None,
+        typer.Option(help="With --analysis: the laboratory table here (default OUT-labs)."),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Export the registry for research, pseudonymised (research IDs, ages in months, no dates,
-    no study IDs, no free text; text cells escaped against spreadsheet formula injection)."""
-    if not pseudonymised:
+    """Export the registry for research, pseudonymised (research IDs, no calendar dates, no
+    study IDs, no free text; CSV text cells escaped against spreadsheet formula injection).
+
+    --analysis OUT.csv|OUT.parquet writes the analysis table every `cpstem outcomes` analysis
+    reads: one row per GMFM-66 assessment of each child with a GMFCS level, an anchor (first
+    administration; a control's enrolment) and a baseline GMFM-66. Columns (docs/analysis-table.md):
+
+    child: research ID | site: site code | group: cells or control | product, route: of the
+    first administration (empty for controls) | dose_cells_per_kg: first administration's cells
+    per kg | gmfcs: level 1-5 at the anchor | age_baseline_years: age at the baseline GMFM-66 |
+    gmfm66_baseline: baseline score | months: months since the anchor (baseline row <= 0) |
+    gmfm66, gmfm66_se: score and its standard error | expected_change_population,
+    expected_change_anchored: expected change since baseline (population / child-anchored
+    curves) | excess_population, excess_anchored: observed minus expected change |
+    dose_cells_per_kg_cumulative: cells per kg of all administrations up to this assessment |
+    synthetic: demo record.
+
+    Beside it: OUT-spasticity (child, group, muscle, side, months, mas 0-5, mas_label,
+    tardieu_r1_deg, tardieu_r2_deg, tardieu_quality: one row per muscle, side and assessment)
+    and OUT-labs (child, group, analyte, unit, months, value; analytes and units as terms of
+    their closed lists, else "other").
+    """
+    if analysis is None and (spasticity is not None or labs is not None):
+        raise RegistryError(
+            "--spasticity and --labs go with --analysis", code="required", field="analysis"
+        )
+    if analysis is None and out is None:
+        raise RegistryError(
+            "give OUT.csv / OUT.xlsx with --pseudonymised, or --analysis OUT.csv",
+            code="required",
+            field="out",
+        )
+    if out is not None and not pseudonymised:
         raise RegistryError("only pseudonymised exports exist: add --pseudonymised")
     start(data_dir)
     from cpstem.registry import exporter
 
-    counts = exporter.write(out)
-    console.print(f"Wrote {out}: " + ", ".join(f"{k} {v} rows" for k, v in counts.items()))
+    if out is not None:
+        counts = exporter.write(out)
+        console.print(f"Wrote {out}: " + ", ".join(f"{k} {v} rows" for k, v in counts.items()))
+    if analysis is not None:
+        written = exporter.write_analysis(analysis, spasticity=spasticity, labs=labs)
+        for name, (path, rows) in written.items():
+            console.print(f"Wrote {path}: {name} table, {rows} rows")
 
 
 def import_(

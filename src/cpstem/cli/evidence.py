@@ -51,16 +51,50 @@ def run(
     subgroup: Annotated[
         str | None, typer.Option(help="Column of your file to split subgroups by.")
     ] = None,
+    with_registry: Annotated[
+        Path | None,
+        typer.Option(
+            "--with-registry",
+            help="A registry's analysis table (`cpstem export --analysis`, .csv or .parquet): "
+            "its treated vs concurrent-control comparison joins the bundled trials as a "
+            "labelled observational study, pooled without, with, and with inflated variance.",
+        ),
+    ] = None,
+    bias_factor: Annotated[
+        float | None,
+        typer.Option(
+            "--bias-factor",
+            help="With --with-registry: multiply the registry study's variance by this (>= 1) in "
+            "the third analysis. Default 2 (reports/evidence/registry.toml: design-adjusted "
+            "synthesis, Efthimiou 2017 Stat Med 36:1210; the value is a cpstem judgement).",
+        ),
+    ] = None,
 ) -> None:
     """Write a report folder (HTML, Markdown, JSON, figures, tables)."""
+    from cpstem.evidence.errors import EvidenceError
     from cpstem.evidence.rma import check_method_test
     from cpstem.reports.evidence import Settings, run_bundled, run_user
     from cpstem.reports.evidence_input import read_study_table
 
     method, test = check_method_test(method, test)
     settings = Settings(measure=measure.upper(), method=method, test=test, level=level)
+    if with_registry is not None and file is not None:
+        raise EvidenceError(
+            "--with-registry adds the registry to the bundled trials: leave out your file",
+            code="invalid_combination",
+            field="with_registry",
+        )
+    if bias_factor is not None and with_registry is None:
+        raise EvidenceError(
+            "--bias-factor goes with --with-registry", code="required", field="with_registry"
+        )
     if file is None:
-        result = run_bundled(out, settings)
+        registry = None
+        if with_registry is not None:
+            from cpstem.reports.outcomes import read_analysis_table
+
+            registry = read_analysis_table(with_registry)
+        result = run_bundled(out, settings, registry=registry, bias_factor=bias_factor)
     else:
         table = read_study_table(file, measure, subgroup=subgroup)
         result = run_user(table, out, settings)

@@ -1,9 +1,16 @@
-"""A synthetic demo cohort, generated from the reference curves. NOT real children.
+"""A synthetic demo cohort, drawn by the IPD cohort simulator. NOT real children.
 
 Every patient is flagged ``is_synthetic`` and has a study ID starting with ``SYN-``; the sites are
-called "... (synthetic demo)". Motor scores follow each child's own stable-limit curve (the
-level's curve scaled by a random factor) plus noise, with an arbitrary small extra gain after
-cells so that the charts have something to show: the numbers carry no clinical meaning.
+called "... (synthetic demo)". The cohort comes from :func:`cpstem.outcomes.ipd.simulate_cohort`
+(GMFCS levels, ages 1-12 years, treated children and concurrent natural-history controls with
+confounded assignment, products, routes, doses per kg, visit months with jitter, and each
+child's excess change: the known true effect plus noise). The registry's scores are laid on the
+configured reference curves: a child keeps its own stable limit (the level's limit times a
+random factor), so its *expected* change is the child-anchored change of the curves and its
+registry excess is the simulator's (:data:`EFFECT` points per 12 months for cells, a dose slope
+of :data:`DOSE_SLOPE` per log10 cells/kg). Spasticity (Modified Ashworth, Tardieu) and
+laboratory markers (IL-6, CRP) are drawn with a smaller tone and a lower IL-6 after cells. The
+numbers are chosen so that every analysis has something to show: they carry no clinical meaning.
 """
 
 from __future__ import annotations
@@ -14,11 +21,13 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import numpy as np
+import pandas as pd
 from django.db import IntegrityError, transaction
 
 from cpstem.measures import gmfm
 from cpstem.measures.spasticity import MAS
-from cpstem.outcomes.dates import DAYS_PER_YEAR, add_months
+from cpstem.outcomes.dates import DAYS_PER_YEAR
+from cpstem.outcomes.ipd import simulate_cohort
 from cpstem.registry.clock import today
 from cpstem.registry.models import (
     Administration,
@@ -26,6 +35,7 @@ from cpstem.registry.models import (
     Classification,
     GMFM66Assessment,
     GMFM88Assessment,
+    LabValue,
     Patient,
     RehabEpisode,
     SpasticityAssessment,
@@ -37,16 +47,26 @@ from cpstem.registry.users import get_site
 SITES = (("DEMO-N", "Demo North (synthetic demo)"), ("DEMO-S", "Demo South (synthetic demo)"))
 REASON = "synthetic demo cohort"
 REMOVE_REASON = "cpstem demo remove: the synthetic demo cohort is removed"
-#: Products with the per-kg dose, origin and route of a published trial using them (see
-#: outcomes/data/dose.toml and docs/evidence-dossier.md).
-PRODUCTS = (
-    ("ucb", 3e7, "allogeneic", "intravenous"),  # Min 2013: TNC > 3 x 10^7/kg, IV
-    ("uc_msc", 1e6, "allogeneic", "intravenous"),  # Boyali 2024: 1 x 10^6/kg
-    ("wj_msc", 1e6, "allogeneic", "intrathecal"),
-    ("bm_mnc", 1e6, "autologous", "intrathecal"),  # Liu 2017: 1 x 10^6/kg, intrathecal
-    ("bm_msc", 1e6, "autologous", "intrathecal"),  # Liu 2017
-)
+#: The simulator's product -> registry (product, origin) choices. Doses per kg are the
+#: simulator's 10^U(6.5, 8) for cord blood; MSC / marrow products get a twentieth of it (their
+#: published doses are about 1 x 10^6/kg: outcomes/data/dose.toml). Synthetic, confirmed.
+PRODUCTS = {
+    "UCB autologous": (("ucb", "autologous", 1.0),),
+    "UCB allogeneic": (("ucb", "allogeneic", 1.0),),
+    "UC-MSC": (
+        ("uc_msc", "allogeneic", 0.05),
+        ("wj_msc", "allogeneic", 0.05),
+        ("bm_mnc", "autologous", 0.05),
+        ("bm_msc", "autologous", 0.05),
+    ),
+}
+#: Synthetic truth of the demo (points of GMFM-66 per 12 months after cells; per log10 dose).
+EFFECT = 3.0
+DOSE_SLOPE = 1.5
+#: Visit months (those of the default follow-up schedule).
+VISITS = (0, 1, 3, 6, 12, 24)
 AE_TERMS = (("fever", 1), ("vomiting", 1), ("headache", 1), ("upper respiratory infection", 2))
+SPASTIC_MUSCLES = ("gastrocnemius_soleus", "hamstrings", "hip_adductors")
 
 
 def is_loaded() -> bool:
@@ -112,26 +132,45 @@ def load(
     if is_loaded():
         return 0
     rng = np.random.default_rng(seed)
+    n = n_per_site * len(SITES)
+    sim = simulate_cohort(
+        n,
+        visits=VISITS,
+        effect=EFFECT,
+        seed=seed,
+        confounding=0.5,
+        dose_slope=DOSE_SLOPE,
+        jitter_months=0.15,
+    )
+    children = [part for _, part in sim.groupby("child", sort=True)]
     cs = curve_set()
     now = today()
     created = 0
     with transaction.atomic():
-        for code, name in SITES:
+        for k, (code, name) in enumerate(SITES):
             site = get_site(code, create=True, name=name)
             for i in range(1, n_per_site + 1):
-                _patient(site, f"SYN-{code[-1]}-{i:03d}", rng, cs, now)
+                rows = children[k * n_per_site + i - 1].sort_values("months")
+                _patient(site, f"SYN-{code[-1]}-{i:03d}", rows, rng, cs, now)
                 created += 1
                 if progress:
                     progress(1)
     return created
 
 
-def _patient(site, study_id, rng, cs, now) -> Patient:
-    level = int(rng.choice([1, 2, 3, 4, 5], p=[0.2, 0.25, 0.25, 0.2, 0.1]))
-    first = now - timedelta(days=int(rng.integers(60, 900)))
-    age0 = float(rng.uniform(2.0, 8.0))
-    birth = first - timedelta(days=int(age0 * DAYS_PER_YEAR))
-    baseline = first - timedelta(days=int(rng.integers(3, 20)))
+def _day(anchor: date, months: float) -> date:
+    return anchor + timedelta(days=round(months * DAYS_PER_YEAR / 12))
+
+
+def _patient(site, study_id: str, sim: pd.DataFrame, rng, cs, now: date) -> Patient:
+    """One synthetic child from the simulator's rows (one per visit) of one child."""
+    first_row = sim.iloc[0]
+    level = int(first_row["gmfcs"])
+    treated = first_row["group"] == "cells"
+    anchor = now - timedelta(days=int(rng.integers(200, 900)))
+    baseline = anchor - timedelta(days=int(rng.integers(3, 20)))
+    age0 = float(first_row["age_baseline_years"])
+    birth = baseline - timedelta(days=round(age0 * DAYS_PER_YEAR))
     p = Patient(
         site=site,
         study_id=study_id,
@@ -144,6 +183,8 @@ def _patient(site, study_id, rng, cs, now) -> Patient:
         mrics=str(rng.choice(["B1", "B2", "C1", "C2", "E"])),
         hie=bool(rng.random() < 0.2),
         maternal_infection=bool(rng.random() < 0.15),
+        group="cells" if treated else "control",
+        enrolment_date=anchor,
         consent_date=baseline - timedelta(days=14),
         consent_version="1.0 (synthetic)",
         is_synthetic=True,
@@ -158,38 +199,45 @@ def _patient(site, study_id, rng, cs, now) -> Patient:
             level=int(min(5, max(1, level + rng.integers(-1, 2)))),
         )
     )
-    product, per_kg, origin, route = PRODUCTS[int(rng.integers(0, len(PRODUCTS)))]
-    weight = round(float(8 + 2.3 * age0 + rng.normal(0, 1.5)), 1)
-    admin = Administration(
-        patient=p,
-        date=first,
-        product=product,
-        origin=origin,
-        route=route,
-        hla_match="5/6" if origin == "allogeneic" and product == "ucb" else "",
-        cells_total=per_kg * weight,
-        weight_kg=weight,
-        lot=f"SYN-LOT-{int(rng.integers(1000, 9999))}",
-        gcsf=False,
-        epo=product == "ucb" and bool(rng.random() < 0.3),
-    )
-    _save(admin)
+    admin = None
+    if treated:
+        choices = PRODUCTS[str(first_row["product"])]
+        product, origin, scale = choices[int(rng.integers(0, len(choices)))]
+        per_kg = float(first_row["dose_cells_per_kg"]) * scale
+        weight = round(float(8 + 2.3 * age0 + rng.normal(0, 1.5)), 1)
+        doses = [anchor]
+        if rng.random() < 0.2 and _day(anchor, 6) <= now:
+            doses.append(_day(anchor, 6))
+        for day in doses:
+            admin = Administration(
+                patient=p,
+                date=day,
+                product=product,
+                origin=origin,
+                route=str(first_row["route"]),
+                hla_match="5/6" if origin == "allogeneic" and product == "ucb" else "",
+                cells_total=per_kg * weight,
+                weight_kg=weight,
+                dose_confirmed=True,
+                lot=f"SYN-LOT-{int(rng.integers(1000, 9999))}",
+                gcsf=False,
+                epo=product == "ucb" and bool(rng.random() < 0.3),
+            )
+            _save(admin)
+        admin = Administration.objects.filter(patient=p).order_by("date").first()
     _save(RehabEpisode(patient=p, date=baseline, therapy="physiotherapy", hours_per_week=3.0))
     curve = cs.curve(level)
     own = float(np.clip(rng.normal(1.0, 0.08), 0.75, 1.25)) * curve.limit
-    gain = float(rng.normal(1.0, 1.0))  # arbitrary synthetic extra gain after cells
-    for months in (0, 1, 3, 6, 12, 24):
-        day = (
-            baseline
-            if months == 0
-            else add_months(first, months) + timedelta(days=int(rng.integers(-5, 6)))
-        )
+    base_age = (baseline - birth).days / DAYS_PER_YEAR
+    base_score = own * float(curve.fraction(base_age))
+    for _, row in sim.iterrows():
+        months = float(row["months"])
+        day = baseline if months == 0 else _day(anchor, months)
         if day > now or (months and rng.random() < 0.1):
             continue
         age = (day - birth).days / DAYS_PER_YEAR
-        score = (
-            own * float(curve.fraction(age)) + (gain * min(months, 12) / 12) + rng.normal(0, 1.2)
-        )
+        expected = own * (float(curve.fraction(age)) - float(curve.fraction(base_age)))
+        score = base_score + (0.0 if months == 0 else expected + float(row["excess_anchored"]))
         score = float(np.clip(score, 1, 99))
         sheet = GMFM88Assessment(
             patient=p, date=day, items=gmfm88_items(score / 100, rng), goal_dimensions="D,E"
@@ -200,52 +248,107 @@ def _patient(site, study_id, rng, cs, now) -> Patient:
             GMFM66Assessment(
                 patient=p,
                 date=day,
-                score=round(score, 1),
+                score=round(score, 2),
                 se=se,
                 ci_lower=round(max(0, score - 1.96 * se), 1),
                 ci_upper=round(min(100, score + 1.96 * se), 1),
                 source="synthetic",
             )
         )
-        if months in (0, 6, 12, 24):
-            base = max(
-                0,
-                min(
-                    5,
-                    level
-                    - 1
-                    + int(rng.integers(-1, 2))
-                    - (1 if months >= 6 and rng.random() < 0.3 else 0),
-                ),
+    _spasticity(p, level, treated, baseline, anchor, now, rng)
+    _labs(p, treated, baseline, anchor, now, rng)
+    if admin is not None:
+        _adverse_events(admin, now, rng)
+    return p
+
+
+def _spasticity(p, level, treated, baseline, anchor, now, rng) -> None:
+    """MAS of three muscle groups on both sides at baseline, 6, 12 and 24 months: one grade
+    lower with probability 0.35 after cells (0.12 in controls), one higher with 0.08; Tardieu of
+    the calf, its dynamic component 5 degrees smaller after cells."""
+    start = {
+        (m, s): int(np.clip(level - 1 - k + rng.integers(-1, 2), 0, 5))
+        for k, m in enumerate(SPASTIC_MUSCLES)
+        for s in ("left", "right")
+    }
+    better = 0.35 if treated else 0.12
+    for months in (0, 6, 12, 24):
+        day = baseline if months == 0 else _day(anchor, months)
+        if day > now:
+            break
+        grades = {}
+        for limb, base in start.items():
+            change = 0
+            if months:
+                u = rng.random()
+                change = -1 if u < better else (1 if u > 0.92 else 0)
+            grades[limb] = int(np.clip(base + change, 0, 5))
+        r2 = 110.0
+        _save(
+            SpasticityAssessment(
+                patient=p,
+                date=day,
+                mas=[
+                    {"muscle": m, "side": s, "grade": MAS.from_ordinal(g).value}
+                    for (m, s), g in grades.items()
+                ],
+                tardieu=[
+                    {
+                        "muscle": "gastrocnemius_soleus",
+                        "side": s,
+                        "r1_deg": _r1(
+                            r2, grades[("gastrocnemius_soleus", s)], treated and months, rng
+                        ),
+                        "r2_deg": r2,
+                        "quality": min(grades[("gastrocnemius_soleus", s)], 4),
+                    }
+                    for s in ("left", "right")
+                ],
             )
-            grade = MAS.from_ordinal(base).value
-            _save(
-                SpasticityAssessment(
-                    patient=p,
-                    date=day,
-                    mas=[
-                        {"muscle": "gastrocnemius_soleus", "side": s, "grade": grade}
-                        for s in ("left", "right")
-                    ]
-                    + [
-                        {
-                            "muscle": "hamstrings",
-                            "side": s,
-                            "grade": MAS.from_ordinal(max(0, base - 1)).value,
-                        }
-                        for s in ("left", "right")
-                    ],
-                    tardieu=[
-                        {
-                            "muscle": "gastrocnemius_soleus",
-                            "side": "left",
-                            "r1_deg": -10.0 - 5 * base,
-                            "r2_deg": 10.0,
-                            "quality": min(base, 4),
-                        }
-                    ],
-                )
+        )
+
+
+def _r1(r2: float, grade: int, after_cells: bool, rng) -> float:
+    """Tardieu R1: dynamic component R2 - R1 = 10 + 6 grade + N(0, 3^2) degrees, 5 smaller after
+    cells, at least 2 degrees (R1 below R2)."""
+    dynamic = 10 + 6 * grade - (5 if after_cells else 0) + float(rng.normal(0, 3))
+    return round(r2 - max(dynamic, 2.0), 0)
+
+
+def _labs(p, treated, baseline, anchor, now, rng) -> None:
+    """IL-6 (pg/mL, log-normal around 4) and CRP (mg/L, around 1.5) before and 6 and 12 months
+    after the anchor; IL-6 about 30 % lower after cells."""
+    il6, crp = (
+        float(np.exp(rng.normal(math.log(4.0), 0.5))),
+        float(np.exp(rng.normal(math.log(1.5), 0.6))),
+    )
+    for months in (0, 6, 12):
+        day = baseline if months == 0 else _day(anchor, months)
+        if day > now:
+            break
+        ratio = 0.7 if treated and months else 1.0
+        _save(
+            LabValue(
+                patient=p,
+                date=day,
+                analyte="IL-6",
+                unit="pg/mL",
+                value=round(il6 * ratio * float(np.exp(rng.normal(0, 0.25))), 2),
             )
+        )
+        _save(
+            LabValue(
+                patient=p,
+                date=day,
+                analyte="CRP",
+                unit="mg/L",
+                value=round(crp * float(np.exp(rng.normal(0, 0.4))), 2),
+            )
+        )
+
+
+def _adverse_events(admin: Administration, now: date, rng) -> None:
+    first = admin.date
     if rng.random() < 0.45:
         term, ae_grade = AE_TERMS[int(rng.integers(0, len(AE_TERMS)))]
         onset = first + timedelta(days=int(rng.integers(0, 3)))
@@ -273,7 +376,6 @@ def _patient(site, study_id, rng, cs, now) -> Patient:
                 serious=True,
                 action="hospitalised",
             )
-    return p
 
 
 def _adverse_event(

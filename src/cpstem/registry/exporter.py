@@ -224,3 +224,59 @@ def write(out: str | Path, patients: QuerySet[Patient] | None = None) -> dict[st
                 safe_frame(df).to_excel(xl, sheet_name=name, index=False)
         return {"analysis": len(analysis)} | {k: len(v) for k, v in t.items()}
     raise RegistryError(f"export file {path.name}: use a .csv or .xlsx name")
+
+
+#: The suffixes ``--analysis`` writes.
+ANALYSIS_SUFFIXES = (".csv", ".parquet")
+
+
+def beside(path: Path, name: str) -> Path:
+    """``OUT-<name>.<suffix>`` next to ``OUT.<suffix>`` (where the spasticity and laboratory
+    tables go unless other paths are given)."""
+    return path.with_name(f"{path.stem}-{name}{path.suffix}")
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> None:
+    suffix = path.suffix.lower()
+    if suffix not in ANALYSIS_SUFFIXES:
+        raise RegistryError(
+            f"analysis file {path.name}: use a .csv or .parquet name",
+            code="invalid_choice",
+            field="path",
+            params={"path": str(path), "allowed": list(ANALYSIS_SUFFIXES)},
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if suffix == ".parquet":
+        frame.to_parquet(path, index=False)
+    else:
+        safe_frame(frame).to_csv(path, index=False)
+
+
+def write_analysis(
+    out: str | Path,
+    patients: QuerySet[Patient] | None = None,
+    spasticity: str | Path | None = None,
+    labs: str | Path | None = None,
+) -> dict[str, tuple[Path, int]]:
+    """Write the analysis table (``.csv`` or ``.parquet``: the contract columns of
+    :mod:`cpstem.outcomes.ipd.table` plus ``dose_cells_per_kg_cumulative`` and ``synthetic``),
+    the spasticity table and the laboratory table (default: beside it, ``OUT-spasticity`` and
+    ``OUT-labs`` with the same suffix). Pseudonymised through the researchers' projection.
+    Returns table name -> (path, rows)."""
+    from cpstem.registry.services import analysis
+
+    path = Path(out)
+    paths = {
+        "analysis": path,
+        "spasticity": Path(spasticity) if spasticity else beside(path, "spasticity"),
+        "labs": Path(labs) if labs else beside(path, "labs"),
+    }
+    for p in paths.values():  # refuse a wrong name before reading the database
+        if p.suffix.lower() not in ANALYSIS_SUFFIXES:
+            _write_frame(pd.DataFrame(), p)
+    frames = analysis.build(patients).export_tables()
+    out_counts = {}
+    for name, p in paths.items():
+        _write_frame(frames[name], p)
+        out_counts[name] = (p, len(frames[name]))
+    return out_counts

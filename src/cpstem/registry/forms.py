@@ -97,7 +97,14 @@ class PatientForm(RecordForm):
     class Meta:
         model = Patient
         fields = PATIENT_FIELDS
-        widgets = _dates("birth_date", "consent_date", "consent_withdrawn_date")
+        widgets = _dates("birth_date", "enrolment_date", "consent_date", "consent_withdrawn_date")
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.fields["group"].required = False  # not given: cells (the model's default)
+
+    def clean_group(self) -> str:
+        return self.cleaned_data.get("group") or Patient._meta.get_field("group").default
 
 
 class ClassificationForm(RecordForm):

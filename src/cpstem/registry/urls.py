@@ -55,6 +55,8 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="registry:patients", permanent=False)),
     path("patients/", include(app_patterns)),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/plot/<slug:name>.svg", dashboard.dashboard_plot, name="dashboard_plot"),
+    path("dashboard.xlsx", dashboard.dashboard_xlsx, name="dashboard_xlsx"),
     path("export.csv", dashboard.export_csv, name="export_csv"),
     path(
         "accounts/login/",

@@ -139,7 +139,10 @@ def model_field(model: type[models.Model], name: str, **kwargs: Any) -> tuple[An
     f = model._meta.get_field(name)
     optional = f.null or f.blank
     if f.choices:
-        return str, choice(model, name, "" if f.blank else ..., blank=f.blank, **kwargs)
+        default = f.default if isinstance(f.default, str) and f.default else None
+        if default is None:
+            default = "" if f.blank else ...
+        return str, choice(model, name, default, blank=f.blank, **kwargs)
     if isinstance(f, models.BooleanField):
         return bool, Field(f.default, **kwargs)
     if isinstance(f, models.CharField | models.TextField):
@@ -187,6 +190,7 @@ class PatientOut(Schema):
     mrics: str
     consent_active: bool
     synthetic: bool
+    group: str = Field("cells", description="enrolment group: cells or control")
 
 
 class PatientFilter(Schema):
@@ -438,7 +442,7 @@ class FollowUpOut(When):
 
 
 class AdministrationChangeOut(When):
-    administration: int
+    administration: int | None = Field(None, description="empty: a control's enrolment")
     age_years: float | None = Field(None, description="age in years (not for researchers)")
     gmfcs: str | None
     baseline: BaselineOut | None

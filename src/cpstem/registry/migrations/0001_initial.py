@@ -9,7 +9,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -18,575 +17,1687 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Administration',
+            name="Administration",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('product', models.CharField(choices=[('ucb', 'Umbilical cord blood (UCB)'), ('uc_msc', 'Umbilical-cord MSC (UC-MSC)'), ('wj_msc', "Wharton's jelly MSC"), ('bm_mnc', 'Bone-marrow MNC (BM-MNC)'), ('bm_msc', 'Bone-marrow MSC (BM-MSC)'), ('other', 'Other')], max_length=10)),
-                ('product_other', models.CharField(blank=True, max_length=100, verbose_name='other product')),
-                ('origin', models.CharField(choices=[('autologous', 'Autologous'), ('allogeneic', 'Allogeneic')], max_length=10)),
-                ('hla_match', models.CharField(blank=True, help_text='Allogeneic only, matched/typed loci, e.g. 5/6', max_length=5, verbose_name='HLA match')),
-                ('cells_total', models.FloatField(help_text='Total number of cells given', verbose_name='cells (total)')),
-                ('weight_kg', models.FloatField(help_text="Child's weight on the day, in kg", verbose_name='weight (kg)')),
-                ('dose_cells_per_kg', models.FloatField(editable=False, verbose_name='dose (cells/kg)')),
-                ('dose_confirmed', models.BooleanField(default=False, help_text='Confirm a dose outside the range given in published trials')),
-                ('route', models.CharField(choices=[('intravenous', 'Intravenous'), ('intrathecal', 'Intrathecal'), ('intra_arterial', 'Intra-arterial'), ('other', 'Other')], max_length=16)),
-                ('route_other', models.CharField(blank=True, max_length=100, verbose_name='other route')),
-                ('gcsf', models.BooleanField(default=False, verbose_name='G-CSF')),
-                ('epo', models.BooleanField(default=False, verbose_name='EPO')),
-                ('immunosuppression', models.BooleanField(default=False)),
-                ('adjunct_other', models.CharField(blank=True, max_length=200, verbose_name='other adjuncts')),
-                ('lot', models.CharField(blank=True, max_length=60, verbose_name='lot / batch')),
-                ('notes', models.TextField(blank=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "product",
+                    models.CharField(
+                        choices=[
+                            ("ucb", "Umbilical cord blood (UCB)"),
+                            ("uc_msc", "Umbilical-cord MSC (UC-MSC)"),
+                            ("wj_msc", "Wharton's jelly MSC"),
+                            ("bm_mnc", "Bone-marrow MNC (BM-MNC)"),
+                            ("bm_msc", "Bone-marrow MSC (BM-MSC)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "product_other",
+                    models.CharField(blank=True, max_length=100, verbose_name="other product"),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("autologous", "Autologous"), ("allogeneic", "Allogeneic")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "hla_match",
+                    models.CharField(
+                        blank=True,
+                        help_text="Allogeneic only, matched/typed loci, e.g. 5/6",
+                        max_length=5,
+                        verbose_name="HLA match",
+                    ),
+                ),
+                (
+                    "cells_total",
+                    models.FloatField(
+                        help_text="Total number of cells given", verbose_name="cells (total)"
+                    ),
+                ),
+                (
+                    "weight_kg",
+                    models.FloatField(
+                        help_text="Child's weight on the day, in kg", verbose_name="weight (kg)"
+                    ),
+                ),
+                (
+                    "dose_cells_per_kg",
+                    models.FloatField(editable=False, verbose_name="dose (cells/kg)"),
+                ),
+                (
+                    "dose_confirmed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Confirm a dose outside the range given in published trials",
+                    ),
+                ),
+                (
+                    "route",
+                    models.CharField(
+                        choices=[
+                            ("intravenous", "Intravenous"),
+                            ("intrathecal", "Intrathecal"),
+                            ("intra_arterial", "Intra-arterial"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "route_other",
+                    models.CharField(blank=True, max_length=100, verbose_name="other route"),
+                ),
+                ("gcsf", models.BooleanField(default=False, verbose_name="G-CSF")),
+                ("epo", models.BooleanField(default=False, verbose_name="EPO")),
+                ("immunosuppression", models.BooleanField(default=False)),
+                (
+                    "adjunct_other",
+                    models.CharField(blank=True, max_length=200, verbose_name="other adjuncts"),
+                ),
+                ("lot", models.CharField(blank=True, max_length=60, verbose_name="lot / batch")),
+                ("notes", models.TextField(blank=True)),
             ],
             options={
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Patient',
+            name="Patient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('study_id', models.CharField(help_text='Pseudonym, e.g. LUB-001. Never a name.', max_length=40, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]*$', "a study ID is a pseudonym such as LUB-001: letters, digits, '.', '-' or '_'")])),
-                ('research_id', models.CharField(default=cpstem.registry.models.patients._research_id, editable=False, max_length=12, unique=True)),
-                ('birth_date', models.DateField()),
-                ('sex', models.CharField(choices=[('F', 'Female'), ('M', 'Male'), ('U', 'Undetermined / not recorded')], max_length=1)),
-                ('gestational_age_weeks', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='gestational age (weeks)')),
-                ('birth_weight_g', models.PositiveIntegerField(blank=True, null=True, verbose_name='birth weight (g)')),
-                ('subtype', models.CharField(blank=True, choices=[('spastic_unilateral', 'Spastic unilateral (US-CP)'), ('spastic_bilateral', 'Spastic bilateral (BS-CP)'), ('dyskinetic_dystonic', 'Dyskinetic, dystonic'), ('dyskinetic_choreoathetotic', 'Dyskinetic, choreo-athetotic'), ('ataxic', 'Ataxic'), ('mixed_unclassified', 'Mixed or unclassified')], max_length=32, verbose_name='CP subtype (SCPE)')),
-                ('topography', models.CharField(blank=True, choices=[('hemiplegia', 'Hemiplegia (unilateral)'), ('monoplegia', 'Monoplegia'), ('diplegia', 'Diplegia (bilateral, legs more than arms)'), ('triplegia', 'Triplegia'), ('tetraplegia', 'Tetraplegia / quadriplegia')], max_length=16)),
-                ('mrics', models.CharField(blank=True, choices=[('A1', 'Maldevelopment: proliferation, migration or organisation'), ('A2', 'Other maldevelopment'), ('B1', 'White matter: periventricular leukomalacia (PVL)'), ('B2', 'White matter: IVH or PVHI sequelae'), ('B3', 'White matter: PVL with IVH sequelae'), ('C1', 'Grey matter: basal ganglia / thalamus'), ('C2', 'Grey matter: cortical-subcortical only'), ('C3', 'Grey matter: arterial infarction'), ('D', 'Miscellaneous findings'), ('E', 'Normal MRI')], max_length=2, verbose_name='MRI classification (MRICS)')),
-                ('preterm_birth', models.BooleanField(default=False)),
-                ('growth_restriction', models.BooleanField(default=False, verbose_name='fetal growth restriction')),
-                ('maternal_infection', models.BooleanField(default=False)),
-                ('nsaid_paracetamol_exposure', models.BooleanField(default=False, verbose_name='prenatal NSAID / paracetamol exposure')),
-                ('hie', models.BooleanField(default=False, verbose_name='hypoxic-ischaemic encephalopathy')),
-                ('risk_other', models.CharField(blank=True, max_length=200, verbose_name='other risk factors')),
-                ('consent_date', models.DateField(blank=True, null=True)),
-                ('consent_version', models.CharField(blank=True, max_length=40)),
-                ('consent_withdrawn_date', models.DateField(blank=True, null=True, verbose_name='consent withdrawn on')),
-                ('is_synthetic', models.BooleanField(default=False, help_text='Synthetic demo record')),
-                ('gmfcs', models.PositiveSmallIntegerField(blank=True, editable=False, null=True, verbose_name='current GMFCS')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "study_id",
+                    models.CharField(
+                        help_text="Pseudonym, e.g. LUB-001. Never a name.",
+                        max_length=40,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                "a study ID is a pseudonym such as LUB-001: letters, digits, '.', '-' or '_'",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "research_id",
+                    models.CharField(
+                        default=cpstem.registry.models.patients._research_id,
+                        editable=False,
+                        max_length=12,
+                        unique=True,
+                    ),
+                ),
+                ("birth_date", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("F", "Female"),
+                            ("M", "Male"),
+                            ("U", "Undetermined / not recorded"),
+                        ],
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "gestational_age_weeks",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        max_digits=4,
+                        null=True,
+                        verbose_name="gestational age (weeks)",
+                    ),
+                ),
+                (
+                    "birth_weight_g",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="birth weight (g)"
+                    ),
+                ),
+                (
+                    "subtype",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("spastic_unilateral", "Spastic unilateral (US-CP)"),
+                            ("spastic_bilateral", "Spastic bilateral (BS-CP)"),
+                            ("dyskinetic_dystonic", "Dyskinetic, dystonic"),
+                            ("dyskinetic_choreoathetotic", "Dyskinetic, choreo-athetotic"),
+                            ("ataxic", "Ataxic"),
+                            ("mixed_unclassified", "Mixed or unclassified"),
+                        ],
+                        max_length=32,
+                        verbose_name="CP subtype (SCPE)",
+                    ),
+                ),
+                (
+                    "topography",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("hemiplegia", "Hemiplegia (unilateral)"),
+                            ("monoplegia", "Monoplegia"),
+                            ("diplegia", "Diplegia (bilateral, legs more than arms)"),
+                            ("triplegia", "Triplegia"),
+                            ("tetraplegia", "Tetraplegia / quadriplegia"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "mrics",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("A1", "Maldevelopment: proliferation, migration or organisation"),
+                            ("A2", "Other maldevelopment"),
+                            ("B1", "White matter: periventricular leukomalacia (PVL)"),
+                            ("B2", "White matter: IVH or PVHI sequelae"),
+                            ("B3", "White matter: PVL with IVH sequelae"),
+                            ("C1", "Grey matter: basal ganglia / thalamus"),
+                            ("C2", "Grey matter: cortical-subcortical only"),
+                            ("C3", "Grey matter: arterial infarction"),
+                            ("D", "Miscellaneous findings"),
+                            ("E", "Normal MRI"),
+                        ],
+                        max_length=2,
+                        verbose_name="MRI classification (MRICS)",
+                    ),
+                ),
+                ("preterm_birth", models.BooleanField(default=False)),
+                (
+                    "growth_restriction",
+                    models.BooleanField(default=False, verbose_name="fetal growth restriction"),
+                ),
+                ("maternal_infection", models.BooleanField(default=False)),
+                (
+                    "nsaid_paracetamol_exposure",
+                    models.BooleanField(
+                        default=False, verbose_name="prenatal NSAID / paracetamol exposure"
+                    ),
+                ),
+                (
+                    "hie",
+                    models.BooleanField(
+                        default=False, verbose_name="hypoxic-ischaemic encephalopathy"
+                    ),
+                ),
+                (
+                    "risk_other",
+                    models.CharField(blank=True, max_length=200, verbose_name="other risk factors"),
+                ),
+                ("consent_date", models.DateField(blank=True, null=True)),
+                ("consent_version", models.CharField(blank=True, max_length=40)),
+                (
+                    "consent_withdrawn_date",
+                    models.DateField(blank=True, null=True, verbose_name="consent withdrawn on"),
+                ),
+                (
+                    "is_synthetic",
+                    models.BooleanField(default=False, help_text="Synthetic demo record"),
+                ),
+                (
+                    "gmfcs",
+                    models.PositiveSmallIntegerField(
+                        blank=True, editable=False, null=True, verbose_name="current GMFCS"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'ordering': ['site__code', 'study_id'],
+                "ordering": ["site__code", "study_id"],
             },
         ),
         migrations.CreateModel(
-            name='Site',
+            name="Site",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(help_text='Short code, e.g. LUB', max_length=16, unique=True, validators=[django.core.validators.RegexValidator('^[A-Z0-9][A-Z0-9_-]*$', 'use capitals, digits, - or _')])),
-                ('name', models.CharField(max_length=200)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        help_text="Short code, e.g. LUB",
+                        max_length=16,
+                        unique=True,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Z0-9][A-Z0-9_-]*$", "use capitals, digits, - or _"
+                            )
+                        ],
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
             ],
             options={
-                'ordering': ['code'],
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='ApiToken',
+            name="ApiToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(blank=True, max_length=100)),
-                ('key_hash', models.CharField(max_length=64, unique=True)),
-                ('prefix', models.CharField(max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('last_used_at', models.DateTimeField(blank=True, null=True)),
-                ('revoked', models.BooleanField(default=False)),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_tokens', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=100)),
+                ("key_hash", models.CharField(max_length=64, unique=True)),
+                ("prefix", models.CharField(max_length=10)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("last_used_at", models.DateTimeField(blank=True, null=True)),
+                ("revoked", models.BooleanField(default=False)),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_tokens",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='GMFM88Assessment',
+            name="GMFM88Assessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('items', models.JSONField(help_text='{"1": 3, ..., "88": null}; null = not tested (NT)')),
-                ('with_aids', models.BooleanField(default=False, verbose_name='scored with aids/orthoses')),
-                ('goal_dimensions', models.CharField(blank=True, help_text='e.g. D,E', max_length=9)),
-                ('pct_a', models.FloatField(editable=False)),
-                ('pct_b', models.FloatField(editable=False)),
-                ('pct_c', models.FloatField(editable=False)),
-                ('pct_d', models.FloatField(editable=False)),
-                ('pct_e', models.FloatField(editable=False)),
-                ('total', models.FloatField(editable=False)),
-                ('goal_total', models.FloatField(editable=False, null=True)),
-                ('n_not_tested', models.PositiveSmallIntegerField(editable=False)),
-                ('notes', models.TextField(blank=True)),
-                ('assessor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "items",
+                    models.JSONField(help_text='{"1": 3, ..., "88": null}; null = not tested (NT)'),
+                ),
+                (
+                    "with_aids",
+                    models.BooleanField(default=False, verbose_name="scored with aids/orthoses"),
+                ),
+                (
+                    "goal_dimensions",
+                    models.CharField(blank=True, help_text="e.g. D,E", max_length=9),
+                ),
+                ("pct_a", models.FloatField(editable=False)),
+                ("pct_b", models.FloatField(editable=False)),
+                ("pct_c", models.FloatField(editable=False)),
+                ("pct_d", models.FloatField(editable=False)),
+                ("pct_e", models.FloatField(editable=False)),
+                ("total", models.FloatField(editable=False)),
+                ("goal_total", models.FloatField(editable=False, null=True)),
+                ("n_not_tested", models.PositiveSmallIntegerField(editable=False)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "assessor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'GMFM-88 assessment',
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "verbose_name": "GMFM-88 assessment",
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='LabValue',
+            name="LabValue",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('analyte', models.CharField(help_text='e.g. CRP, IL-6, TNF-alpha, WBC', max_length=80)),
-                ('value', models.FloatField()),
-                ('unit', models.CharField(help_text='e.g. mg/L, pg/mL, 10^9/L', max_length=30)),
-                ('notes', models.TextField(blank=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "analyte",
+                    models.CharField(help_text="e.g. CRP, IL-6, TNF-alpha, WBC", max_length=80),
+                ),
+                ("value", models.FloatField()),
+                ("unit", models.CharField(help_text="e.g. mg/L, pg/mL, 10^9/L", max_length=30)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='HistoricalSpasticityAssessment',
+            name="HistoricalSpasticityAssessment",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('mas', models.JSONField(blank=True, default=list, verbose_name='Modified Ashworth')),
-                ('tardieu', models.JSONField(blank=True, default=list, verbose_name='Modified Tardieu')),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "mas",
+                    models.JSONField(blank=True, default=list, verbose_name="Modified Ashworth"),
+                ),
+                (
+                    "tardieu",
+                    models.JSONField(blank=True, default=list, verbose_name="Modified Tardieu"),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical spasticity assessment',
-                'verbose_name_plural': 'historical spasticity assessments',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical spasticity assessment",
+                "verbose_name_plural": "historical spasticity assessments",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalRehabEpisode',
+            name="HistoricalRehabEpisode",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('therapy', models.CharField(choices=[('physiotherapy', 'Physiotherapy'), ('aquatic', 'Aquatic therapy'), ('hippotherapy', 'Hippotherapy'), ('gait_training', 'Functional gait training'), ('occupational', 'Occupational therapy'), ('other', 'Other')], max_length=16)),
-                ('therapy_other', models.CharField(blank=True, max_length=100, verbose_name='other therapy')),
-                ('hours_per_week', models.FloatField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "therapy",
+                    models.CharField(
+                        choices=[
+                            ("physiotherapy", "Physiotherapy"),
+                            ("aquatic", "Aquatic therapy"),
+                            ("hippotherapy", "Hippotherapy"),
+                            ("gait_training", "Functional gait training"),
+                            ("occupational", "Occupational therapy"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "therapy_other",
+                    models.CharField(blank=True, max_length=100, verbose_name="other therapy"),
+                ),
+                ("hours_per_week", models.FloatField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical rehab episode',
-                'verbose_name_plural': 'historical rehab episodes',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical rehab episode",
+                "verbose_name_plural": "historical rehab episodes",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalLabValue',
+            name="HistoricalLabValue",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('analyte', models.CharField(help_text='e.g. CRP, IL-6, TNF-alpha, WBC', max_length=80)),
-                ('value', models.FloatField()),
-                ('unit', models.CharField(help_text='e.g. mg/L, pg/mL, 10^9/L', max_length=30)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "analyte",
+                    models.CharField(help_text="e.g. CRP, IL-6, TNF-alpha, WBC", max_length=80),
+                ),
+                ("value", models.FloatField()),
+                ("unit", models.CharField(help_text="e.g. mg/L, pg/mL, 10^9/L", max_length=30)),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical lab value',
-                'verbose_name_plural': 'historical lab values',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical lab value",
+                "verbose_name_plural": "historical lab values",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalGMFM88Assessment',
+            name="HistoricalGMFM88Assessment",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('items', models.JSONField(help_text='{"1": 3, ..., "88": null}; null = not tested (NT)')),
-                ('with_aids', models.BooleanField(default=False, verbose_name='scored with aids/orthoses')),
-                ('goal_dimensions', models.CharField(blank=True, help_text='e.g. D,E', max_length=9)),
-                ('pct_a', models.FloatField(editable=False)),
-                ('pct_b', models.FloatField(editable=False)),
-                ('pct_c', models.FloatField(editable=False)),
-                ('pct_d', models.FloatField(editable=False)),
-                ('pct_e', models.FloatField(editable=False)),
-                ('total', models.FloatField(editable=False)),
-                ('goal_total', models.FloatField(editable=False, null=True)),
-                ('n_not_tested', models.PositiveSmallIntegerField(editable=False)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('assessor', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "items",
+                    models.JSONField(help_text='{"1": 3, ..., "88": null}; null = not tested (NT)'),
+                ),
+                (
+                    "with_aids",
+                    models.BooleanField(default=False, verbose_name="scored with aids/orthoses"),
+                ),
+                (
+                    "goal_dimensions",
+                    models.CharField(blank=True, help_text="e.g. D,E", max_length=9),
+                ),
+                ("pct_a", models.FloatField(editable=False)),
+                ("pct_b", models.FloatField(editable=False)),
+                ("pct_c", models.FloatField(editable=False)),
+                ("pct_d", models.FloatField(editable=False)),
+                ("pct_e", models.FloatField(editable=False)),
+                ("total", models.FloatField(editable=False)),
+                ("goal_total", models.FloatField(editable=False, null=True)),
+                ("n_not_tested", models.PositiveSmallIntegerField(editable=False)),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "assessor",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical GMFM-88 assessment',
-                'verbose_name_plural': 'historical GMFM-88 assessments',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical GMFM-88 assessment",
+                "verbose_name_plural": "historical GMFM-88 assessments",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalGMFM66Assessment',
+            name="HistoricalGMFM66Assessment",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('score', models.FloatField(verbose_name='GMFM-66')),
-                ('se', models.FloatField(blank=True, null=True, verbose_name='standard error')),
-                ('ci_lower', models.FloatField(blank=True, null=True, verbose_name='95 % CI lower')),
-                ('ci_upper', models.FloatField(blank=True, null=True, verbose_name='95 % CI upper')),
-                ('source', models.CharField(choices=[('gmae', 'Entered from the GMAE'), ('item_map', 'Computed from the configured item map'), ('synthetic', 'Synthetic (demo data)')], default='gmae', max_length=10)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('sheet', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.gmfm88assessment')),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("score", models.FloatField(verbose_name="GMFM-66")),
+                ("se", models.FloatField(blank=True, null=True, verbose_name="standard error")),
+                (
+                    "ci_lower",
+                    models.FloatField(blank=True, null=True, verbose_name="95 % CI lower"),
+                ),
+                (
+                    "ci_upper",
+                    models.FloatField(blank=True, null=True, verbose_name="95 % CI upper"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("gmae", "Entered from the GMAE"),
+                            ("item_map", "Computed from the configured item map"),
+                            ("synthetic", "Synthetic (demo data)"),
+                        ],
+                        default="gmae",
+                        max_length=10,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "sheet",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.gmfm88assessment",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical GMFM-66 assessment',
-                'verbose_name_plural': 'historical GMFM-66 assessments',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical GMFM-66 assessment",
+                "verbose_name_plural": "historical GMFM-66 assessments",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalClassification',
+            name="HistoricalClassification",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('system', models.CharField(choices=[('gmfcs', 'GMFCS'), ('macs', 'MACS'), ('cfcs', 'CFCS')], max_length=5)),
-                ('level', models.PositiveSmallIntegerField(choices=[(1, 'I'), (2, 'II'), (3, 'III'), (4, 'IV'), (5, 'V')])),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "system",
+                    models.CharField(
+                        choices=[("gmfcs", "GMFCS"), ("macs", "MACS"), ("cfcs", "CFCS")],
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "I"), (2, "II"), (3, "III"), (4, "IV"), (5, "V")]
+                    ),
+                ),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical classification',
-                'verbose_name_plural': 'historical classifications',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical classification",
+                "verbose_name_plural": "historical classifications",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalAdverseEvent',
+            name="HistoricalAdverseEvent",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('term', models.CharField(help_text='e.g. fever, vomiting, headache', max_length=200)),
-                ('resolution_date', models.DateField(blank=True, null=True)),
-                ('grade', models.PositiveSmallIntegerField(choices=[(1, '1 - Mild'), (2, '2 - Moderate'), (3, '3 - Severe'), (4, '4 - Life-threatening'), (5, '5 - Death')], verbose_name='CTCAE grade')),
-                ('serious', models.BooleanField(default=False, help_text='ICH E2A serious adverse event')),
-                ('relatedness', models.CharField(choices=[('not_related', 'Not related'), ('unlikely', 'Unlikely'), ('possible', 'Possible'), ('probable', 'Probable'), ('definite', 'Definite / certain')], max_length=12, verbose_name='relatedness to the cell product')),
-                ('action', models.CharField(choices=[('none', 'None / not applicable'), ('interrupted', 'Administration interrupted'), ('slowed', 'Infusion rate reduced'), ('withdrawn', 'Treatment withdrawn'), ('treated', 'Treated (medication or procedure)'), ('hospitalised', 'Hospitalisation')], default='none', max_length=12, verbose_name='action taken')),
-                ('outcome', models.CharField(blank=True, choices=[('recovered', 'Recovered / resolved'), ('recovering', 'Recovering / resolving'), ('not_recovered', 'Not recovered / not resolved'), ('sequelae', 'Recovered with sequelae'), ('fatal', 'Fatal'), ('unknown', 'Unknown')], max_length=14)),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('administration', models.ForeignKey(blank=True, db_constraint=False, help_text='The administration it followed (default: the latest before onset)', null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.administration')),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "term",
+                    models.CharField(help_text="e.g. fever, vomiting, headache", max_length=200),
+                ),
+                ("resolution_date", models.DateField(blank=True, null=True)),
+                (
+                    "grade",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "1 - Mild"),
+                            (2, "2 - Moderate"),
+                            (3, "3 - Severe"),
+                            (4, "4 - Life-threatening"),
+                            (5, "5 - Death"),
+                        ],
+                        verbose_name="CTCAE grade",
+                    ),
+                ),
+                (
+                    "serious",
+                    models.BooleanField(default=False, help_text="ICH E2A serious adverse event"),
+                ),
+                (
+                    "relatedness",
+                    models.CharField(
+                        choices=[
+                            ("not_related", "Not related"),
+                            ("unlikely", "Unlikely"),
+                            ("possible", "Possible"),
+                            ("probable", "Probable"),
+                            ("definite", "Definite / certain"),
+                        ],
+                        max_length=12,
+                        verbose_name="relatedness to the cell product",
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("none", "None / not applicable"),
+                            ("interrupted", "Administration interrupted"),
+                            ("slowed", "Infusion rate reduced"),
+                            ("withdrawn", "Treatment withdrawn"),
+                            ("treated", "Treated (medication or procedure)"),
+                            ("hospitalised", "Hospitalisation"),
+                        ],
+                        default="none",
+                        max_length=12,
+                        verbose_name="action taken",
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("recovered", "Recovered / resolved"),
+                            ("recovering", "Recovering / resolving"),
+                            ("not_recovered", "Not recovered / not resolved"),
+                            ("sequelae", "Recovered with sequelae"),
+                            ("fatal", "Fatal"),
+                            ("unknown", "Unknown"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        help_text="The administration it followed (default: the latest before onset)",
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.administration",
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical adverse event',
-                'verbose_name_plural': 'historical adverse events',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical adverse event",
+                "verbose_name_plural": "historical adverse events",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='HistoricalAdministration',
+            name="HistoricalAdministration",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('product', models.CharField(choices=[('ucb', 'Umbilical cord blood (UCB)'), ('uc_msc', 'Umbilical-cord MSC (UC-MSC)'), ('wj_msc', "Wharton's jelly MSC"), ('bm_mnc', 'Bone-marrow MNC (BM-MNC)'), ('bm_msc', 'Bone-marrow MSC (BM-MSC)'), ('other', 'Other')], max_length=10)),
-                ('product_other', models.CharField(blank=True, max_length=100, verbose_name='other product')),
-                ('origin', models.CharField(choices=[('autologous', 'Autologous'), ('allogeneic', 'Allogeneic')], max_length=10)),
-                ('hla_match', models.CharField(blank=True, help_text='Allogeneic only, matched/typed loci, e.g. 5/6', max_length=5, verbose_name='HLA match')),
-                ('cells_total', models.FloatField(help_text='Total number of cells given', verbose_name='cells (total)')),
-                ('weight_kg', models.FloatField(help_text="Child's weight on the day, in kg", verbose_name='weight (kg)')),
-                ('dose_cells_per_kg', models.FloatField(editable=False, verbose_name='dose (cells/kg)')),
-                ('dose_confirmed', models.BooleanField(default=False, help_text='Confirm a dose outside the range given in published trials')),
-                ('route', models.CharField(choices=[('intravenous', 'Intravenous'), ('intrathecal', 'Intrathecal'), ('intra_arterial', 'Intra-arterial'), ('other', 'Other')], max_length=16)),
-                ('route_other', models.CharField(blank=True, max_length=100, verbose_name='other route')),
-                ('gcsf', models.BooleanField(default=False, verbose_name='G-CSF')),
-                ('epo', models.BooleanField(default=False, verbose_name='EPO')),
-                ('immunosuppression', models.BooleanField(default=False)),
-                ('adjunct_other', models.CharField(blank=True, max_length=200, verbose_name='other adjuncts')),
-                ('lot', models.CharField(blank=True, max_length=60, verbose_name='lot / batch')),
-                ('notes', models.TextField(blank=True)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('patient', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.patient')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                (
+                    "product",
+                    models.CharField(
+                        choices=[
+                            ("ucb", "Umbilical cord blood (UCB)"),
+                            ("uc_msc", "Umbilical-cord MSC (UC-MSC)"),
+                            ("wj_msc", "Wharton's jelly MSC"),
+                            ("bm_mnc", "Bone-marrow MNC (BM-MNC)"),
+                            ("bm_msc", "Bone-marrow MSC (BM-MSC)"),
+                            ("other", "Other"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "product_other",
+                    models.CharField(blank=True, max_length=100, verbose_name="other product"),
+                ),
+                (
+                    "origin",
+                    models.CharField(
+                        choices=[("autologous", "Autologous"), ("allogeneic", "Allogeneic")],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "hla_match",
+                    models.CharField(
+                        blank=True,
+                        help_text="Allogeneic only, matched/typed loci, e.g. 5/6",
+                        max_length=5,
+                        verbose_name="HLA match",
+                    ),
+                ),
+                (
+                    "cells_total",
+                    models.FloatField(
+                        help_text="Total number of cells given", verbose_name="cells (total)"
+                    ),
+                ),
+                (
+                    "weight_kg",
+                    models.FloatField(
+                        help_text="Child's weight on the day, in kg", verbose_name="weight (kg)"
+                    ),
+                ),
+                (
+                    "dose_cells_per_kg",
+                    models.FloatField(editable=False, verbose_name="dose (cells/kg)"),
+                ),
+                (
+                    "dose_confirmed",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Confirm a dose outside the range given in published trials",
+                    ),
+                ),
+                (
+                    "route",
+                    models.CharField(
+                        choices=[
+                            ("intravenous", "Intravenous"),
+                            ("intrathecal", "Intrathecal"),
+                            ("intra_arterial", "Intra-arterial"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "route_other",
+                    models.CharField(blank=True, max_length=100, verbose_name="other route"),
+                ),
+                ("gcsf", models.BooleanField(default=False, verbose_name="G-CSF")),
+                ("epo", models.BooleanField(default=False, verbose_name="EPO")),
+                ("immunosuppression", models.BooleanField(default=False)),
+                (
+                    "adjunct_other",
+                    models.CharField(blank=True, max_length=200, verbose_name="other adjuncts"),
+                ),
+                ("lot", models.CharField(blank=True, max_length=60, verbose_name="lot / batch")),
+                ("notes", models.TextField(blank=True)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical administration',
-                'verbose_name_plural': 'historical administrations',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical administration",
+                "verbose_name_plural": "historical administrations",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='GMFM66Assessment',
+            name="GMFM66Assessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('score', models.FloatField(verbose_name='GMFM-66')),
-                ('se', models.FloatField(blank=True, null=True, verbose_name='standard error')),
-                ('ci_lower', models.FloatField(blank=True, null=True, verbose_name='95 % CI lower')),
-                ('ci_upper', models.FloatField(blank=True, null=True, verbose_name='95 % CI upper')),
-                ('source', models.CharField(choices=[('gmae', 'Entered from the GMAE'), ('item_map', 'Computed from the configured item map'), ('synthetic', 'Synthetic (demo data)')], default='gmae', max_length=10)),
-                ('notes', models.TextField(blank=True)),
-                ('sheet', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.CASCADE, related_name='gmfm66', to='registry.gmfm88assessment')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("score", models.FloatField(verbose_name="GMFM-66")),
+                ("se", models.FloatField(blank=True, null=True, verbose_name="standard error")),
+                (
+                    "ci_lower",
+                    models.FloatField(blank=True, null=True, verbose_name="95 % CI lower"),
+                ),
+                (
+                    "ci_upper",
+                    models.FloatField(blank=True, null=True, verbose_name="95 % CI upper"),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("gmae", "Entered from the GMAE"),
+                            ("item_map", "Computed from the configured item map"),
+                            ("synthetic", "Synthetic (demo data)"),
+                        ],
+                        default="gmae",
+                        max_length=10,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "sheet",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="gmfm66",
+                        to="registry.gmfm88assessment",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'GMFM-66 assessment',
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "verbose_name": "GMFM-66 assessment",
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='FollowUpVisit',
+            name="FollowUpVisit",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('label', models.CharField(max_length=40)),
-                ('months', models.PositiveSmallIntegerField()),
-                ('target_date', models.DateField()),
-                ('window_start', models.DateField()),
-                ('window_end', models.DateField()),
-                ('done_on', models.DateField(blank=True, null=True)),
-                ('administration', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='registry.administration')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='visits', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("label", models.CharField(max_length=40)),
+                ("months", models.PositiveSmallIntegerField()),
+                ("target_date", models.DateField()),
+                ("window_start", models.DateField()),
+                ("window_end", models.DateField()),
+                ("done_on", models.DateField(blank=True, null=True)),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="visits",
+                        to="registry.administration",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="visits",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['target_date', 'months'],
+                "ordering": ["target_date", "months"],
             },
         ),
         migrations.CreateModel(
-            name='Classification',
+            name="Classification",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('system', models.CharField(choices=[('gmfcs', 'GMFCS'), ('macs', 'MACS'), ('cfcs', 'CFCS')], max_length=5)),
-                ('level', models.PositiveSmallIntegerField(choices=[(1, 'I'), (2, 'II'), (3, 'III'), (4, 'IV'), (5, 'V')])),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "system",
+                    models.CharField(
+                        choices=[("gmfcs", "GMFCS"), ("macs", "MACS"), ("cfcs", "CFCS")],
+                        max_length=5,
+                    ),
+                ),
+                (
+                    "level",
+                    models.PositiveSmallIntegerField(
+                        choices=[(1, "I"), (2, "II"), (3, "III"), (4, "IV"), (5, "V")]
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='AdverseEvent',
+            name="AdverseEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('term', models.CharField(help_text='e.g. fever, vomiting, headache', max_length=200)),
-                ('resolution_date', models.DateField(blank=True, null=True)),
-                ('grade', models.PositiveSmallIntegerField(choices=[(1, '1 - Mild'), (2, '2 - Moderate'), (3, '3 - Severe'), (4, '4 - Life-threatening'), (5, '5 - Death')], verbose_name='CTCAE grade')),
-                ('serious', models.BooleanField(default=False, help_text='ICH E2A serious adverse event')),
-                ('relatedness', models.CharField(choices=[('not_related', 'Not related'), ('unlikely', 'Unlikely'), ('possible', 'Possible'), ('probable', 'Probable'), ('definite', 'Definite / certain')], max_length=12, verbose_name='relatedness to the cell product')),
-                ('action', models.CharField(choices=[('none', 'None / not applicable'), ('interrupted', 'Administration interrupted'), ('slowed', 'Infusion rate reduced'), ('withdrawn', 'Treatment withdrawn'), ('treated', 'Treated (medication or procedure)'), ('hospitalised', 'Hospitalisation')], default='none', max_length=12, verbose_name='action taken')),
-                ('outcome', models.CharField(blank=True, choices=[('recovered', 'Recovered / resolved'), ('recovering', 'Recovering / resolving'), ('not_recovered', 'Not recovered / not resolved'), ('sequelae', 'Recovered with sequelae'), ('fatal', 'Fatal'), ('unknown', 'Unknown')], max_length=14)),
-                ('notes', models.TextField(blank=True)),
-                ('administration', models.ForeignKey(blank=True, help_text='The administration it followed (default: the latest before onset)', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='adverse_events', to='registry.administration')),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "term",
+                    models.CharField(help_text="e.g. fever, vomiting, headache", max_length=200),
+                ),
+                ("resolution_date", models.DateField(blank=True, null=True)),
+                (
+                    "grade",
+                    models.PositiveSmallIntegerField(
+                        choices=[
+                            (1, "1 - Mild"),
+                            (2, "2 - Moderate"),
+                            (3, "3 - Severe"),
+                            (4, "4 - Life-threatening"),
+                            (5, "5 - Death"),
+                        ],
+                        verbose_name="CTCAE grade",
+                    ),
+                ),
+                (
+                    "serious",
+                    models.BooleanField(default=False, help_text="ICH E2A serious adverse event"),
+                ),
+                (
+                    "relatedness",
+                    models.CharField(
+                        choices=[
+                            ("not_related", "Not related"),
+                            ("unlikely", "Unlikely"),
+                            ("possible", "Possible"),
+                            ("probable", "Probable"),
+                            ("definite", "Definite / certain"),
+                        ],
+                        max_length=12,
+                        verbose_name="relatedness to the cell product",
+                    ),
+                ),
+                (
+                    "action",
+                    models.CharField(
+                        choices=[
+                            ("none", "None / not applicable"),
+                            ("interrupted", "Administration interrupted"),
+                            ("slowed", "Infusion rate reduced"),
+                            ("withdrawn", "Treatment withdrawn"),
+                            ("treated", "Treated (medication or procedure)"),
+                            ("hospitalised", "Hospitalisation"),
+                        ],
+                        default="none",
+                        max_length=12,
+                        verbose_name="action taken",
+                    ),
+                ),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("recovered", "Recovered / resolved"),
+                            ("recovering", "Recovering / resolving"),
+                            ("not_recovered", "Not recovered / not resolved"),
+                            ("sequelae", "Recovered with sequelae"),
+                            ("fatal", "Fatal"),
+                            ("unknown", "Unknown"),
+                        ],
+                        max_length=14,
+                    ),
+                ),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "administration",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="The administration it followed (default: the latest before onset)",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="adverse_events",
+                        to="registry.administration",
+                    ),
+                ),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.AddField(
-            model_name='administration',
-            name='patient',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient'),
+            model_name="administration",
+            name="patient",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="%(class)s_set",
+                to="registry.patient",
+            ),
         ),
         migrations.CreateModel(
-            name='RehabEpisode',
+            name="RehabEpisode",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('therapy', models.CharField(choices=[('physiotherapy', 'Physiotherapy'), ('aquatic', 'Aquatic therapy'), ('hippotherapy', 'Hippotherapy'), ('gait_training', 'Functional gait training'), ('occupational', 'Occupational therapy'), ('other', 'Other')], max_length=16)),
-                ('therapy_other', models.CharField(blank=True, max_length=100, verbose_name='other therapy')),
-                ('hours_per_week', models.FloatField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "therapy",
+                    models.CharField(
+                        choices=[
+                            ("physiotherapy", "Physiotherapy"),
+                            ("aquatic", "Aquatic therapy"),
+                            ("hippotherapy", "Hippotherapy"),
+                            ("gait_training", "Functional gait training"),
+                            ("occupational", "Occupational therapy"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "therapy_other",
+                    models.CharField(blank=True, max_length=100, verbose_name="other therapy"),
+                ),
+                ("hours_per_week", models.FloatField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Profile',
+            name="Profile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('admin', 'Administrator (all sites, read/write, Django admin)'), ('clinician', 'Clinician (own site, read/write)'), ('monitor', 'Monitor (own site, read-only)'), ('researcher', 'Researcher (all sites, pseudonymised, read-only)')], max_length=16)),
-                ('must_change_password', models.BooleanField(default=False)),
-                ('user', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='profile', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='users', to='registry.site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("admin", "Administrator (all sites, read/write, Django admin)"),
+                            ("clinician", "Clinician (own site, read/write)"),
+                            ("monitor", "Monitor (own site, read-only)"),
+                            ("researcher", "Researcher (all sites, pseudonymised, read-only)"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("must_change_password", models.BooleanField(default=False)),
+                (
+                    "user",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="profile",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="users",
+                        to="registry.site",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='patient',
-            name='site',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='patients', to='registry.site'),
+            model_name="patient",
+            name="site",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="patients",
+                to="registry.site",
+            ),
         ),
         migrations.CreateModel(
-            name='HistoricalPatient',
+            name="HistoricalPatient",
             fields=[
-                ('id', models.BigIntegerField(auto_created=True, blank=True, db_index=True, verbose_name='ID')),
-                ('study_id', models.CharField(help_text='Pseudonym, e.g. LUB-001. Never a name.', max_length=40, validators=[django.core.validators.RegexValidator('^[A-Za-z0-9][A-Za-z0-9._-]*$', "a study ID is a pseudonym such as LUB-001: letters, digits, '.', '-' or '_'")])),
-                ('research_id', models.CharField(db_index=True, default=cpstem.registry.models.patients._research_id, editable=False, max_length=12)),
-                ('birth_date', models.DateField()),
-                ('sex', models.CharField(choices=[('F', 'Female'), ('M', 'Male'), ('U', 'Undetermined / not recorded')], max_length=1)),
-                ('gestational_age_weeks', models.DecimalField(blank=True, decimal_places=1, max_digits=4, null=True, verbose_name='gestational age (weeks)')),
-                ('birth_weight_g', models.PositiveIntegerField(blank=True, null=True, verbose_name='birth weight (g)')),
-                ('subtype', models.CharField(blank=True, choices=[('spastic_unilateral', 'Spastic unilateral (US-CP)'), ('spastic_bilateral', 'Spastic bilateral (BS-CP)'), ('dyskinetic_dystonic', 'Dyskinetic, dystonic'), ('dyskinetic_choreoathetotic', 'Dyskinetic, choreo-athetotic'), ('ataxic', 'Ataxic'), ('mixed_unclassified', 'Mixed or unclassified')], max_length=32, verbose_name='CP subtype (SCPE)')),
-                ('topography', models.CharField(blank=True, choices=[('hemiplegia', 'Hemiplegia (unilateral)'), ('monoplegia', 'Monoplegia'), ('diplegia', 'Diplegia (bilateral, legs more than arms)'), ('triplegia', 'Triplegia'), ('tetraplegia', 'Tetraplegia / quadriplegia')], max_length=16)),
-                ('mrics', models.CharField(blank=True, choices=[('A1', 'Maldevelopment: proliferation, migration or organisation'), ('A2', 'Other maldevelopment'), ('B1', 'White matter: periventricular leukomalacia (PVL)'), ('B2', 'White matter: IVH or PVHI sequelae'), ('B3', 'White matter: PVL with IVH sequelae'), ('C1', 'Grey matter: basal ganglia / thalamus'), ('C2', 'Grey matter: cortical-subcortical only'), ('C3', 'Grey matter: arterial infarction'), ('D', 'Miscellaneous findings'), ('E', 'Normal MRI')], max_length=2, verbose_name='MRI classification (MRICS)')),
-                ('preterm_birth', models.BooleanField(default=False)),
-                ('growth_restriction', models.BooleanField(default=False, verbose_name='fetal growth restriction')),
-                ('maternal_infection', models.BooleanField(default=False)),
-                ('nsaid_paracetamol_exposure', models.BooleanField(default=False, verbose_name='prenatal NSAID / paracetamol exposure')),
-                ('hie', models.BooleanField(default=False, verbose_name='hypoxic-ischaemic encephalopathy')),
-                ('risk_other', models.CharField(blank=True, max_length=200, verbose_name='other risk factors')),
-                ('consent_date', models.DateField(blank=True, null=True)),
-                ('consent_version', models.CharField(blank=True, max_length=40)),
-                ('consent_withdrawn_date', models.DateField(blank=True, null=True, verbose_name='consent withdrawn on')),
-                ('is_synthetic', models.BooleanField(default=False, help_text='Synthetic demo record')),
-                ('gmfcs', models.PositiveSmallIntegerField(blank=True, editable=False, null=True, verbose_name='current GMFCS')),
-                ('created_at', models.DateTimeField(blank=True, editable=False)),
-                ('updated_at', models.DateTimeField(blank=True, editable=False)),
-                ('history_id', models.AutoField(primary_key=True, serialize=False)),
-                ('history_date', models.DateTimeField(db_index=True)),
-                ('history_change_reason', models.CharField(max_length=100, null=True)),
-                ('history_type', models.CharField(choices=[('+', 'Created'), ('~', 'Changed'), ('-', 'Deleted')], max_length=1)),
-                ('history_user', models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('site', models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='registry.site')),
+                (
+                    "id",
+                    models.BigIntegerField(
+                        auto_created=True, blank=True, db_index=True, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "study_id",
+                    models.CharField(
+                        help_text="Pseudonym, e.g. LUB-001. Never a name.",
+                        max_length=40,
+                        validators=[
+                            django.core.validators.RegexValidator(
+                                "^[A-Za-z0-9][A-Za-z0-9._-]*$",
+                                "a study ID is a pseudonym such as LUB-001: letters, digits, '.', '-' or '_'",
+                            )
+                        ],
+                    ),
+                ),
+                (
+                    "research_id",
+                    models.CharField(
+                        db_index=True,
+                        default=cpstem.registry.models.patients._research_id,
+                        editable=False,
+                        max_length=12,
+                    ),
+                ),
+                ("birth_date", models.DateField()),
+                (
+                    "sex",
+                    models.CharField(
+                        choices=[
+                            ("F", "Female"),
+                            ("M", "Male"),
+                            ("U", "Undetermined / not recorded"),
+                        ],
+                        max_length=1,
+                    ),
+                ),
+                (
+                    "gestational_age_weeks",
+                    models.DecimalField(
+                        blank=True,
+                        decimal_places=1,
+                        max_digits=4,
+                        null=True,
+                        verbose_name="gestational age (weeks)",
+                    ),
+                ),
+                (
+                    "birth_weight_g",
+                    models.PositiveIntegerField(
+                        blank=True, null=True, verbose_name="birth weight (g)"
+                    ),
+                ),
+                (
+                    "subtype",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("spastic_unilateral", "Spastic unilateral (US-CP)"),
+                            ("spastic_bilateral", "Spastic bilateral (BS-CP)"),
+                            ("dyskinetic_dystonic", "Dyskinetic, dystonic"),
+                            ("dyskinetic_choreoathetotic", "Dyskinetic, choreo-athetotic"),
+                            ("ataxic", "Ataxic"),
+                            ("mixed_unclassified", "Mixed or unclassified"),
+                        ],
+                        max_length=32,
+                        verbose_name="CP subtype (SCPE)",
+                    ),
+                ),
+                (
+                    "topography",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("hemiplegia", "Hemiplegia (unilateral)"),
+                            ("monoplegia", "Monoplegia"),
+                            ("diplegia", "Diplegia (bilateral, legs more than arms)"),
+                            ("triplegia", "Triplegia"),
+                            ("tetraplegia", "Tetraplegia / quadriplegia"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "mrics",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("A1", "Maldevelopment: proliferation, migration or organisation"),
+                            ("A2", "Other maldevelopment"),
+                            ("B1", "White matter: periventricular leukomalacia (PVL)"),
+                            ("B2", "White matter: IVH or PVHI sequelae"),
+                            ("B3", "White matter: PVL with IVH sequelae"),
+                            ("C1", "Grey matter: basal ganglia / thalamus"),
+                            ("C2", "Grey matter: cortical-subcortical only"),
+                            ("C3", "Grey matter: arterial infarction"),
+                            ("D", "Miscellaneous findings"),
+                            ("E", "Normal MRI"),
+                        ],
+                        max_length=2,
+                        verbose_name="MRI classification (MRICS)",
+                    ),
+                ),
+                ("preterm_birth", models.BooleanField(default=False)),
+                (
+                    "growth_restriction",
+                    models.BooleanField(default=False, verbose_name="fetal growth restriction"),
+                ),
+                ("maternal_infection", models.BooleanField(default=False)),
+                (
+                    "nsaid_paracetamol_exposure",
+                    models.BooleanField(
+                        default=False, verbose_name="prenatal NSAID / paracetamol exposure"
+                    ),
+                ),
+                (
+                    "hie",
+                    models.BooleanField(
+                        default=False, verbose_name="hypoxic-ischaemic encephalopathy"
+                    ),
+                ),
+                (
+                    "risk_other",
+                    models.CharField(blank=True, max_length=200, verbose_name="other risk factors"),
+                ),
+                ("consent_date", models.DateField(blank=True, null=True)),
+                ("consent_version", models.CharField(blank=True, max_length=40)),
+                (
+                    "consent_withdrawn_date",
+                    models.DateField(blank=True, null=True, verbose_name="consent withdrawn on"),
+                ),
+                (
+                    "is_synthetic",
+                    models.BooleanField(default=False, help_text="Synthetic demo record"),
+                ),
+                (
+                    "gmfcs",
+                    models.PositiveSmallIntegerField(
+                        blank=True, editable=False, null=True, verbose_name="current GMFCS"
+                    ),
+                ),
+                ("created_at", models.DateTimeField(blank=True, editable=False)),
+                ("updated_at", models.DateTimeField(blank=True, editable=False)),
+                ("history_id", models.AutoField(primary_key=True, serialize=False)),
+                ("history_date", models.DateTimeField(db_index=True)),
+                ("history_change_reason", models.CharField(max_length=100, null=True)),
+                (
+                    "history_type",
+                    models.CharField(
+                        choices=[("+", "Created"), ("~", "Changed"), ("-", "Deleted")], max_length=1
+                    ),
+                ),
+                (
+                    "history_user",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "site",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="registry.site",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'historical patient',
-                'verbose_name_plural': 'historical patients',
-                'ordering': ('-history_date', '-history_id'),
-                'get_latest_by': ('history_date', 'history_id'),
+                "verbose_name": "historical patient",
+                "verbose_name_plural": "historical patients",
+                "ordering": ("-history_date", "-history_id"),
+                "get_latest_by": ("history_date", "history_id"),
             },
             bases=(simple_history.models.HistoricalChanges, models.Model),
         ),
         migrations.CreateModel(
-            name='SpasticityAssessment',
+            name="SpasticityAssessment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('date', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('mas', models.JSONField(blank=True, default=list, verbose_name='Modified Ashworth')),
-                ('tardieu', models.JSONField(blank=True, default=list, verbose_name='Modified Tardieu')),
-                ('notes', models.TextField(blank=True)),
-                ('patient', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='%(class)s_set', to='registry.patient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("date", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "mas",
+                    models.JSONField(blank=True, default=list, verbose_name="Modified Ashworth"),
+                ),
+                (
+                    "tardieu",
+                    models.JSONField(blank=True, default=list, verbose_name="Modified Tardieu"),
+                ),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "patient",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="%(class)s_set",
+                        to="registry.patient",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['date', 'id'],
-                'abstract': False,
+                "ordering": ["date", "id"],
+                "abstract": False,
             },
         ),
         migrations.AddIndex(
-            model_name='gmfm88assessment',
-            index=models.Index(fields=['patient', 'date'], name='registry_gm_patient_27c05c_idx'),
+            model_name="gmfm88assessment",
+            index=models.Index(fields=["patient", "date"], name="registry_gm_patient_27c05c_idx"),
         ),
         migrations.AddIndex(
-            model_name='gmfm66assessment',
-            index=models.Index(fields=['patient', 'date'], name='registry_gm_patient_1ae642_idx'),
+            model_name="gmfm66assessment",
+            index=models.Index(fields=["patient", "date"], name="registry_gm_patient_1ae642_idx"),
         ),
         migrations.AddIndex(
-            model_name='followupvisit',
-            index=models.Index(fields=['patient', 'done_on', 'window_end', 'target_date'], name='registry_fo_patient_39fa44_idx'),
+            model_name="followupvisit",
+            index=models.Index(
+                fields=["patient", "done_on", "window_end", "target_date"],
+                name="registry_fo_patient_39fa44_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='classification',
-            constraint=models.UniqueConstraint(fields=('patient', 'system', 'date'), name='one_level_per_day'),
+            model_name="classification",
+            constraint=models.UniqueConstraint(
+                fields=("patient", "system", "date"), name="one_level_per_day"
+            ),
         ),
         migrations.AddIndex(
-            model_name='adverseevent',
-            index=models.Index(fields=['patient', 'date'], name='registry_ad_patient_129124_idx'),
+            model_name="adverseevent",
+            index=models.Index(fields=["patient", "date"], name="registry_ad_patient_129124_idx"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['gmfcs'], name='registry_pa_gmfcs_a20ba9_idx'),
+            model_name="patient",
+            index=models.Index(fields=["gmfcs"], name="registry_pa_gmfcs_a20ba9_idx"),
         ),
         migrations.AddIndex(
-            model_name='patient',
-            index=models.Index(fields=['study_id'], name='registry_pa_study_i_3a5523_idx'),
+            model_name="patient",
+            index=models.Index(fields=["study_id"], name="registry_pa_study_i_3a5523_idx"),
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(fields=('site', 'study_id'), name='unique_study_id_per_site'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(
+                fields=("site", "study_id"), name="unique_study_id_per_site"
+            ),
         ),
     ]

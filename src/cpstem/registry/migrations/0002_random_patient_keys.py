@@ -5,20 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='historicalpatient',
-            name='id',
-            field=models.BigIntegerField(db_index=True, default=cpstem.registry.models.patients.random_patient_key, editable=False),
+            model_name="historicalpatient",
+            name="id",
+            field=models.BigIntegerField(
+                db_index=True,
+                default=cpstem.registry.models.patients.random_patient_key,
+                editable=False,
+            ),
         ),
         migrations.AlterField(
-            model_name='patient',
-            name='id',
-            field=models.BigIntegerField(default=cpstem.registry.models.patients.random_patient_key, editable=False, primary_key=True, serialize=False),
+            model_name="patient",
+            name="id",
+            field=models.BigIntegerField(
+                default=cpstem.registry.models.patients.random_patient_key,
+                editable=False,
+                primary_key=True,
+                serialize=False,
+            ),
         ),
     ]

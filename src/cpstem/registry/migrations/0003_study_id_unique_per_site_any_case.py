@@ -5,18 +5,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0002_random_patient_keys'),
+        ("registry", "0002_random_patient_keys"),
     ]
 
     operations = [
         migrations.RemoveConstraint(
-            model_name='patient',
-            name='unique_study_id_per_site',
+            model_name="patient",
+            name="unique_study_id_per_site",
         ),
         migrations.AddConstraint(
-            model_name='patient',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('study_id'), models.F('site'), name='unique_study_id_per_site_ci', violation_error_code='duplicate_study_id', violation_error_message='this study ID is already used at this site'),
+            model_name="patient",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("study_id"),
+                models.F("site"),
+                name="unique_study_id_per_site_ci",
+                violation_error_code="duplicate_study_id",
+                violation_error_message="this study ID is already used at this site",
+            ),
         ),
     ]

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Collection
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
@@ -72,6 +73,8 @@ PATIENT_FIELDS = (
     "birth_weight_g",
     *CLINICAL_FIELDS,
     "risk_other",
+    "group",
+    "enrolment_date",
     "consent_date",
     "consent_version",
     "consent_withdrawn_date",
@@ -82,6 +85,14 @@ class Sex(models.TextChoices):
     FEMALE = "F", "Female"
     MALE = "M", "Male"
     UNKNOWN = "U", "Undetermined / not recorded"
+
+
+class EnrolmentGroup(models.TextChoices):
+    """The child's enrolment group: treated with cells, or a concurrent control (natural
+    history / rehabilitation only) followed on the same schedule from enrolment."""
+
+    CELLS = "cells", "Cells (stem-cell therapy)"
+    CONTROL = "control", "Concurrent control (natural history / rehabilitation only)"
 
 
 class PatientQuerySet(models.QuerySet):
@@ -131,6 +142,21 @@ class Patient(Versioned):
     )
     hie = models.BooleanField("hypoxic-ischaemic encephalopathy", default=False)
     risk_other = models.CharField("other risk factors", max_length=200, blank=True)
+    # Enrolment: treated children's schedule runs from the first administration, controls'
+    # from the enrolment date
+    group = models.CharField(
+        "enrolment group",
+        max_length=7,
+        choices=EnrolmentGroup.choices,
+        default=EnrolmentGroup.CELLS,
+        help_text="Cells, or a concurrent control (natural history / rehabilitation only)",
+    )
+    enrolment_date = models.DateField(
+        "date of enrolment",
+        null=True,
+        blank=True,
+        help_text="Required for controls: their follow-up schedule starts here",
+    )
     # Consent
     consent_date = models.DateField(null=True, blank=True)
     consent_version = models.CharField(max_length=40, blank=True)
@@ -262,6 +288,7 @@ class Patient(Versioned):
                 add_error(
                     errors, "consent_version", "give the version of the consent form", "required"
                 )
+        self.clean_enrolment(errors)
         withdrawn = self.consent_withdrawn_date
         if withdrawn:
             if not self.consent_date:
@@ -288,6 +315,59 @@ class Patient(Versioned):
         self.clean_dependents(errors)
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def is_control(self) -> bool:
+        return self.group == EnrolmentGroup.CONTROL
+
+    def clean_enrolment(self, errors: Errors) -> None:
+        """A control needs its enrolment date (``required``: the schedule's anchor) and no cell
+        administration (``control_has_administrations``); the date is an event date."""
+        if self.enrolment_date is not None:
+            problems = check_event_date(self.enrolment_date, self.birth_date, "enrolment date")
+            if problems:
+                errors.setdefault("enrolment_date", []).extend(problems)
+        if not self.is_control:
+            return
+        if self.enrolment_date is None:
+            add_error(
+                errors,
+                "enrolment_date",
+                "a concurrent control needs its date of enrolment (its follow-up starts there)",
+                "required",
+            )
+        if self.pk and not self._state.adding:
+            n = self.administration_set.count()
+            if n:
+                add_error(
+                    errors,
+                    "group",
+                    f"this child has {n} cell administration(s): a control receives no cells; "
+                    "delete them or keep the group 'cells'",
+                    "control_has_administrations",
+                    administrations=n,
+                )
+
+    def schedule_anchors(self) -> list[tuple[int | None, date]]:
+        """The (key, date) each follow-up schedule starts from: every administration of a
+        treated child; the enrolment (key ``None``) of a control."""
+        if self.is_control:
+            return [] if self.enrolment_date is None else [(None, self.enrolment_date)]
+        return list(self.administration_set.order_by("date", "id").values_list("id", "date"))
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        """Save; a change of the group or the enrolment date rebuilds the schedule."""
+        with transaction.atomic():
+            before = (
+                None
+                if self._state.adding
+                else Patient.objects.filter(pk=self.pk)
+                .values_list("group", "enrolment_date")
+                .first()
+            )
+            super().save(*args, **kwargs)
+            if before != (self.group, self.enrolment_date) and (before or self.is_control):
+                self.refresh_derived()
 
     def clean_dependents(self, errors: Errors) -> None:
         """A saved patient's records must still fit a changed birth date (``records_before_birth``)

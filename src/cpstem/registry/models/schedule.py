@@ -14,8 +14,13 @@ class FollowUpVisit(models.Model):
     """A planned visit; its status on a day is computed from the dates (see outcomes.schedule)."""
 
     patient = models.ForeignKey("registry.Patient", on_delete=models.CASCADE, related_name="visits")
+    #: the administration the visit follows; empty for a control's visits (from enrolment)
     administration = models.ForeignKey(
-        "registry.Administration", on_delete=models.CASCADE, related_name="visits"
+        "registry.Administration",
+        on_delete=models.CASCADE,
+        related_name="visits",
+        null=True,
+        blank=True,
     )
     label = models.CharField(max_length=40)
     months = models.PositiveSmallIntegerField()
@@ -29,7 +34,15 @@ class FollowUpVisit(models.Model):
         indexes = [models.Index(fields=["patient", "done_on", "window_end", "target_date"])]
 
     def __str__(self) -> str:
-        return f"{self.label} after {self.administration.date}"
+        after = "enrolment" if self.administration_id is None else "administration"
+        return f"{self.label} after {after} {self.anchor_date}"
+
+    @property
+    def anchor_date(self) -> date | None:
+        """The day the visit's schedule starts: the administration, or a control's enrolment."""
+        if self.administration_id is not None:
+            return self.administration.date
+        return self.patient.enrolment_date
 
     def status_on(self, day: date) -> Status:
         """done, upcoming, due, overdue or missed on ``day`` (see cpstem.outcomes.schedule)."""

@@ -77,6 +77,14 @@ class Administration(PatientRecord):
         against the published range of its product (``outcomes/data/dose_ranges.toml``); an
         entry path sets ``dose_entered`` (``"total"`` or ``"per_kg"``, not stored) so that the
         hint about a total typed as per kg points the right way."""
+        if self.patient_id and self.patient.is_control:
+            add_error(
+                errors,
+                "__all__",
+                f"{self.patient.study_id} is a concurrent control: a control receives no cells "
+                "(change the child's enrolment group to 'cells' first)",
+                "control_group",
+            )
         if self.product == Product.OTHER and not self.product_other.strip():
             add_error(errors, "product_other", "name the product", "required")
         if self.route == Route.OTHER and not self.route_other.strip():

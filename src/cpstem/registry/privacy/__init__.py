@@ -236,6 +236,7 @@ class Projection:
                 "topography": p.topography,
                 "mrics": p.mrics,
                 "is_synthetic": p.is_synthetic,
+                "group": p.group,
             },
             p.birth_date,
         )
@@ -253,6 +254,7 @@ class Projection:
             "mrics": v["mrics"],
             "consent_active": p.consent_active,
             "synthetic": v["is_synthetic"],
+            "group": v["group"],
         }
 
     def data(self, obj: models.Model, birth: date | None = None) -> dict[str, Any]:
@@ -315,7 +317,7 @@ class Projection:
         """Follow-up visits for a template: status on ``on``, dates as :class:`When`."""
         return [
             self.record(v, birth)
-            | {"after": self.when(v.administration.date, birth), "status": v.status_on(on)}
+            | {"after": self.when(v.anchor_date, birth), "status": v.status_on(on)}
             for v in visits
         ]
 

@@ -92,6 +92,8 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "nsaid_paracetamol_exposure": (T.SHOW, "boolean risk factor"),
         "hie": (T.SHOW, "boolean risk factor"),
         "risk_other": (T.HIDE, "free text"),
+        "group": (T.SHOW, "coded enrolment group: cells / control"),
+        "enrolment_date": (T.DATE, "calendar date (the controls' schedule anchor)"),
         "consent_date": (T.DATE, "calendar date"),
         "consent_version": (T.HIDE, "free text; dates the consent form and so the enrolment"),
         "consent_withdrawn_date": (T.DATE, "calendar date"),
@@ -194,7 +196,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
     FollowUpVisit: {
         "id": (T.KEY, "visit key"),
         "patient": (T.KEY, "the patient's random key"),
-        "administration": (T.KEY, "the administration it follows"),
+        "administration": (T.KEY, "the administration it follows (empty: a control's enrolment)"),
         "label": (T.SHOW, "visit name from the schedule (configuration, not entered text)"),
         "months": (T.SHOW, "months after the administration"),
         "target_date": (T.DATE, "calendar date"),

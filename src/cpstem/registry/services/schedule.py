@@ -21,6 +21,7 @@ from cpstem.registry.models import (
     Patient,
     SpasticityAssessment,
 )
+from cpstem.registry.models.patients import EnrolmentGroup
 
 
 @cache
@@ -42,7 +43,7 @@ def plan_for(
     admins: Iterable[tuple[int, date]] | None = None,
 ) -> list[schedule.Visit]:
     if admins is None:
-        admins = list(patient.administration_set.values_list("id", "date"))
+        admins = patient.schedule_anchors()
     if days is None:
         days = assessment_dates(patient)
     return schedule.plan(admins, days, today(), rules())
@@ -79,10 +80,19 @@ def refresh_many(patient_ids: Iterable[int]) -> int:
     with transaction.atomic():
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
+            controls = dict(
+                Patient.objects.filter(pk__in=chunk, group=EnrolmentGroup.CONTROL).values_list(
+                    "pk", "enrolment_date"
+                )
+            )
+            for pid, enrolled in controls.items():
+                if enrolled is not None:
+                    admins[pid].append((None, enrolled))  # a control: from enrolment
             for pid, aid, day in Administration.objects.filter(patient_id__in=chunk).values_list(
                 "patient_id", "id", "date"
             ):
-                admins[pid].append((aid, day))
+                if pid not in controls:
+                    admins[pid].append((aid, day))
             for model in (GMFM88Assessment, GMFM66Assessment, SpasticityAssessment):
                 for pid, day in model.objects.filter(patient_id__in=chunk).values_list(
                     "patient_id", "date"

@@ -96,7 +96,7 @@ def trajectory(patient: Patient) -> Trajectory:
     """Observed GMFM-66 and observed-vs-expected change after each administration.
 
     Several scores on one day are combined (:data:`SAME_DAY_RULE`). The GMFCS level used is the
-    one recorded on or before the first administration (else the
+    one recorded on or before the first administration (a control's enrolment; else the
     current one): the level at baseline defines the expected course.
     """
     rows = list(
@@ -106,7 +106,7 @@ def trajectory(patient: Patient) -> Trajectory:
     scores: dict[date, tuple[float, ...]] = {}
     for d, s, _ in rows:
         scores[d] = (*scores.get(d, ()), s)
-    admins = list(patient.administration_set.order_by("date").values_list("id", "date"))
+    admins = patient.schedule_anchors()  # a control's: its enrolment (key None)
     level = patient.level_on("gmfcs", admins[0][1]) if admins else patient.gmfcs
     roman = None if level is None else str(Level(level))
     changes = compare(patient.birth_date, roman, admins, obs, curve_set(), rules())

@@ -19,3 +19,14 @@ def sci(value: Any) -> str:
         return fmt(float(value))
     except (TypeError, ValueError):
         return ""
+
+
+@register.filter
+def percent(value: Any, digits: int = 1) -> str:
+    """A proportion 0-1 as a percentage number (``0.1234`` -> ``12.3``); "" for none."""
+    if value is None or value == "":
+        return ""
+    try:
+        return f"{100 * float(value):.{int(digits)}f}"
+    except (TypeError, ValueError):
+        return ""

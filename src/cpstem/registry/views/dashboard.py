@@ -7,15 +7,29 @@ from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from cpstem.outcomes.cohort import change_table, summarise_change
 from cpstem.registry import exporter, privacy
-from cpstem.registry.forms import DashboardForm
-from cpstem.registry.services import cohort
+from cpstem.registry.cohort_forms import CohortFilterForm
+from cpstem.registry.services import analysis, cohort, cohort_ipd
 from cpstem.registry.services.trajectory import curve_set
+
+#: At most this many children are listed as "left out" on the page (all are in the XLSX).
+LEFT_OUT_SHOWN = 50
+
+
+def _left_out(proj: privacy.Projection, patients) -> list[dict[str, str]]:
+    skipped = analysis.cached().skipped
+    visible = patients.filter(pk__in=[s.patient_id for s in skipped])
+    names = dict(visible.values_list("pk", proj.id_field))
+    return [
+        {"patient": names[s.patient_id], "reason": proj.reason(s.code, s.reason)}
+        for s in skipped
+        if s.patient_id in names
+    ]
 
 
 @login_required
@@ -23,29 +37,82 @@ from cpstem.registry.services.trajectory import curve_set
 def dashboard(request: HttpRequest) -> HttpResponse:
     proj = privacy.project(request.user)
     patients = proj.patients()
-    months = DashboardForm(request.GET).months_or(12)
-    rows, skipped = cohort.change_rows(patients, months)
+    form = CohortFilterForm(request.GET, request.user)
+    f = form.filters()
+    left_out = _left_out(proj, patients)
+    rows, _ = cohort.change_rows(patients, f.months)
     table = change_table(rows)
-    names = dict(
-        patients.filter(pk__in=[s.patient_id for s in skipped]).values_list("pk", proj.id_field)
-    )
+    query = request.GET.urlencode()
     return render(
         request,
         "registry/dashboard.html",
         {
+            "form": form,
+            "filters": f,
+            "query": query,
+            "ipd": cohort_ipd.figures(request.user, f),
+            "plots": list(cohort_ipd.PLOTS),
             "counts": cohort.counts(patients),
+            # the earlier mean (SD) summaries, kept in the context for compatibility
             "change_product": cohort.records(summarise_change(table, ("product",))),
             "change": cohort.records(summarise_change(table, ("product", "gmfcs"))),
-            "not_analysable": [
-                {"patient": names.get(s.patient_id, ""), "reason": proj.reason(s.code, s.reason)}
-                for s in skipped
-            ],
-            "months": months,
+            "not_analysable": left_out[:LEFT_OUT_SHOWN],
+            "n_not_analysable": len(left_out),
+            "months": f.months,
             "ae": cohort.ae_by_product(patients),
             "gmfcs": cohort.gmfcs_distribution(patients),
             "curve_set": curve_set(),
         },
     )
+
+
+@login_required
+@never_cache
+def dashboard_plot(request: HttpRequest, name: str) -> HttpResponse:
+    """One of the dashboard's plots (SVG) for the same filters as the page."""
+    if name not in cohort_ipd.PLOTS:
+        raise Http404("no such plot")
+    f = CohortFilterForm(request.GET, request.user).filters()
+    return HttpResponse(cohort_ipd.plot(request.user, f, name), content_type="image/svg+xml")
+
+
+@login_required
+@never_cache
+def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
+    """The dashboard's tables as an XLSX workbook (same filters, same role view)."""
+    import pandas as pd
+
+    proj = privacy.project(request.user)
+    patients = proj.patients()
+    f = CohortFilterForm(request.GET, request.user).filters()
+    fig = cohort_ipd.figures(request.user, f)
+    ae = [
+        r
+        | {
+            "proportion_percent": 100 * r["proportion"],
+            "proportion_ci_lower_percent": 100 * r["proportion_ci"][0],
+            "proportion_ci_upper_percent": 100 * r["proportion_ci"][1],
+            "rate_ci_lower": r["rate_ci"][0],
+            "rate_ci_upper": r["rate_ci"][1],
+        }
+        for r in cohort.ae_by_product(patients)
+    ]
+    for r in ae:
+        for k in ("proportion", "proportion_ci", "rate_ci"):
+            r.pop(k)
+    body = cohort_ipd.xlsx(
+        fig,
+        {
+            "adverse_events": pd.DataFrame(ae),
+            "left_out": pd.DataFrame(_left_out(proj, patients)),
+        },
+    )
+    response = HttpResponse(
+        body,
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Content-Disposition"] = 'attachment; filename="cpstem-cohort.xlsx"'
+    return response
 
 
 @login_required

@@ -231,7 +231,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     proj = privacy.project(request.user)
     p = visible_patient(request, pk)
     birth = p.birth_date
-    visits = proj.visits(p.visits.select_related("administration"), birth, today())
+    visits = proj.visits(p.visits.select_related("administration", "patient"), birth, today())
     spast_dates, spast_rows = _spasticity_table(proj, p)
     try:
         traj = trajectory.trajectory(p)

@@ -75,8 +75,19 @@ _METHODS = (
 )
 
 
-def run_bundled(folder: Path, settings: Settings | None = None) -> ReportOutput:
-    """Pool the bundled stem-cell trials in CP and write the report folder."""
+def run_bundled(
+    folder: Path,
+    settings: Settings | None = None,
+    registry: pd.DataFrame | None = None,
+    bias_factor: float | None = None,
+) -> ReportOutput:
+    """Pool the bundled stem-cell trials in CP and write the report folder.
+
+    ``registry``: a registry's analysis table (``cpstem export --analysis``): its treated vs
+    concurrent-control comparison is added at each motor time point as a separately labelled
+    observational study, pooled without it, with it, and with its variance times
+    ``bias_factor`` (default: :func:`cpstem.reports.evidence.registry.bias_factor_default`).
+    """
     s = settings or Settings()
     if s.measure != "SMD":
         raise EvidenceError(
@@ -93,6 +104,8 @@ def run_bundled(folder: Path, settings: Settings | None = None) -> ReportOutput:
     sections.intro(w, s, "the bundled, cited dataset of published trials (cpstem/evidence/data)")
     w.table("trials", bundle.trials[_TRIAL_COLUMNS], "Trials in the bundled dataset")
     excluded = motor(w, bundle, choices, s)
+    if registry is not None:
+        add_registry(w, bundle, choices, s, registry, bias_factor)
     w.doc.add(Heading("Published meta-analyses", 2))
     w.table(
         "published_meta_analyses",
@@ -105,6 +118,45 @@ def run_bundled(folder: Path, settings: Settings | None = None) -> ReportOutput:
     not_pooled(w, bundle, excluded)
     sections.methods(w, s, _METHODS)
     return w.finish()
+
+
+def add_registry(
+    w: ReportWriter,
+    bundle: EvidenceBundle,
+    choices: BundledChoices,
+    s: Settings,
+    table: pd.DataFrame,
+    bias_factor: float | None,
+) -> None:
+    """The registry cohort beside the trials at each motor time point (see ``registry.py``)."""
+    from cpstem.reports.evidence import registry as reg
+
+    default, source = reg.bias_factor_default()
+    factor = reg.check_bias_factor(default if bias_factor is None else bias_factor)
+    w.doc.add(Heading("Adding the registry cohort (observational)", 2))
+    w.doc.add(
+        Para(
+            "The registry's own comparison of treated children with concurrent controls "
+            "(natural history / rehabilitation only) is added to the trials as a separately "
+            "labelled observational study, standardised like the trials (Hedges' g of the change "
+            f"from baseline). Bias factor {factor:g}: in the third analysis the registry's "
+            f"variance is multiplied by it. Source of the default: {source}"
+        )
+    )
+    w.results["registry_bias_factor"] = {"value": factor, "default": default, "source": source}
+    for months in choices.motor_timepoints_months:
+        comps, _ = arm_comparisons(bundle.motor_arms, months)
+        es = ev.effect_sizes(
+            "SMD",
+            m1i=comps["m1i"],
+            sd1i=comps["sd1i"],
+            n1i=comps["n1i"],
+            m2i=comps["m2i"],
+            sd2i=comps["sd2i"],
+            n2i=comps["n2i"],
+            labels=labels(bundle, list(comps["trial"])),
+        )
+        reg.with_registry(w, es, int(months), table, s, factor)
 
 
 def labels(bundle: EvidenceBundle, trial_ids: list[str]) -> list[str]:
