@@ -51,6 +51,14 @@ def run(
     subgroup: Annotated[
         str | None, typer.Option(help="Column of your file to split subgroups by.")
     ] = None,
+    tsa_delta: Annotated[
+        float | None,
+        typer.Option(help="TSA: anticipated SMD (default: the pooled estimate)."),
+    ] = None,
+    mcid: Annotated[
+        float | None,
+        typer.Option(help="TSA: GMFM-66 MCID in points for --measure MD (none is bundled)."),
+    ] = None,
 ) -> None:
     """Write a report folder (HTML, Markdown, JSON, figures, tables)."""
     from cpstem.evidence.rma import check_method_test
@@ -58,7 +66,14 @@ def run(
     from cpstem.reports.evidence_input import read_study_table
 
     method, test = check_method_test(method, test)
-    settings = Settings(measure=measure.upper(), method=method, test=test, level=level)
+    settings = Settings(
+        measure=measure.upper(),
+        method=method,
+        test=test,
+        level=level,
+        tsa_delta=tsa_delta,
+        mcid=mcid,
+    )
     if file is None:
         result = run_bundled(out, settings)
     else:
