@@ -175,7 +175,17 @@ def assurance(
     )
 
 
-def _signed_power(delta, n1, n2, sd, alpha, sided, analysis, correlation, strict) -> float:
+def _signed_power(
+    delta: float,
+    n1: float,
+    n2: float,
+    sd: float,
+    alpha: float,
+    sided: int,
+    analysis: str,
+    correlation: float | None,
+    strict: bool,
+) -> float:
     """Power to reject in favour of δ > 0 (a negative true δ gives the wrong-direction tail
     only when ``strict``)."""
     from scipy import stats

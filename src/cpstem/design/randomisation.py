@@ -124,7 +124,14 @@ class RandomisationList(Result):
         )
 
 
-def _canonical(arms, ratio, block_sizes, strata, seed, entries) -> str:
+def _canonical(
+    arms: Sequence[str],
+    ratio: Sequence[int],
+    block_sizes: Sequence[int],
+    strata: Mapping[str, Sequence[str]],
+    seed: int,
+    entries: Sequence[tuple[str, int, int, int, str]],
+) -> str:
     header = json.dumps(
         {
             "arms": list(arms),

@@ -64,7 +64,16 @@ class SimulationResult(Result):
         )
 
 
-def _ancova_block(rng, size, n1, n2, delta, sd, rho, alpha):
+def _ancova_block(
+    rng: np.random.Generator,
+    size: int,
+    n1: int,
+    n2: int,
+    delta: float,
+    sd: float,
+    rho: float,
+    alpha: float,
+) -> int:
     n = n1 + n2
     arm = np.r_[np.zeros(n1), np.ones(n2)]
     y0 = rng.standard_normal((size, n)) * sd
@@ -86,7 +95,18 @@ def _ancova_block(rng, size, n1, n2, delta, sd, rho, alpha):
     return int((np.abs(est / se) > crit).sum())
 
 
-def _slope_block(rng, size, n1, n2, delta, times, sd_residual, sd_slope, sd_intercept, alpha):
+def _slope_block(
+    rng: np.random.Generator,
+    size: int,
+    n1: int,
+    n2: int,
+    delta: float,
+    times: Sequence[float],
+    sd_residual: float,
+    sd_slope: float,
+    sd_intercept: float,
+    alpha: float,
+) -> int:
     n = n1 + n2
     t = np.asarray(times, float)
     tc = t - t.mean()
