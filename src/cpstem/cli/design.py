@@ -71,6 +71,12 @@ def size(
     method: Method = "t",
     baselines: Baselines = 1,
     followups: Followups = 1,
+    justify: Annotated[
+        bool, typer.Option("--justify", help="Print the sample size justification paragraph.")
+    ] = False,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write the power curve (PNG, PDF or SVG).")
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
     """Participants per arm to detect DELTA with the given power."""
@@ -80,11 +86,22 @@ def size(
         delta, sd, alpha, power, ratio, sided, analysis, correlation, dropout, method,
         baselines=baselines, followups=followups,
     )  # fmt: skip
+    from cpstem.design.justification import power_curve_plot, sample_size_justification
+
+    if plot is not None:
+        from cpstem.plotting import save_figure
+
+        save_figure(power_curve_plot(res), plot)
+    text = sample_size_justification(res)
     if as_json:
-        _print_json(res.to_dict())
+        _print_json({**res.to_dict(), "justification": text} if justify else res.to_dict())
         return
     console.print(res.summary(), markup=False, soft_wrap=True)
     console.print(_frame_table(res.to_frame(), "Participants per arm"))
+    if justify:
+        console.print(text, markup=False, soft_wrap=True)
+    if plot is not None:
+        console.print(f"Power curve written to {plot}", markup=False)
 
 
 @app.command()
@@ -244,3 +261,146 @@ def tsa_command(
     console.print(res.summary(), markup=False, soft_wrap=True)
     if plot is not None:
         console.print(f"Plot written to {plot}", markup=False)
+
+
+@app.command()
+def simulate(
+    n: Annotated[int, typer.Option(help="Analysed participants in arm 1.")],
+    delta: Annotated[float, typer.Option(help="Difference (ancova) or slope difference (slope).")],
+    sd: Annotated[float, typer.Option(help="Standard deviation of the outcome.")] = 1.0,
+    analysis: Annotated[str, typer.Option(help="ancova (12 months) or slope (visits).")] = "ancova",
+    ratio: Annotated[float, typer.Option(help="Allocation ratio n2/n1.")] = 1.0,
+    correlation: Annotated[float, typer.Option(help="Baseline-follow-up correlation.")] = 0.0,
+    times: Annotated[
+        str, typer.Option(help="Visit times (slope), e.g. 0,3,6,9,12.")
+    ] = "0,3,6,9,12",
+    sd_residual: Annotated[float | None, typer.Option(help="Residual SD (slope).")] = None,
+    sd_slope: Annotated[float, typer.Option(help="SD of the child slopes (slope).")] = 0.0,
+    table: Annotated[
+        Path | None,
+        typer.Option(help="Analysis table (CSV/XLSX): sd and correlation estimated from it."),
+    ] = None,
+    alpha: Alpha = 0.05,
+    sims: Annotated[int, typer.Option(help="Number of simulated trials.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    chunk: Annotated[int, typer.Option(help="Blocks of 1000 trials per task.")] = 10,
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler ADDRESS (e.g. tcp://host:8786).")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Power of the planned analysis by simulating trials (vectorised; optional Dask)."""
+    from rich.progress import Progress
+
+    from cpstem.design import power_means
+    from cpstem.design.assurance import slope_sd, variance_from_table
+    from cpstem.design.simulation import simulate_power
+
+    if table is not None:
+        vc = variance_from_table(read_table(table))
+        sd, correlation = vc.sd, vc.correlation
+        if not as_json:
+            console.print(vc.summary(), markup=False, soft_wrap=True)
+    visit_times = _floats(times, "times") or [0.0, 12.0]
+    with Progress(console=console, transient=True, disable=as_json) as bar:
+        task = bar.add_task("simulating", total=sims)
+        res = simulate_power(
+            n, delta, sd, analysis=analysis, ratio=ratio, correlation=correlation,
+            times=visit_times, sd_residual=sd_residual, sd_slope=sd_slope, alpha=alpha,
+            n_sims=sims, seed=seed, chunk=chunk, scheduler=scheduler,
+            progress=lambda done: bar.update(task, completed=done),
+        )  # fmt: skip
+    if analysis == "ancova":
+        closed = power_means(n, delta, sd, alpha, ratio, analysis="ancova", correlation=correlation)
+    else:
+        s = slope_sd(visit_times, sd if sd_residual is None else sd_residual, sd_slope)
+        closed = power_means(n, delta, s, alpha, ratio)
+    if as_json:
+        _print_json({**res.to_dict(), "closed_form_power": closed.power})
+        return
+    console.print(res.summary(), markup=False, soft_wrap=True)
+    console.print(f"Closed form: {closed.summary()}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def randomise(
+    per_stratum: Annotated[int, typer.Option(help="Slots per stratum (whole blocks).")] = 24,
+    arms: Annotated[str, typer.Option(help="Arm names, comma-separated.")] = "control,treatment",
+    ratio: Annotated[str | None, typer.Option(help="Allocation ratio, e.g. 1,2.")] = None,
+    block_sizes: Annotated[str, typer.Option(help="Block sizes to draw from.")] = "2,4,6",
+    stratum: Annotated[
+        list[str] | None,
+        typer.Option(help="Stratification factor FACTOR=LEVEL1,LEVEL2 (repeatable)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed (record it).")] = 0,
+    out: Annotated[Path | None, typer.Option(help="Write the list as CSV.")] = None,
+    as_json: AsJson = False,
+) -> None:
+    """A stratified permuted-block randomisation list with its SHA-256."""
+    from cpstem.design import DesignError
+    from cpstem.design.randomisation import randomisation_list
+
+    strata: dict[str, list[str]] = {}
+    for spec in stratum or []:
+        if "=" not in spec:
+            raise DesignError(
+                f"stratum {spec!r}: write FACTOR=LEVEL1,LEVEL2", code="invalid", field="stratum"
+            )
+        name, levels = spec.split("=", 1)
+        strata[name.strip()] = [x.strip() for x in levels.split(",") if x.strip()]
+    ratios = _floats(ratio, "ratio")
+    res = randomisation_list(
+        [a.strip() for a in arms.split(",") if a.strip()], per_stratum,
+        block_sizes=[int(b) for b in _floats(block_sizes, "block_sizes") or []],
+        ratio=None if ratios is None else [int(r) for r in ratios], strata=strata, seed=seed,
+    )  # fmt: skip
+    if out is not None:
+        res.to_frame().to_csv(out, index=False)
+        out.with_name(out.name + ".sha256").write_text(f"{res.sha256}  {out.name}\n")
+    if as_json:
+        _print_json({"sha256": res.sha256, "seed": res.seed, "rows": res.rows()})
+        return
+    console.print(res.summary(), markup=False, soft_wrap=True)
+    if out is not None:
+        console.print(
+            f"List written to {out} (SHA-256 of the canonical list recorded)", markup=False
+        )
+
+
+@app.command()
+def report(
+    out: Annotated[Path, typer.Argument(help="Folder for report.html, report.pdf, figures.")],
+    delta: Annotated[float, typer.Option(help="Difference to detect.")],
+    sd: Annotated[float, typer.Option(help="Standard deviation of the outcome.")],
+    alpha: Alpha = 0.05,
+    power: Annotated[float, typer.Option(help="Target power.")] = 0.8,
+    ratio: Annotated[float, typer.Option(help="Allocation ratio n2/n1.")] = 1.0,
+    analysis: Analysis = "difference",
+    correlation: Correlation = None,
+    dropout: Annotated[float, typer.Option(help="Expected dropout fraction.")] = 0.0,
+    k: Annotated[int, typer.Option(help="Looks of the group-sequential design (1 = none).")] = 3,
+    spending: Annotated[str, typer.Option(help="obf, pocock or hsd.")] = "obf",
+    prior_sd: Annotated[
+        float | None, typer.Option(help="SD of a normal prior on delta (assurance).")
+    ] = None,
+) -> None:
+    """Design report: summary, power curve, justification paragraph, boundaries (HTML/PDF)."""
+    from cpstem.design import group_sequential, sample_size_means
+    from cpstem.design.assurance import assurance
+    from cpstem.reports.design_report import write_design_report
+
+    size_res = sample_size_means(delta, sd, alpha, power, ratio, 2, analysis, correlation, dropout)
+    design = (
+        group_sequential(k, alpha=alpha / 2, beta=1 - power, spending=spending) if k > 1 else None
+    )
+    assur = (
+        None
+        if prior_sd is None
+        else assurance(size_res.n1, delta, prior_sd, sd, alpha, ratio, analysis=analysis,
+                       correlation=correlation, method="t")
+    )  # fmt: skip
+    res = write_design_report(out, size_res, design, assurance=assur)
+    for f in res.files:
+        console.print(f"wrote {f}", markup=False)
+    for note in res.notes:
+        console.print(note, markup=False)

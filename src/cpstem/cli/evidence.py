@@ -69,6 +69,14 @@ def run(
             "synthesis, Efthimiou 2017 Stat Med 36:1210; the value is a cpstem judgement).",
         ),
     ] = None,
+    tsa_delta: Annotated[
+        float | None,
+        typer.Option(help="TSA: anticipated SMD (default: the pooled estimate)."),
+    ] = None,
+    mcid: Annotated[
+        float | None,
+        typer.Option(help="TSA: GMFM-66 MCID in points for --measure MD (none is bundled)."),
+    ] = None,
 ) -> None:
     """Write a report folder (HTML, Markdown, JSON, figures, tables)."""
     from cpstem.evidence.errors import EvidenceError
@@ -77,7 +85,14 @@ def run(
     from cpstem.reports.evidence_input import read_study_table
 
     method, test = check_method_test(method, test)
-    settings = Settings(measure=measure.upper(), method=method, test=test, level=level)
+    settings = Settings(
+        measure=measure.upper(),
+        method=method,
+        test=test,
+        level=level,
+        tsa_delta=tsa_delta,
+        mcid=mcid,
+    )
     if with_registry is not None and file is not None:
         raise EvidenceError(
             "--with-registry adds the registry to the bundled trials: leave out your file",

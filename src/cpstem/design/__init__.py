@@ -6,7 +6,28 @@ and ``stats::power.t.test``'s (see ``tests/design``).
 
 from __future__ import annotations
 
+from cpstem.design.assurance import (
+    Assurance,
+    Prior,
+    VarianceComponents,
+    assurance,
+    prior_from_meta,
+    sample_size_slope,
+    slope_sd,
+    variance_from_table,
+)
 from cpstem.design.errors import DesignError
+from cpstem.design.justification import (
+    power_curve,
+    power_curve_plot,
+    sample_size_justification,
+)
+from cpstem.design.randomisation import (
+    MinimisationResult,
+    RandomisationList,
+    minimise,
+    randomisation_list,
+)
 from cpstem.design.samplesize import (
     Power,
     SampleSize,
@@ -15,6 +36,7 @@ from cpstem.design.samplesize import (
     variance_factor,
 )
 from cpstem.design.sequential import GroupSequentialDesign, conditional_power, group_sequential
+from cpstem.design.simulation import SimulationResult, simulate_power
 from cpstem.design.tsa import (
     Heterogeneity,
     InformationSize,
@@ -25,19 +47,36 @@ from cpstem.design.tsa import (
 )
 
 __all__ = [
+    "Assurance",
     "DesignError",
     "GroupSequentialDesign",
     "Heterogeneity",
     "InformationSize",
+    "MinimisationResult",
     "Power",
+    "Prior",
+    "RandomisationList",
     "SampleSize",
+    "SimulationResult",
     "TSAResult",
+    "VarianceComponents",
+    "assurance",
     "conditional_power",
     "diversity",
     "group_sequential",
+    "minimise",
+    "power_curve",
+    "power_curve_plot",
     "power_means",
+    "prior_from_meta",
+    "randomisation_list",
     "required_information_size",
+    "sample_size_justification",
     "sample_size_means",
+    "sample_size_slope",
+    "simulate_power",
+    "slope_sd",
     "tsa",
     "variance_factor",
+    "variance_from_table",
 ]

@@ -22,6 +22,7 @@ from cpstem.reports.evidence import sections
 from cpstem.reports.evidence.choices import BundledChoices, Reconstruction, load_choices
 from cpstem.reports.evidence.numbers import ci_text, counts, figures
 from cpstem.reports.evidence.settings import Settings, level_text
+from cpstem.reports.evidence.tsa_section import tsa_section
 from cpstem.reports.evidence.writer import ReportOutput, ReportWriter
 
 TITLE = "Stem-cell therapy for cerebral palsy: pooled evidence"
@@ -210,6 +211,16 @@ def motor(
         )
         if res is None:
             continue
+        tsa_section(
+            w,
+            key,
+            f"GMFM change at {months} months",
+            res,
+            (comps["n1i"] + comps["n2i"]).to_numpy(float),
+            trials.loc[list(comps["trial"]), "year"].to_numpy(float),
+            "SMD",
+            delta=s.tsa_delta,
+        )
         w.results["analyses"][key]["scales"] = sorted(set(comps["scale"]))
         notes = [f"{lab}: {n}" for lab, n in zip(study_labels, comps["note"], strict=True) if n]
         if notes:

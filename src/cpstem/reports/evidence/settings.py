@@ -21,6 +21,10 @@ class Settings:
     method: str = "REML"
     test: str = "knha"
     level: float = 95.0
+    #: trial sequential analysis: anticipated SMD (default: the pooled estimate) and the
+    #: GMFM-66 MCID in points for a mean difference (no verified value is bundled)
+    tsa_delta: float | None = None
+    mcid: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", percent(self.level))

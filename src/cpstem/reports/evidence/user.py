@@ -13,6 +13,7 @@ from cpstem.evidence.errors import EvidenceError
 from cpstem.reports.document import Heading, Para
 from cpstem.reports.evidence import sections
 from cpstem.reports.evidence.settings import Settings
+from cpstem.reports.evidence.tsa_section import tsa_section
 from cpstem.reports.evidence.writer import ReportOutput, ReportWriter
 from cpstem.reports.evidence_input import BINARY, StudyTable
 
@@ -56,6 +57,8 @@ def run_user(table: StudyTable, folder: Path, settings: Settings | None = None) 
         None,
         {"subgroup": "subgroup"} if groups is not None else None,
     )
+    if table.measure in ("MD", "SMD") and usable.all() and table.k >= 2:
+        _tsa(w, table, es, s)
     if table.measure in BINARY and usable.sum() >= 1:
         sparse_binary(w, table, s)
     if table.k >= 3 and usable.all():
@@ -91,4 +94,33 @@ def sparse_binary(w: ReportWriter, table: StudyTable, s: Settings) -> None:
         "main_fixed_effect_sparse",
         sections.pooled_tables_table(fits, s.level),
         "Methods for sparse binary data (fixed effect)",
+    )
+
+
+def _tsa(w: ReportWriter, table: StudyTable, es: ev.EffectSizes, s: Settings) -> None:
+    """TSA in the file's order (MD: needs ``--mcid``; the SD is pooled from the trials)."""
+    cols = dict(table.columns)
+    n1, n2 = np.asarray(cols["n1i"], float), np.asarray(cols["n2i"], float)
+    sd1, sd2 = np.asarray(cols["sd1i"], float), np.asarray(cols["sd2i"], float)
+    pooled_sd = float(np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2).sum() / (n1 + n2 - 2).sum()))
+    res = ev.rma(es, method=s.method, test=s.test, level=s.level)
+    if table.measure == "MD" and s.mcid is None:
+        w.doc.add(
+            Para(
+                "No trial sequential analysis: a mean difference needs the MCID (--mcid); no "
+                "verified GMFM-66 MCID is bundled.",
+                "note",
+            )
+        )
+        return
+    tsa_section(
+        w,
+        "main",
+        f"{table.measure} ({table.k} studies)",
+        res,
+        n1 + n2,
+        np.arange(table.k, dtype=float),
+        table.measure,
+        delta=s.mcid if table.measure == "MD" else s.tsa_delta,
+        sd=pooled_sd if table.measure == "MD" else None,
     )
