@@ -161,3 +161,34 @@ def cohens_d(m1: Any, sd1: Any, n1: Any, m2: Any, sd2: Any, n2: Any) -> tuple[np
     sdp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
     d = (m1 - m2) / sdp
     return d, (n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2))
+
+
+def md_from_ci(
+    estimate: Any, lower: Any, upper: Any, n1: Any, n2: Any, level: float = 95.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A published mean difference and its CI as ``(yi, vi)`` for pooling.
+
+    ``SE = (upper - lower) / (2 t)``, ``t`` the ``(1 + level/100)/2`` quantile of the t
+    distribution with ``n1 + n2 - 2`` df (Cochrane Handbook 6.5.2.3: the t form for small
+    trials, which tends to the 3.92 = 2 x 1.96 of large ones); ``vi = SE^2``. The estimate is
+    the published one (a CI that is not centred on it is flagged by
+    :func:`cpstem.evidence.sanity.check_differences`, not silently re-centred).
+    """
+    est, lo, hi, n1, n2 = (np.asarray(x, dtype=float) for x in (estimate, lower, upper, n1, n2))
+    from scipy import stats
+
+    t = stats.t.ppf((1 + level / 100) / 2, n1 + n2 - 2)
+    se = (hi - lo) / (2 * t)
+    return est, se**2
+
+
+def smd_from_md(md: Any, vi: Any, n1: Any, n2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Hedges' g and its variance from a mean difference with sampling variance ``vi``.
+
+    The pooled SD is recovered from the standard error, ``SD = SE / sqrt(1/n1 + 1/n2)``;
+    ``d = MD / SD``, then :func:`hedges_g_from_d`. E.g. Amanat 2021: MD 8.07, SE 3.234, 36/36
+    gives SD 13.72 and d 0.588.
+    """
+    md, vi, n1, n2 = (np.asarray(x, dtype=float) for x in (md, vi, n1, n2))
+    sd = np.sqrt(vi) / np.sqrt(1 / n1 + 1 / n2)
+    return hedges_g_from_d(md / sd, n1, n2)
