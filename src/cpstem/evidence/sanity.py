@@ -150,9 +150,9 @@ def _scale_range(scale: str) -> tuple[float, str] | None:
     return found if best is not None else None
 
 
-def check_change_arms(rows: list[str], scales: Any, means: Any, sds: Any, ns: Any) -> list[
-    SanityWarning
-]:
+def check_change_arms(
+    rows: list[str], scales: Any, means: Any, sds: Any, ns: Any
+) -> list[SanityWarning]:
     """Per-arm change scores: larger than the scale allows, or an SD small for a change."""
     out: list[SanityWarning] = []
     cv_t = thresholds()["change_sd"]
@@ -219,7 +219,9 @@ def check_ci_centred(
         if min(estimate, lower, upper) <= 0:
             return []
         e, lo, hi = (math.log(x) for x in (estimate, lower, upper))
-        tol = 0.01 * max(hi - lo, 1e-12) + 2 * 10.0 ** -max(map(_decimals, (estimate, lower, upper)))
+        tol = 0.01 * max(hi - lo, 1e-12) + 2 * 10.0 ** -max(
+            map(_decimals, (estimate, lower, upper))
+        )
     else:
         e, lo, hi = estimate, lower, upper
         tol = 2 * 10.0 ** -max(map(_decimals, (estimate, lower, upper)))
