@@ -56,7 +56,7 @@ class SanityWarning(Result):
     params: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> str:
-        return f"[{self.code}] {self.row}, {self.field}: {self.message}"
+        return f"{self.row}, {self.field}: {self.message} ({self.code})"
 
 
 @cache

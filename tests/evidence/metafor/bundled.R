@@ -16,7 +16,7 @@ fit <- function(yi, vi) {
   r <- rma(yi, vi, method = "REML", test = "knha")
   p <- predict(r)
   list(estimate = as.numeric(r$beta), ci_lower = r$ci.lb, ci_upper = r$ci.ub, tau2 = r$tau2,
-       i2 = r$I2, q = r$QE, pi_lower = p$pi.lb, pi_upper = p$pi.ub, k = r$k,
+       i2 = r$I2, q = r$QE, pval = r$pval, pi_lower = p$pi.lb, pi_upper = p$pi.ub, k = r$k,
        yi = as.numeric(yi), vi = as.numeric(vi))
 }
 # Cochrane Handbook 6.5.2.2: SD of an arm from the 95% CI of its mean (t, n - 1 df)

@@ -971,16 +971,6 @@ def not_pooled(w: ReportWriter, bundle: EvidenceBundle, excluded: list[tuple]) -
                     "reason": r.reason,
                 }
             )
-    for r in bundle.motor_effects.itertuples(index=False):
-        rows.append(
-            {
-                "study": labels(bundle, [r.trial])[0],
-                "outcome": r.outcome,
-                "time point": f"{r.timepoint_months} months",
-                "reason": "primary analysis: no arm-level means/SDs, only a published "
-                f"effect size ({r.note}); included in the sensitivity analysis",
-            }
-        )
     frame = pd.DataFrame(rows)
     w.results["not_pooled"] = frame.to_dict(orient="records")
     w.table("not_pooled", frame, "Outcomes left out of the pooled analyses")
