@@ -273,9 +273,7 @@ def comparison_table(
                     "note": c.note,
                 }
             )
-    eff = effects[
-        (effects["timepoint_months"] == timepoint_months) & (effects["effect"] == "md")
-    ]
+    eff = effects[(effects["timepoint_months"] == timepoint_months) & (effects["effect"] == "md")]
     if len(eff):
         md, vi = md_from_ci(
             eff["value"], eff["ci_lower"], eff["ci_upper"], eff["n_cells"], eff["n_control"], level
