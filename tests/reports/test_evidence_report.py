@@ -215,6 +215,20 @@ def test_user_file_report_escapes_hostile_text(tmp_path):
     assert (tmp_path / "figures" / "main_forest.png").stat().st_size > 10_000
 
 
+def test_user_file_sanity_warnings_name_the_row(tmp_path):
+    text = (
+        "study,m1i,sd1i,n1i,m2i,sd2i,n2i\n"
+        "Huang 2018,10.27,2.96,27,4.75,1.45,27\n"
+        "Sun 2017,7.5,6.8,32,6.9,5.5,31\n"
+        "Kang 2015,7.08,7.36,18,3.85,3.75,18\n"
+    )
+    out = run_user(parse_study_table(text, "SMD", name="mine.csv"), tmp_path)
+    codes = {(w["code"], w["row"]) for w in out.results["sanity"]}
+    assert ("sd_like_se", "mine.csv line 2 (Huang 2018)") in codes
+    assert "mine.csv line 2 (Huang 2018), sd1i, sd2i: Cohen's d 2.37" in out.summary()
+    assert "sanity_warnings.csv" in (tmp_path / "report.md").read_text()
+
+
 BINARY = """study,ai,n1i,ci,n2i
 A,1,45,0,49
 B,3,36,6,70
