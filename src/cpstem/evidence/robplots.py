@@ -172,13 +172,15 @@ def forest_with_rob(
     ys = np.arange(n_rows, 0, -1, dtype=float)
     for y, judgement in zip(ys[: res.k], rob, strict=True):
         color, sym = STYLE.get(judgement, STYLE[None])
-        ax.scatter(
+        ax.plot(
             [1.7],
             [y],
-            s=110,
-            color=color,
-            edgecolors="#333",
-            linewidths=0.5,
+            ls="",
+            marker="o",
+            ms=10,
+            mfc=color,
+            mec="#333",
+            mew=0.5,
             transform=trans,
             clip_on=False,
         )
@@ -291,8 +293,16 @@ def slide_forest(
         )
         if rob is not None and kind == "study":
             color, sym = STYLE.get(rob[i], STYLE[None])
-            ax.scatter(
-                [1.6], [y], s=500, color=color, edgecolors="#333", transform=trans, clip_on=False
+            ax.plot(
+                [1.6],
+                [y],
+                ls="",
+                marker="o",
+                ms=22,
+                mfc=color,
+                mec="#333",
+                transform=trans,
+                clip_on=False,
             )
             ax.text(
                 1.6,

@@ -549,8 +549,8 @@ def grade_rows(
         es = _es(bundle, rows, measure)
         res = ev.rma(es, method=s.method, test=s.test, level=s.level)
         controls = [
-            f"{lab}: {m:+.1f}"
-            for lab, m in zip(es.labels, rows["control_mean"], strict=True)
+            f"{lab}: {m:+.1f}" + (" above expected" if "expected" in scale else "")
+            for lab, m, scale in zip(es.labels, rows["control_mean"], rows["scale"], strict=True)
             if np.isfinite(m)
         ]
         unit = "GMFM-66 points" if measure == "MD" else "SD units"
