@@ -185,7 +185,7 @@ def forest_with_rob(
             clip_on=False,
         )
         ax.text(
-            1.74,
+            1.7,
             y,
             sym,
             transform=trans,
