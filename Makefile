@@ -117,6 +117,7 @@ r-lme4:
 # (lme4)
 fixtures: r-metafor r-design r-lme4
 	Rscript tests/evidence/metafor/generate.R tests/evidence/metafor
+	Rscript tests/evidence/metafor/bundled.R tests/evidence/metafor
 	Rscript tests/design/rpact/generate.R tests/design/rpact
 	Rscript tests/outcomes/ipd/lme4/generate.R tests/outcomes/ipd/lme4
 

@@ -39,3 +39,14 @@ def test_rates_of_a_group():
 def test_ctcae_grades_are_five_with_source():
     grades = ctcae_grades()
     assert [g for g, _, _ in grades] == [1, 2, 3, 4, 5] and grades[4][1] == "Death"
+
+
+def test_ctcae_grade_3_and_ich_serious_wording():
+    # CTCAE v5.0 grade 3: "Severe or medically significant but not immediately life-threatening;
+    # hospitalization or prolongation of hospitalization indicated; disabling; limiting self
+    # care ADL". ICH E2A: the serious criteria include a medically important event.
+    from cpstem.outcomes.catalog import data
+
+    grades = ctcae_grades()
+    assert "disabling" in grades[2][2] and "prolongation of hospitalisation" in grades[2][2]
+    assert "medically important event" in data("adverse_events")["serious"]["source"]

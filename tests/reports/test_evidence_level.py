@@ -1,7 +1,7 @@
 """`Settings.level`: every interval, label and figure of the report at a level other than 95 %.
 
-Expected values are worked by hand from R metafor 3.8-1's output at level 95 (printed by
-tests/reports/bundled_metafor.R and quoted in test_evidence_report.py): the standard error is
+Expected values are worked by hand from R metafor 3.8-1's output at level 95
+(tests/evidence/metafor/bundled.R -> bundled.json): the standard error is
 recovered from the 95 % interval and the interval rebuilt with the 90 % quantile,
 ``est +/- q(0.95) * se`` (t with k - 1 df for Hartung-Knapp, z otherwise), and the prediction
 interval ``est +/- t(0.95, k - 1) * sqrt(se^2 + tau^2)`` (metafor's predict() with knha).
@@ -9,6 +9,7 @@ interval ``est +/- t(0.95, k - 1) * sqrt(se^2 + tau^2)`` (metafor's predict() wi
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 from scipy import stats
@@ -16,10 +17,11 @@ from scipy import stats
 from cpstem.evidence import EvidenceError
 from cpstem.reports.evidence_report import Settings, run_bundled
 
-# metafor 3.8-1 at level 95: estimate, ci.lb, ci.ub, tau2 (bundled_metafor.R)
+# metafor 3.8-1 at level 95 (tests/evidence/metafor/bundled.R)
+R = json.loads((Path(__file__).parents[1] / "evidence" / "metafor" / "bundled.json").read_text())
 METAFOR_95 = {
-    "motor_6mo": (0.8622799124, -0.6247048966, 2.3492647214, 0.7716571359, 4),
-    "motor_12mo": (1.0172358463, -1.8653188560, 3.8997905486, 1.2432778800, 3),
+    key: tuple(R[key][f] for f in ("estimate", "ci_lower", "ci_upper", "tau2", "k"))
+    for key in ("motor_md_12mo", "motor_6mo", "motor_12mo")
 }
 
 
@@ -45,7 +47,7 @@ def test_settings_level_in_percent():
     assert (info.value.code, info.value.field) == ("out_of_range", "level")
 
 
-@pytest.mark.parametrize("key", ["motor_6mo", "motor_12mo"])
+@pytest.mark.parametrize("key", ["motor_md_12mo", "motor_6mo", "motor_12mo"])
 def test_intervals_at_90_equal_metafor_rebuilt_by_hand(at90, key):
     est, lo95, hi95, tau2, k = METAFOR_95[key]
     ci_lo, ci_hi, pi_lo, pi_hi = _knha_90(est, lo95, hi95, tau2, k)
@@ -53,36 +55,50 @@ def test_intervals_at_90_equal_metafor_rebuilt_by_hand(at90, key):
     assert got["level"] == 90.0 and got["estimate"] == pytest.approx(est, rel=1e-6)
     assert [got["ci_lower"], got["ci_upper"]] == pytest.approx([ci_lo, ci_hi], rel=1e-6)
     assert [got["pi_lower"], got["pi_upper"]] == pytest.approx([pi_lo, pi_hi], rel=1e-6)
-    # 6 months: 0.8623 -/+ 2.3534 * 0.4672
-    if key == "motor_6mo":
-        assert (round(ci_lo, 3), round(ci_hi, 3)) == (-0.237, 1.962)
+    # 12-month MD: se = (9.8333 + 5.1182) / (2 x 4.3027) = 1.73748; 2.3576 -/+ 2.9200 x 1.73748
+    if key == "motor_md_12mo":
+        assert (round(ci_lo, 3), round(ci_hi, 3)) == (-2.716, 7.431)
 
 
 def test_safety_at_90_equals_metafor_rebuilt_by_hand(at90):
     safety = at90[1]["safety"]
     z95, z90 = stats.norm.ppf(0.975), stats.norm.ppf(0.95)
-    # MH risk ratio 1.2280338849 [0.3492941952, 4.3174700391] at 95 %: symmetric on the log scale
-    se = (math.log(4.3174700391) - math.log(0.3492941952)) / (2 * z95)
+    want = R["safety"]
+    # MH risk ratio at 95 % (randomised trials): symmetric on the log scale
+    est, lo, hi = (want["mh_rr"][f] for f in ("estimate", "ci_lower", "ci_upper"))
+    se = (math.log(hi) - math.log(lo)) / (2 * z95)
     rr = safety["MH risk ratio"]
     assert [rr["ci_lower"], rr["ci_upper"]] == pytest.approx(
-        [math.exp(math.log(1.2280338849) + s * z90 * se) for s in (-1, 1)], rel=1e-8
+        [math.exp(math.log(est) + s * z90 * se) for s in (-1, 1)], rel=1e-8
     )
-    # MH risk difference 0.0043266553 [-0.0221115137, 0.0307648243]: symmetric
-    se = (0.0307648243 + 0.0221115137) / (2 * z95)
+    # MH risk difference: symmetric
+    est, lo, hi = (want["mh_rd"][f] for f in ("estimate", "ci_lower", "ci_upper"))
+    se = (hi - lo) / (2 * z95)
     rd = safety["MH risk difference"]
     assert [rd["ci_lower"], rd["ci_upper"]] == pytest.approx(
-        [0.0043266553 - z90 * se, 0.0043266553 + z90 * se], rel=1e-6
+        [est - z90 * se, est + z90 * se], rel=1e-6
     )
     assert rr["level"] == 90.0
 
 
 def test_report_labels_say_90(at90):
     md = (at90[0] / "report.md").read_text()
-    assert "95% CI" not in md.replace("95% CI 1.62", "").replace("95% CI 2.08", "").replace(
-        "(95% CI, as in the review)", ""
+    # "95% CI" only where the report quotes a published interval or a derivation from one
+    quoted = (
+        "(95% CI, as in the review)",
+        "its 95% CI",
+        "the 95% CIs of the arm means",
+        "the 95% CI of the arm mean",
+        "(95% CI 1.62 to 14.52)",
     )
-    assert "(90% CI; p = 0.1622; k = 4, 193 participants)" in md
-    assert "90% prediction interval -1.48 to 3.20" in md
+    for text in quoted:
+        md = md.replace(text, "")
+    assert "95% CI" not in md
+    est, lo95, hi95, tau2, k = METAFOR_95["motor_md_12mo"]
+    _, _, pi_lo, pi_hi = _knha_90(est, lo95, hi95, tau2, k)
+    p = R["motor_md_12mo"]["pval"]  # the p-value does not depend on the level
+    assert f"(90% CI; p = {p:.4f}; k = 3, 225 participants)" in md
+    assert f"90% prediction interval {pi_lo:.2f} to {pi_hi:.2f}" in md
     assert "| method | estimate [90% CI] | p | studies informing |" in md
     assert "exact 90% CI" in md and "risk ratio [90% CI]" in md
     assert "90% confidence and prediction intervals" in md

@@ -169,12 +169,23 @@ def test_bundled_choices_are_read_from_the_data_file():
     ]
     assert rec.comparisons[2].control_arm == "placebo + placebo"
     assert (rec.review, rec.effect, rec.method, rec.level) == ("Eggenberger", "cohen_d", "DL", 95)
-    assert "Liu 2017" in c.safety_sae_note and "Amanat 2022" in c.reported_effects_note
+    assert "Liu 2017" in c.safety_sae_note and "Zarrabi 2022" in c.reported_effects_note
+    assert c.primary.measure == "MD" and c.primary.compare_review == "Finch-Edmondson"
+    assert c.primary.scales == ("GMFM-66", "GMFM-66 actual minus expected")
+    assert c.se_flag == "sd_may_be_se" and "{certainty}" in c.summary_template
 
 
 def test_every_choice_has_a_source():
     data = read_choices_file()
-    tables = [data["motor"], data["reported_effects"], data["safety"], *data["subgroups"]]
+    tables = [
+        data["motor"],
+        data["reported_effects"],
+        data["safety"],
+        data["primary"],
+        data["sensitivity"],
+        data["summary"],
+        *data["subgroups"],
+    ]
     for rec in data["reconstructions"]:
         tables += [rec, *rec["comparisons"]]
     assert all(t["source"].strip() for t in tables)

@@ -2,6 +2,7 @@
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -12,29 +13,11 @@ from cpstem.reports.evidence_input import parse_study_table
 from cpstem.reports.evidence_report import Settings, run_bundled, run_user
 from tests.system import require_pango
 
-# Values printed by tests/reports/bundled_metafor.R (R metafor 3.8-1).
-METAFOR = {
-    "motor_6mo": [
-        0.8622799124,
-        -0.6247048966,
-        2.3492647214,
-        0.7716571359,
-        88.7567972847,
-        26.6656856657,
-        -2.3041755018,
-        4.0287353265,
-    ],
-    "motor_12mo": [
-        1.0172358463,
-        -1.8653188560,
-        3.8997905486,
-        1.2432778800,
-        92.8693184273,
-        26.8604037096,
-        -4.5797009812,
-        6.6141726738,
-    ],
-}
+# R metafor 3.8-1 on the bundled data, typed and derived independently in
+# tests/evidence/metafor/bundled.R (regenerate with `make fixtures`).
+METAFOR = json.loads(
+    (Path(__file__).parents[1] / "evidence" / "metafor" / "bundled.json").read_text()
+)
 FIELDS = ["estimate", "ci_lower", "ci_upper", "tau2", "i2", "q", "pi_lower", "pi_upper"]
 
 
@@ -45,35 +28,118 @@ def bundled(tmp_path_factory):
     return folder, out, json.loads((folder / "results.json").read_text())
 
 
-@pytest.mark.parametrize("key", ["motor_6mo", "motor_12mo"])
+@pytest.mark.parametrize("key", ["motor_md_12mo", "motor_6mo", "motor_12mo"])
 def test_bundled_motor_analyses_equal_metafor(bundled, key):
     got = bundled[2]["analyses"][key]
-    for name, want in zip(FIELDS, METAFOR[key], strict=True):
-        assert got[name] == pytest.approx(want, rel=1e-6, abs=1e-8), name
+    for name in FIELDS:
+        assert got[name] == pytest.approx(METAFOR[key][name], rel=1e-6, abs=1e-8), name
     assert got["method"] == "REML" and got["test"] == "knha"
+
+
+def test_primary_analysis_is_the_md_on_gmfm66(bundled):
+    primary = bundled[2]["analyses"]["motor_md_12mo"]
+    assert primary["measure"] == "MD" and primary["primary"] is True
+    assert primary["studies"] == ["Sun 2017", "Sun 2022", "Amanat 2021"]
+    # metafor: MD 2.3576 [-5.1182, 9.8333] GMFM-66 points; IPD (Finch-Edmondson 2025): 1.42
+    assert round(primary["estimate"], 2) == 2.36
+    assert primary["compare"] == {
+        "review": "Finch-Edmondson",
+        "estimate": 1.42,
+        "ci_lower": 0.31,
+        "ci_upper": 2.52,
+    }
+    assert "motor_md_6mo" not in bundled[2]["analyses"]  # no GMFM-66 trial at 6 months
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "motor_6mo_sd_may_be_se_as_sd",
+        "motor_6mo_sd_may_be_se_as_se",
+        "motor_6mo_with_flagged",
+        "motor_12mo_sd_may_be_se_as_sd",
+        "motor_12mo_sd_may_be_se_as_se",
+        "motor_12mo_with_flagged",
+        "motor_md_12mo_with_flagged",
+    ],
+)
+def test_sensitivity_analyses_equal_metafor(bundled, key):
+    got = bundled[2]["sensitivity"][key]
+    want = METAFOR["sensitivity"][key]
+    # Gu 2020's SDs are stored rounded to 3 decimals (SEM x sqrt(n)); R derives them exactly
+    for name in ("estimate", "ci_lower", "ci_upper", "tau2", "pi_lower", "pi_upper"):
+        assert got[name] == pytest.approx(want[name], rel=2e-6, abs=1e-6), name
+
+
+def test_huang_both_ways_and_the_old_analysis(bundled):
+    sens = bundled[2]["sensitivity"]
+    # as published the SDs give SMD 0.91 at 6 months; re-read as SEs 0.28
+    assert round(sens["motor_6mo_sd_may_be_se_as_sd"]["estimate"], 2) == 0.91
+    assert round(sens["motor_6mo_sd_may_be_se_as_se"]["estimate"], 2) == 0.28
+    # every flagged row in = the analysis bundled before the audit (Huang, Kang, Min, Gu):
+    # metafor 0.8622799124 [-0.6247048966, 2.3492647214]
+    old = sens["motor_6mo_with_flagged"]
+    assert old["studies"] == ["Huang 2018", "Kang 2015", "Min 2013", "Gu 2020"]
+    assert old["estimate"] == pytest.approx(0.8622799124, rel=1e-6)
+    # no trial is at low risk of bias overall: the low-risk-only analyses are empty
+    assert "motor_md_12mo_low_rob" not in sens
 
 
 def test_bundled_studies_and_time_points(bundled):
     analyses = bundled[2]["analyses"]
-    assert analyses["motor_6mo"]["studies"] == ["Huang 2018", "Kang 2015", "Min 2013", "Gu 2020"]
-    assert analyses["motor_12mo"]["studies"] == ["Huang 2018", "Sun 2017", "Gu 2020"]
-    assert analyses["motor_12mo_with_reported_effects"]["k"] == 5
-    assert set(analyses["motor_6mo"]["subgroups"]) == {"cell type", "cell source", "route"}
+    assert analyses["motor_6mo"]["studies"] == ["Kang 2015", "Min 2013"]
+    assert analyses["motor_12mo"]["studies"] == ["Sun 2017", "Sun 2022", "Amanat 2021"]
+    # Sun 2017 (autologous) against allogeneic cells: origin now splits the 12-month trials
+    assert set(analyses["motor_12mo"]["subgroups"]) == {
+        "cell type",
+        "cell source",
+        "origin",
+        "route",
+    }
 
 
 def test_bundled_safety_equals_metafor(bundled):
-    safety = bundled[2]["safety"]
-    rr, rd, peto = safety["MH risk ratio"], safety["MH risk difference"], safety["Peto odds ratio"]
-    assert [rr["estimate"], rr["ci_lower"], rr["ci_upper"]] == pytest.approx(
-        [1.2280338849, 0.3492941952, 4.3174700391], rel=1e-8
-    )
-    assert [rd["estimate"], rd["ci_lower"], rd["ci_upper"]] == pytest.approx(
-        [0.0043266553, -0.0221115137, 0.0307648243], rel=1e-7
-    )
-    assert [peto["estimate"], peto["ci_lower"], peto["ci_upper"]] == pytest.approx(
-        [1.2458020550, 0.3236305209, 4.7956625233], rel=1e-8
-    )
-    assert rr["k_with_events"] == 2
+    # randomised controlled trials only (Huang, Kang, Liu, Min); Chen and Luan are not randomised
+    safety, want = bundled[2]["safety"], METAFOR["safety"]
+    for name, key in (
+        ("MH risk ratio", "mh_rr"),
+        ("MH risk difference", "mh_rd"),
+        ("MH odds ratio", "mh_or"),
+        ("Peto odds ratio", "peto"),
+    ):
+        got = safety[name]
+        assert [got["estimate"], got["ci_lower"], got["ci_upper"]] == pytest.approx(
+            [want[key]["estimate"], want[key]["ci_lower"], want[key]["ci_upper"]], rel=1e-7
+        ), name
+    assert safety["MH risk ratio"]["k_with_events"] == 1
+
+
+def test_grade_summary_of_findings(bundled):
+    grades = {g["outcome"]: g for g in bundled[2]["grade"]}
+    primary = grades["GMFM-66 change, 12 months (primary)"]
+    assert primary["certainty"] == "very low" and primary["participants"] == 225
+    levels = {d["domain"]: d["levels"] for d in primary["downgrades"]}
+    assert levels == {
+        "risk_of_bias": 1,
+        "inconsistency": 0,
+        "indirectness": 0,
+        "imprecision": 2,
+        "publication_bias": 0,
+    }
+    sae = grades["serious adverse events"]
+    assert sae["relative"].startswith("RR 0.97") and sae["studies"] == 4
+
+
+def test_summary_and_prisma_open_the_report(bundled):
+    folder, _, results = bundled
+    md = (folder / "report.md").read_text()
+    assert md.index("## Summary") < md.index("## Gross motor function")
+    assert "In 3 randomised trials with 225 children" in results["summary"]
+    assert "certainty of this evidence is VERY LOW" in results["summary"]
+    prisma = results["prisma"]
+    assert prisma["identified"] == 17
+    assert prisma["included"] == 5 and prisma["sensitivity only"] == 3
+    assert prisma["not poolable"] == 9
 
 
 def test_eggenberger_reconstruction_matches_the_reference_diagnostic(bundled):
@@ -91,8 +157,9 @@ def test_not_pooled_list_gives_reasons(bundled):
     rows = bundled[2]["not_pooled"]
     by_study = {(r["study"], r["time point"]): r["reason"] for r in rows}
     assert "no SD published" in by_study[("Liu 2017", "12 months")]
-    assert "numbers inaccurately indicated" in by_study[("Chen 2013", "any")]
-    assert "sensitivity analysis" in by_study[("Amanat 2021", "12 months")]
+    assert "non-randomised" in by_study[("Chen 2013", "any")]
+    assert "flagged (sd_may_be_se)" in by_study[("Huang 2018", "12 months")]
+    assert "flagged (ci_not_centred)" in by_study[("Zarrabi 2022", "12 months")]
 
 
 def test_bundled_report_files(bundled):
@@ -103,17 +170,25 @@ def test_bundled_report_files(bundled):
         "report.html",
         "report.md",
         "results.json",
+        "figures/motor_md_12mo_forest.png",
+        "figures/motor_md_12mo_slide.png",
         "figures/motor_6mo_forest.png",
-        "figures/motor_6mo_funnel.png",
-        "figures/motor_6mo_forest_by_cells.png",
+        "figures/rob_traffic_light.png",
+        "figures/rob_summary.png",
+        "figures/motor_12mo_forest_by_cells.png",
         "tables/not_pooled.csv",
         "tables/safety_sae_pooled.csv",
+        "tables/grade_summary_of_findings.csv",
+        "tables/checks.csv",
+        "tables/sanity_warnings.csv",
+        "tables/prisma_counts.csv",
     ):
         assert (folder / name).exists(), name
     html = (folder / "report.html").read_text()
     assert "What could not be pooled" in html and '<img src="figures/motor_12mo_forest.png"' in html
-    assert "Pooled SMD 0.86 [-0.62, 2.35]" in (folder / "report.md").read_text()
-    assert "motor_6mo: SMD 0.86" in out.summary()
+    assert "Pooled MD 2.36 [-5.12, 9.83]" in (folder / "report.md").read_text()
+    assert "motor_md_12mo: MD 2.36" in out.summary()
+    assert "(ci_not_centred)" in out.summary()  # sanity warnings reach the terminal
 
 
 def test_bundled_rejects_other_measures(tmp_path):
@@ -140,6 +215,20 @@ def test_user_file_report_escapes_hostile_text(tmp_path):
     assert (tmp_path / "figures" / "main_forest.png").stat().st_size > 10_000
 
 
+def test_user_file_sanity_warnings_name_the_row(tmp_path):
+    text = (
+        "study,m1i,sd1i,n1i,m2i,sd2i,n2i\n"
+        "Huang 2018,10.27,2.96,27,4.75,1.45,27\n"
+        "Sun 2017,7.5,6.8,32,6.9,5.5,31\n"
+        "Kang 2015,7.08,7.36,18,3.85,3.75,18\n"
+    )
+    out = run_user(parse_study_table(text, "SMD", name="mine.csv"), tmp_path)
+    codes = {(w["code"], w["row"]) for w in out.results["sanity"]}
+    assert ("sd_like_se", "mine.csv line 2 (Huang 2018)") in codes
+    assert "mine.csv line 2 (Huang 2018), sd1i, sd2i: Cohen's d 2.37" in out.summary()
+    assert "sanity_warnings.csv" in (tmp_path / "report.md").read_text()
+
+
 BINARY = """study,ai,n1i,ci,n2i
 A,1,45,0,49
 B,3,36,6,70
@@ -164,7 +253,7 @@ runner = CliRunner()
 def test_cli_runs_the_bundled_report(tmp_path):
     r = runner.invoke(app, ["evidence", "run", "--out", str(tmp_path / "rep")])
     assert r.exit_code == 0, r.output
-    assert "motor_6mo: SMD 0.86 [-0.62, 2.35], k = 4" in r.stdout
+    assert "motor_md_12mo: MD 2.36 [-5.12, 9.83], k = 3" in r.stdout
 
 
 def test_cli_user_file_and_options(tmp_path):

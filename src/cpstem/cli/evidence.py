@@ -113,7 +113,7 @@ def run(
     else:
         table = read_study_table(file, measure, subgroup=subgroup)
         result = run_user(table, out, settings)
-    console.print(result.summary())
+    console.print(result.summary(), markup=False)  # labels and warnings are literal text
     console.print(f"Open {out / 'report.html'}")
 
 

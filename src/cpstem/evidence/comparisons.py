@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from cpstem.evidence.escalc import small_sample_correction
 from cpstem.results import Result
@@ -161,3 +162,142 @@ def cohens_d(m1: Any, sd1: Any, n1: Any, m2: Any, sd2: Any, n2: Any) -> tuple[np
     sdp = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / (n1 + n2 - 2))
     d = (m1 - m2) / sdp
     return d, (n1 + n2) / (n1 * n2) + d**2 / (2 * (n1 + n2))
+
+
+def md_from_ci(
+    estimate: Any, lower: Any, upper: Any, n1: Any, n2: Any, level: float = 95.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """A published mean difference and its CI as ``(yi, vi)`` for pooling.
+
+    ``SE = (upper - lower) / (2 t)``, ``t`` the ``(1 + level/100)/2`` quantile of the t
+    distribution with ``n1 + n2 - 2`` df (Cochrane Handbook 6.5.2.3: the t form for small
+    trials, which tends to the 3.92 = 2 x 1.96 of large ones); ``vi = SE^2``. The estimate is
+    the published one (a CI that is not centred on it is flagged by
+    :func:`cpstem.evidence.sanity.check_differences`, not silently re-centred).
+    """
+    est, lo, hi, n1, n2 = (np.asarray(x, dtype=float) for x in (estimate, lower, upper, n1, n2))
+    t = stats.t.ppf((1 + level / 100) / 2, n1 + n2 - 2)
+    se = (hi - lo) / (2 * t)
+    return est, se**2
+
+
+def smd_from_md(md: Any, vi: Any, n1: Any, n2: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Hedges' g and its variance from a mean difference with sampling variance ``vi``.
+
+    The pooled SD is recovered from the standard error, ``SD = SE / sqrt(1/n1 + 1/n2)``;
+    ``d = MD / SD``, then :func:`hedges_g_from_d`. E.g. Amanat 2021: MD 8.07, SE 3.234, 36/36
+    gives SD 13.72 and d 0.588.
+    """
+    md, vi, n1, n2 = (np.asarray(x, dtype=float) for x in (md, vi, n1, n2))
+    sd = np.sqrt(vi) / np.sqrt(1 / n1 + 1 / n2)
+    return hedges_g_from_d(md / sd, n1, n2)
+
+
+#: Columns of :func:`comparison_table`.
+POOLING_COLUMNS = (
+    "trial",
+    "timepoint_months",
+    "scale",
+    "kind",
+    "flag",
+    "randomised",
+    "n1i",
+    "n2i",
+    "md",
+    "vi_md",
+    "smd",
+    "vi_smd",
+    "control_mean",
+    "cells_arm",
+    "control_arm",
+    "note",
+)
+
+
+def comparison_table(
+    arms: pd.DataFrame,
+    effects: pd.DataFrame,
+    randomised: dict[str, bool],
+    timepoint_months: int,
+    *,
+    reread_as_se: str | None = None,
+    level: float = 95.0,
+) -> pd.DataFrame:
+    """Every trial's cells-vs-control comparison at one time point, on two scales.
+
+    One row per trial (:data:`POOLING_COLUMNS`): from per-arm data (``kind = "arms"``,
+    :func:`arm_comparisons`; ``md = m1 - m2``, ``vi_md = sd1^2/n1 + sd2^2/n2``, ``smd`` Hedges'
+    g as metafor's ``escalc("SMD")``) or from a published mean difference with its CI
+    (``kind = "reported MD"``, :func:`md_from_ci` and :func:`smd_from_md`). ``flag`` is the
+    trial's ``flag`` (any arm's, for arm data), ``randomised`` from ``randomised`` (trial id ->
+    bool). ``reread_as_se``: arms with this flag have their SDs multiplied by sqrt(n) first (the
+    sensitivity analysis of SDs that may be SEs).
+    """
+    from cpstem.evidence.escalc import effect_sizes
+
+    at = arms[arms["timepoint_months"] == timepoint_months].copy()
+    if reread_as_se is not None:
+        hit = at["flag"] == reread_as_se
+        at.loc[hit, "sd_change"] = at.loc[hit, "sd_change"] * np.sqrt(at.loc[hit, "n"])
+    comps, _ = arm_comparisons(at, timepoint_months)
+    rows = []
+    if len(comps):
+        es = effect_sizes(
+            "SMD",
+            m1i=comps["m1i"],
+            sd1i=comps["sd1i"],
+            n1i=comps["n1i"],
+            m2i=comps["m2i"],
+            sd2i=comps["sd2i"],
+            n2i=comps["n2i"],
+        )
+        for i, c in enumerate(comps.itertuples(index=False)):
+            flags = at.loc[at["trial"] == c.trial, "flag"].dropna()
+            rows.append(
+                {
+                    "trial": c.trial,
+                    "timepoint_months": timepoint_months,
+                    "scale": c.scale,
+                    "kind": "arms",
+                    "flag": "; ".join(sorted(set(flags))) or None,
+                    "randomised": bool(randomised.get(c.trial, False)),
+                    "n1i": c.n1i,
+                    "n2i": c.n2i,
+                    "md": c.m1i - c.m2i,
+                    "vi_md": c.sd1i**2 / c.n1i + c.sd2i**2 / c.n2i,
+                    "smd": float(es.yi[i]),
+                    "vi_smd": float(es.vi[i]),
+                    "control_mean": c.m2i,
+                    "cells_arm": c.cells_arm,
+                    "control_arm": c.control_arm,
+                    "note": c.note,
+                }
+            )
+    eff = effects[(effects["timepoint_months"] == timepoint_months) & (effects["effect"] == "md")]
+    if len(eff):
+        md, vi = md_from_ci(
+            eff["value"], eff["ci_lower"], eff["ci_upper"], eff["n_cells"], eff["n_control"], level
+        )
+        g, vg = smd_from_md(md, vi, eff["n_cells"], eff["n_control"])
+        for i, r in enumerate(eff.itertuples(index=False)):
+            rows.append(
+                {
+                    "trial": r.trial,
+                    "timepoint_months": timepoint_months,
+                    "scale": r.scale,
+                    "kind": "reported MD",
+                    "flag": r.flag if isinstance(r.flag, str) and r.flag else None,
+                    "randomised": bool(randomised.get(r.trial, False)),
+                    "n1i": float(r.n_cells),
+                    "n2i": float(r.n_control),
+                    "md": float(md[i]),
+                    "vi_md": float(vi[i]),
+                    "smd": float(g[i]),
+                    "vi_smd": float(vg[i]),
+                    "control_mean": np.nan,
+                    "cells_arm": "",
+                    "control_arm": "",
+                    "note": r.note,
+                }
+            )
+    return pd.DataFrame(rows, columns=list(POOLING_COLUMNS))

@@ -18,6 +18,11 @@ a ``code`` (``not_a_number``, ``not_finite``, ``not_a_count``, ``not_positive``,
 ``required``, ``exceeds_total``, ``too_small``, ``missing_column``, ``unsupported_measure``,
 ``empty``), the ``field`` (the column) and ``params`` with the file (``source``), ``line``,
 ``column`` and ``value``.
+
+A valid file is then screened for extraction mistakes (``cpstem.evidence.sanity``): an SD that
+looks like a standard error (an implausibly large Cohen's d, or an SD far below the other rows'),
+reported as warnings naming the line (terminal, report and ``results.json`` ``sanity``); the
+warnings never change the analysis.
 """
 
 from __future__ import annotations

@@ -7,16 +7,23 @@ Choices about named trials (time points, subgroups, reconstruction arms, prose) 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cpstem import __version__
 from cpstem import evidence as ev
-from cpstem.evidence.bundled import EvidenceBundle, load_bundle
-from cpstem.evidence.comparisons import arm_comparisons, cohens_d, hedges_g_from_d
+from cpstem.design.tsa import required_information_size
+from cpstem.evidence.bundled import FLAGS, ROB_DOMAINS, EvidenceBundle, load_bundle
+from cpstem.evidence.comparisons import arm_comparisons, cohens_d, comparison_table
 from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.grade import GradeRow, grade_outcome, per_thousand
+from cpstem.evidence.grade import rules as grade_rules
+from cpstem.evidence.robplots import rob_summary, slide_forest, traffic_light
+from cpstem.evidence.sanity import SanityWarning, check_bundle
 from cpstem.reports.document import Bullets, Heading, Para
 from cpstem.reports.evidence import sections
 from cpstem.reports.evidence.choices import BundledChoices, Reconstruction, load_choices
@@ -43,7 +50,10 @@ _TRIAL_COLUMNS = [
     "study",
     "year",
     "design",
+    "randomised",
     "n_randomised",
+    "n_enrolled",
+    "rob2_overall",
     "cells",
     "cell_source",
     "origin",
@@ -84,6 +94,12 @@ def run_bundled(
 ) -> ReportOutput:
     """Pool the bundled stem-cell trials in CP and write the report folder.
 
+    Order: a plain-language summary and a PRISMA-style count; the trials; the primary analysis
+    (mean difference in GMFM-66 points, randomised trials, no flagged row); the secondary
+    analyses (SMD across GMFM versions); sensitivity analyses; risk of bias (RoB 2); the GRADE
+    summary of findings; published meta-analyses; safety; extraction checks and corrections;
+    what could not be pooled.
+
     ``registry``: a registry's analysis table (``cpstem export --analysis``): its treated vs
     concurrent-control comparison is added at each motor time point as a separately labelled
     observational study, pooled without it, with it, and with its variance times
@@ -93,20 +109,30 @@ def run_bundled(
     if s.measure != "SMD":
         raise EvidenceError(
             "the bundled motor outcomes use different GMFM versions and units: "
-            "only --measure SMD can pool them",
+            "only --measure SMD can pool them (the report adds the MD on the GMFM-66 itself)",
             code="unsupported_measure",
             field="measure",
             params={"measure": s.measure, "allowed": ["SMD"]},
         )
     bundle = load_bundle()
     choices = load_choices()
+    warnings = check_bundle(bundle)
     w = ReportWriter(folder, TITLE)
     w.results["settings"] = s.__dict__ | {"data": "bundled", "cpstem": __version__}
+    motor_data = MotorData.build(bundle, choices, s)
+    sae = sae_numbers(bundle, s)
+    grades = grade_rows(bundle, motor_data, sae, s)
+    summary(w, bundle, choices, motor_data, sae, grades, s)
     sections.intro(w, s, "the bundled, cited dataset of published trials (cpstem/evidence/data)")
-    w.table("trials", bundle.trials[_TRIAL_COLUMNS], "Trials in the bundled dataset")
-    excluded = motor(w, bundle, choices, s)
+    trials = bundle.trials.copy()
+    trials["rob2_overall"] = [bundle.overall_rob(t) or "" for t in trials["trial"]]
+    w.table("trials", trials[_TRIAL_COLUMNS], "Trials in the bundled dataset")
+    excluded = motor(w, bundle, choices, motor_data, s)
+    sensitivity(w, bundle, choices, motor_data, s)
+    risk_of_bias(w, bundle)
+    grade_section(w, grades)
     if registry is not None:
-        add_registry(w, bundle, choices, s, registry, bias_factor)
+        add_registry(w, bundle, choices, motor_data, s, registry, bias_factor)
     w.doc.add(Heading("Published meta-analyses", 2))
     w.table(
         "published_meta_analyses",
@@ -116,8 +142,10 @@ def run_bundled(
     for rec in choices.reconstructions:
         reconstruction(w, bundle, rec)
     safety(w, bundle, choices, s)
+    checks_section(w, bundle, warnings)
     not_pooled(w, bundle, excluded)
     sections.methods(w, s, _METHODS)
+    w.out.notes.extend(f"  warning: {x.summary()}" for x in warnings)
     return w.finish()
 
 
@@ -125,6 +153,7 @@ def add_registry(
     w: ReportWriter,
     bundle: EvidenceBundle,
     choices: BundledChoices,
+    data: MotorData,
     s: Settings,
     table: pd.DataFrame,
     bias_factor: float | None,
@@ -146,17 +175,7 @@ def add_registry(
     )
     w.results["registry_bias_factor"] = {"value": factor, "default": default, "source": source}
     for months in choices.motor_timepoints_months:
-        comps, _ = arm_comparisons(bundle.motor_arms, months)
-        es = ev.effect_sizes(
-            "SMD",
-            m1i=comps["m1i"],
-            sd1i=comps["sd1i"],
-            n1i=comps["n1i"],
-            m2i=comps["m2i"],
-            sd2i=comps["sd2i"],
-            n2i=comps["n2i"],
-            labels=labels(bundle, list(comps["trial"])),
-        )
+        es = _es(bundle, secondary_rows(data.tables[months]), "SMD")
         reg.with_registry(w, es, int(months), table, s, factor)
 
 
@@ -166,98 +185,662 @@ def labels(bundle: EvidenceBundle, trial_ids: list[str]) -> list[str]:
     return [f"{t.loc[i, 'study']} {t.loc[i, 'year']}" for i in trial_ids]
 
 
-def motor(
-    w: ReportWriter, bundle: EvidenceBundle, choices: BundledChoices, s: Settings
-) -> list[tuple]:
-    """Change in gross motor function, one analysis per time point; returns the exclusions."""
+# --------------------------------------------------------------------------- motor function
+
+
+@dataclass(frozen=True)
+class MotorData:
+    """The comparison tables (:func:`~cpstem.evidence.comparisons.comparison_table`) per time
+    point, and the fitted primary models (MD) per time point (None: nothing to pool)."""
+
+    tables: dict[int, pd.DataFrame]
+    primary: dict[int, tuple[pd.DataFrame, ev.RMAResult | None]]
+
+    @staticmethod
+    def build(bundle: EvidenceBundle, choices: BundledChoices, s: Settings) -> MotorData:
+        rand = dict(
+            zip(bundle.trials["trial"], bundle.randomised(bundle.trials["trial"]), strict=True)
+        )
+        months = sorted(
+            set(choices.motor_timepoints_months) | set(choices.primary.timepoints_months)
+        )
+        tables = {
+            m: comparison_table(bundle.motor_arms, bundle.motor_effects, rand, m) for m in months
+        }
+        primary = {}
+        for m in choices.primary.timepoints_months:
+            rows = primary_rows(tables[m], choices)
+            res = None
+            if len(rows):
+                res = ev.rma(_es(bundle, rows, "MD"), method=s.method, test=s.test, level=s.level)
+            primary[m] = (rows, res)
+        return MotorData(tables, primary)
+
+
+def primary_rows(table: pd.DataFrame, choices: BundledChoices) -> pd.DataFrame:
+    """Rows of the primary analysis: randomised, not flagged, on a primary scale."""
+    keep = table["randomised"] & table["flag"].isna() & table["scale"].isin(choices.primary.scales)
+    return table[keep].reset_index(drop=True)
+
+
+def secondary_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows of the SMD analysis: randomised and not flagged (any GMFM version)."""
+    return table[table["randomised"] & table["flag"].isna()].reset_index(drop=True)
+
+
+def _es(bundle: EvidenceBundle, rows: pd.DataFrame, measure: str) -> ev.EffectSizes:
+    col, vcol = ("md", "vi_md") if measure == "MD" else ("smd", "vi_smd")
+    return ev.EffectSizes(
+        measure,
+        rows[col].to_numpy(dtype=float),
+        rows[vcol].to_numpy(dtype=float),
+        tuple(labels(bundle, list(rows["trial"]))),
+        (rows["n1i"] + rows["n2i"]).to_numpy(dtype=float),
+    )
+
+
+def _extra(bundle: EvidenceBundle, rows: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
     trials = bundle.trials.set_index("trial")
-    subgroup_cols = choices.subgroup_columns
+    attrs = trials.loc[list(rows["trial"]), cols].reset_index(drop=True)
+    table = rows[["scale", "kind", "n1i", "n2i", "cells_arm", "control_arm"]].reset_index(drop=True)
+    rob = pd.DataFrame({"rob2_overall": [bundle.overall_rob(t) or "" for t in rows["trial"]]})
+    return pd.concat([table, rob, attrs], axis=1)
+
+
+def motor(
+    w: ReportWriter,
+    bundle: EvidenceBundle,
+    choices: BundledChoices,
+    data: MotorData,
+    s: Settings,
+) -> list[tuple]:
+    """The primary (MD) and secondary (SMD) analyses of gross motor function; returns the
+    comparisons left out, with the reason."""
     excluded: list[tuple] = []
     w.doc.add(Heading("Gross motor function", 2))
+    w.doc.add(Heading("Primary analysis: mean difference in GMFM-66 points", 3))
+    w.doc.add(Para(choices.primary.note, "note"))
+    w.doc.add(Para(choices.reported_effects_note, "note"))
+    review = choices.primary.compare_review
+    published = bundle.published_meta_analyses
+    published = published[published["review"] == review]
+    for months, (rows, res) in data.primary.items():
+        key = f"motor_md_{months}mo"
+        title = f"GMFM-66 change at {months} months (MD, points)"
+        if res is None:
+            w.doc.add(Heading(title, 3))
+            w.doc.add(
+                Para(
+                    f"No randomised trial reports the GMFM-66 at {months} months with usable "
+                    "data, so there is no primary estimate at this time point.",
+                    "warning",
+                )
+            )
+            continue
+        es = _es(bundle, rows, "MD")
+        rob = [bundle.overall_rob(t) for t in rows["trial"]]
+        sections.analysis(
+            w, key, title, es, s, _extra(bundle, rows, []), float(es.ni.sum()), None, rob
+        )
+        w.results["analyses"][key]["scales"] = sorted(set(rows["scale"]))
+        w.results["analyses"][key]["primary"] = True
+        ref = published[published["outcome"].str.contains(f"{months} months")]
+        reference = None
+        if len(ref):
+            r = ref.iloc[0]
+            reference = (
+                f"{r['review']} {r['year']} (IPD)",
+                r["estimate"],
+                r["ci_lower"],
+                r["ci_upper"],
+            )
+            w.results["analyses"][key]["compare"] = {
+                "review": r["review"],
+                "estimate": r["estimate"],
+                "ci_lower": r["ci_lower"],
+                "ci_upper": r["ci_upper"],
+            }
+            w.doc.add(
+                Para(
+                    f"For comparison, {r['review']} {r['year']} ({r['model']}, {r['k']:g} "
+                    f"studies, n = {r['n']:g}): {r['measure']} "
+                    f"{ci_text(r['estimate'], r['ci_lower'], r['ci_upper'])} at {months} months. "
+                    "Different trials and a different model: shown beside, not pooled with, "
+                    "the aggregate result."
+                )
+            )
+        w.figure(
+            f"{key}_slide",
+            lambda path, res=res, reference=reference, rob=rob, months=months: slide_forest(
+                res,
+                path,
+                title=f"Cells vs control: GMFM-66 change at {months} months",
+                xlabel="Mean difference, GMFM-66 points (favours cells >)",
+                rob=rob,
+                reference=reference,
+            ),
+            f"Slide (16:9): {title}",
+        )
+    w.doc.add(Heading("Secondary analyses: standardised mean difference across GMFM versions", 3))
     w.doc.add(
         Para(
             "Change in gross motor function from baseline, cells vs control, as a standardised "
-            "mean difference (Hedges' g; positive favours cells). Trials measured different GMFM "
-            "versions and units (GMFM-88 %, GMFM-66, raw item sums), so only a standardised "
-            "measure can combine them; each trial contributes one comparison per time point."
+            "mean difference (Hedges' g; positive favours cells), randomised trials only and "
+            "no flagged row. Trials measured different GMFM versions and units (GMFM-88 %, "
+            "GMFM-66), so only a standardised measure can combine them; each trial contributes "
+            "one comparison per time point."
         )
     )
+    subgroup_cols = choices.subgroup_columns
     for months in choices.motor_timepoints_months:
-        comps, excl = arm_comparisons(bundle.motor_arms, months)
+        table = data.tables[months]
+        _, excl = arm_comparisons(bundle.motor_arms, months)
         excluded += [tuple(r) for r in excl.itertuples(index=False)]
-        study_labels = labels(bundle, list(comps["trial"]))
-        es = ev.effect_sizes(
-            "SMD",
-            m1i=comps["m1i"],
-            sd1i=comps["sd1i"],
-            n1i=comps["n1i"],
-            m2i=comps["m2i"],
-            sd2i=comps["sd2i"],
-            n2i=comps["n2i"],
-            labels=study_labels,
-        )
-        attrs = trials.loc[list(comps["trial"]), list(subgroup_cols)].reset_index(drop=True)
-        extra = pd.concat([comps[_ARM_COLUMNS].reset_index(drop=True), attrs], axis=1)
+        for r in table.itertuples(index=False):
+            if not r.randomised:
+                excluded.append((r.trial, "GMFM change", months, "not randomised"))
+            elif isinstance(r.flag, str):
+                excluded.append(
+                    (
+                        r.trial,
+                        "GMFM change",
+                        months,
+                        f"flagged ({r.flag}): {FLAGS.get(r.flag, r.flag)}; "
+                        "sensitivity analysis only",
+                    )
+                )
+        rows = secondary_rows(table)
         key = f"motor_{months}mo"
+        es = _es(bundle, rows, "SMD")
+        rob = [bundle.overall_rob(t) for t in rows["trial"]]
         res = sections.analysis(
             w,
             key,
-            f"GMFM change at {months} months",
+            f"GMFM change at {months} months (SMD)",
             es,
             s,
-            extra,
-            float((comps["n1i"] + comps["n2i"]).sum()),
+            _extra(bundle, rows, list(subgroup_cols)),
+            float(es.ni.sum()),
             subgroup_cols,
+            rob,
         )
         if res is None:
             continue
+        w.results["analyses"][key]["scales"] = sorted(set(rows["scale"]))
+        years = bundle.trials.set_index("trial").loc[list(rows["trial"]), "year"]
         tsa_section(
             w,
             key,
             f"GMFM change at {months} months",
             res,
-            (comps["n1i"] + comps["n2i"]).to_numpy(float),
-            trials.loc[list(comps["trial"]), "year"].to_numpy(float),
+            es.ni.astype(float),
+            years.to_numpy(float),
             "SMD",
             delta=s.tsa_delta,
         )
-        w.results["analyses"][key]["scales"] = sorted(set(comps["scale"]))
-        notes = [f"{lab}: {n}" for lab, n in zip(study_labels, comps["note"], strict=True) if n]
+        notes = [
+            f"{lab}: {n}"
+            for lab, n in zip(es.labels, rows["note"], strict=True)
+            if isinstance(n, str) and n
+        ]
         if notes:
             w.doc.add(Bullets(notes))
-        if months in choices.reported_effects_timepoints_months:
-            with_reported_effects(w, bundle, choices, months, comps, es, s)
     return excluded
 
 
-def with_reported_effects(
+def _low_rob(bundle: EvidenceBundle, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows of trials judged at low risk of bias overall (RoB 2)."""
+    mask = np.array([bundle.overall_rob(t) == "low" for t in rows["trial"]], dtype=bool)
+    return rows.loc[mask].reset_index(drop=True)
+
+
+def _fit_row(
+    name: str, what: str, es: ev.EffectSizes, s: Settings
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One line of the sensitivity table and its key figures."""
+    if len(es.yi) == 0:
+        return {"analysis": name, "what": what, "k": 0, "result": "nothing to pool"}, {}
+    res = ev.rma(es, method=s.method, test=s.test, level=s.level)
+    fig = sections.model_figures(res, es.measure) | {"studies": list(es.labels)}
+    row = {
+        "analysis": name,
+        "what": what,
+        "k": res.k,
+        "result": f"{es.measure} {ci_text(res.estimate, res.ci_lower, res.ci_upper)}",
+        "i2_percent": round(res.i2, 1),
+        "studies": ", ".join(es.labels),
+    }
+    return row, fig
+
+
+def sensitivity(
     w: ReportWriter,
     bundle: EvidenceBundle,
     choices: BundledChoices,
-    months: int,
-    comps: pd.DataFrame,
-    base: ev.EffectSizes,
+    data: MotorData,
     s: Settings,
 ) -> None:
-    """Sensitivity analysis: the primary trials plus those publishing only an effect size."""
-    eff = bundle.motor_effects[bundle.motor_effects["timepoint_months"] == months]
-    if eff.empty:
-        return
-    g, v = hedges_g_from_d(eff["value"], eff["n_cells"], eff["n_control"])
-    es = ev.EffectSizes(
-        "SMD",
-        np.concatenate([base.yi, g]),
-        np.concatenate([base.vi, v]),
-        tuple(labels(bundle, list(comps["trial"])) + labels(bundle, list(eff["trial"]))),
-        np.concatenate([base.ni, eff["n_cells"] + eff["n_control"]]),
+    """Flagged rows both ways, all flagged rows in, and low-risk-of-bias trials only."""
+    w.doc.add(Heading("Sensitivity analyses", 2))
+    w.doc.add(Para(choices.sensitivity_note, "note"))
+    rand = dict(zip(bundle.trials["trial"], bundle.randomised(bundle.trials["trial"]), strict=True))
+    rows, figs = [], {}
+    flag = choices.se_flag
+
+    def add(key: str, name: str, what: str, es: ev.EffectSizes) -> None:
+        row, fig = _fit_row(name, what, es, s)
+        rows.append(row)
+        if fig:
+            figs[key] = fig
+
+    for months in choices.motor_timepoints_months:
+        table = data.tables[months]
+        base = secondary_rows(table)
+        flagged = table[table["randomised"] & (table["flag"] == flag)]
+        if len(flagged):
+            as_sd = pd.concat([base, flagged], ignore_index=True)
+            add(
+                f"motor_{months}mo_{flag}_as_sd",
+                f"SMD {months} mo, {flag} rows as published",
+                "the +/- values read as SDs",
+                _es(bundle, as_sd, "SMD"),
+            )
+            reread = comparison_table(
+                bundle.motor_arms, bundle.motor_effects, rand, months, reread_as_se=flag
+            )
+            as_se = pd.concat(
+                [base, reread[reread["randomised"] & (reread["flag"] == flag)]],
+                ignore_index=True,
+            )
+            add(
+                f"motor_{months}mo_{flag}_as_se",
+                f"SMD {months} mo, {flag} rows re-read as SEs",
+                "SD = SE x sqrt(n)",
+                _es(bundle, as_se, "SMD"),
+            )
+        every = table[table["randomised"]].reset_index(drop=True)
+        add(
+            f"motor_{months}mo_with_flagged",
+            f"SMD {months} mo, flagged rows included",
+            "every randomised comparison, flagged rows as published",
+            _es(bundle, every, "SMD"),
+        )
+        low = _low_rob(bundle, base)
+        add(
+            f"motor_{months}mo_low_rob",
+            f"SMD {months} mo, low risk of bias only",
+            "RoB 2 overall = low",
+            _es(bundle, low, "SMD"),
+        )
+    for months, (prim, _) in data.primary.items():
+        if not len(prim):
+            continue
+        table = data.tables[months]
+        with_flagged = table[
+            table["randomised"] & table["scale"].isin(choices.primary.scales)
+        ].reset_index(drop=True)
+        if len(with_flagged) > len(prim):
+            add(
+                f"motor_md_{months}mo_with_flagged",
+                f"MD {months} mo, flagged rows included",
+                "GMFM-66 rows flagged for extraction doubts added",
+                _es(bundle, with_flagged, "MD"),
+            )
+        low = _low_rob(bundle, prim)
+        add(
+            f"motor_md_{months}mo_low_rob",
+            f"MD {months} mo, low risk of bias only",
+            "RoB 2 overall = low",
+            _es(bundle, low, "MD"),
+        )
+    w.results["sensitivity"] = figs
+    frame = pd.DataFrame(rows)
+    w.table("sensitivity", frame, f"Sensitivity analyses ({s.level_text} CIs)")
+    if any(r["k"] == 0 for r in rows):
+        w.doc.add(
+            Para(
+                "'Nothing to pool': no trial qualifies (e.g. no trial is at low risk of bias "
+                "overall in the RoB 2 judgements bundled), so that analysis cannot be done.",
+                "note",
+            )
+        )
+
+
+# --------------------------------------------------------------------------- RoB and GRADE
+
+
+def risk_of_bias(w: ReportWriter, bundle: EvidenceBundle) -> None:
+    """RoB 2 judgements: table, traffic-light and summary plots."""
+    w.doc.add(Heading("Risk of bias (RoB 2)", 2))
+    rob = bundle.rob2.copy()
+    rob.insert(0, "study", labels(bundle, list(rob["trial"])))
+    judged = rob["judged_by"].value_counts().to_dict()
+    w.doc.add(
+        Para(
+            "RoB 2 (Sterne et al. BMJ 2019;366:l4898) per trial for the change in gross motor "
+            "function: five domains and an overall judgement, each with who judged it and why "
+            "(evidence/data/rob2.csv; judged by: "
+            + ", ".join(f"{k} {v}" for k, v in judged.items())
+            + "). No published review's RoB table could be read, so the judgements are "
+            "cpstem's, from the abstracts and registry records; they are provisional. "
+            "Non-randomised studies are not judged with RoB 2."
+        )
     )
-    w.doc.add(Para(choices.reported_effects_note, "note"))
-    sections.analysis(
-        w,
-        f"motor_{months}mo_with_reported_effects",
-        f"GMFM change at {months} months, including reported effect sizes",
-        es,
-        s,
+    w.figure(
+        "rob_traffic_light",
+        lambda path: traffic_light(rob, path, title="RoB 2: GMFM change"),
+        "Risk of bias per trial (traffic light)",
+    )
+    w.figure(
+        "rob_summary",
+        lambda path: rob_summary(rob, path, title="RoB 2 summary (unweighted)"),
+        "Risk of bias per domain (% of trials)",
+    )
+    w.table(
+        "rob2",
+        rob[["study", "outcome", *ROB_DOMAINS, "overall", "judged_by", "reason"]],
+        "RoB 2 judgements with their reasons",
+    )
+    w.results["rob2"] = {r.trial: r.overall for r in bundle.rob2.itertuples(index=False)}
+
+
+@dataclass(frozen=True)
+class SaeNumbers:
+    """Serious adverse events in the randomised controlled trials (MH risk ratio)."""
+
+    rows: pd.DataFrame
+    mh_rr: ev.PooledTables | None
+
+
+def sae_numbers(bundle: EvidenceBundle, s: Settings) -> SaeNumbers:
+    events = bundle.safety
+    sae = events[(events["event"] == SAE) & events["n_control"].notna()]
+    sae = sae[bundle.randomised(sae["trial"])].reset_index(drop=True)
+    mh = None
+    if len(sae) and (sae["events_cells"] + sae["events_control"]).sum() > 0:
+        mh = ev.rma_mh(
+            "RR",
+            ai=sae["events_cells"].to_numpy(),
+            n1i=sae["n_cells"].to_numpy(),
+            ci=sae["events_control"].to_numpy(),
+            n2i=sae["n_control"].to_numpy(),
+            level=s.level,
+        )
+    return SaeNumbers(sae, mh)
+
+
+def _ois(continuous: bool, control_risk: float | None = None) -> float:
+    r = grade_rules()["imprecision"]
+    if continuous:
+        info = required_information_size(
+            delta=r["smd_delta"], sd=1.0, alpha=r["alpha"], beta=r["beta"]
+        )
+    else:
+        info = required_information_size(
+            control_risk=control_risk, rrr=r["rrr"], alpha=r["alpha"], beta=r["beta"]
+        )
+    return float(info.ris)
+
+
+def _indirectness(outcome: str) -> tuple[int, str]:
+    for item in grade_rules()["indirectness"]:
+        if item["outcome"] == outcome:
+            return int(item["levels"]), item["reason"]
+    return 0, "not judged"
+
+
+def grade_rows(
+    bundle: EvidenceBundle, data: MotorData, sae: SaeNumbers, s: Settings
+) -> list[GradeRow]:
+    """A GRADE summary-of-findings row per outcome: the primary MD per time point, the SMD per
+    time point, and serious adverse events."""
+    out: list[GradeRow] = []
+    lvl = s.level_text
+
+    def continuous(outcome: str, key: str, rows: pd.DataFrame, measure: str) -> None:
+        if not len(rows):
+            return
+        es = _es(bundle, rows, measure)
+        res = ev.rma(es, method=s.method, test=s.test, level=s.level)
+        controls = [
+            f"{lab}: {m:+.1f}" + (" above expected" if "expected" in scale else "")
+            for lab, m, scale in zip(es.labels, rows["control_mean"], rows["scale"], strict=True)
+            if np.isfinite(m)
+        ]
+        unit = "GMFM-66 points" if measure == "MD" else "SD units"
+        anticipated = (
+            f"control-arm mean change: {'; '.join(controls) or 'not reported'}; cells: "
+            f"{measure} {res.estimate:+.2f} {unit} ({lvl} CI {res.ci_lower:.2f} to "
+            f"{res.ci_upper:.2f})"
+        )
+        row = grade_outcome(
+            outcome,
+            f"{measure} ({unit})",
+            estimate=res.estimate,
+            ci=(res.ci_lower, res.ci_upper),
+            k=res.k,
+            participants=float(es.ni.sum()),
+            weights=list(res.weights),
+            rob=[bundle.overall_rob(t) for t in rows["trial"]],
+            labels=list(es.labels),
+            i2=res.i2,
+            tau2=res.tau2,
+            pi=(res.pi_lower, res.pi_upper),
+            ois=_ois(True),
+            indirectness=_indirectness(key),
+            anticipated=anticipated,
+        )
+        out.append(row)
+
+    for months, (rows, _) in data.primary.items():
+        continuous(f"GMFM-66 change, {months} months (primary)", "motor_md", rows, "MD")
+    for months, table in data.tables.items():
+        continuous(
+            f"GMFM change, {months} months (all versions)",
+            "motor_smd",
+            secondary_rows(table),
+            "SMD",
+        )
+    if sae.mh_rr is not None:
+        rows = sae.rows
+        est, lo, hi = sections.pooled_tables_estimate(sae.mh_rr)
+        control_risk = float(rows["events_control"].sum() / rows["n_control"].sum())
+        n = rows["n_cells"] + rows["n_control"]
+        out.append(
+            grade_outcome(
+                "serious adverse events",
+                "RR (Mantel-Haenszel)",
+                estimate=est,
+                ci=(lo, hi),
+                k=len(rows),
+                participants=float(n.sum()),
+                weights=list(n),
+                rob=[None] * len(rows),
+                labels=labels(bundle, list(rows["trial"])),
+                ois=_ois(False, control_risk),
+                indirectness=_indirectness("sae"),
+                null=1.0,
+                anticipated=per_thousand(control_risk, (est, lo, hi)),
+                relative=f"RR {ci_text(est, lo, hi)}",
+            )
+        )
+    return out
+
+
+def grade_section(w: ReportWriter, grades: list[GradeRow]) -> None:
+    """The GRADE summary-of-findings table and the reason for every downgrade."""
+    w.doc.add(Heading("Summary of findings (GRADE)", 2))
+    rows = []
+    for g in grades:
+        reasons = {
+            d.domain: f"-{d.levels}: {d.reason}" if d.levels else d.reason for d in g.downgrades
+        }
+        rows.append(
+            {
+                "outcome": g.outcome,
+                "anticipated absolute effects": g.anticipated,
+                "relative effect": g.relative or "not applicable",
+                "participants (studies)": f"{g.participants} ({g.studies})",
+                "certainty": g.certainty.upper(),
+                **reasons,
+            }
+        )
+    w.results["grade"] = [g.to_dict() for g in grades]
+    w.table("grade_summary_of_findings", pd.DataFrame(rows), "GRADE summary of findings")
+    w.doc.add(
+        Para(
+            "Randomised trials start at high certainty; each domain takes off 0, 1 or 2 levels "
+            "(rules and their sources in evidence/data/grade.toml; Guyatt et al., GRADE "
+            "guidelines, J Clin Epidemiol 2011-2013). Imprecision uses the optimal information "
+            "size (the required information size of one adequately powered trial: 0.2 SD, or a "
+            "25% relative risk reduction, alpha 0.05, power 0.8; cpstem.design.tsa). Serious "
+            "adverse events have no RoB 2 judgement and count as 'some concerns'.",
+            "note",
+        )
+    )
+
+
+def summary(
+    w: ReportWriter,
+    bundle: EvidenceBundle,
+    choices: BundledChoices,
+    data: MotorData,
+    sae: SaeNumbers,
+    grades: list[GradeRow],
+    s: Settings,
+) -> None:
+    """The plain-language summary and the PRISMA-style count."""
+    w.doc.add(Heading("Summary", 2))
+    months = max(m for m, (_, r) in data.primary.items() if r is not None)
+    rows, res = data.primary[months]
+    grade = next(
+        g for g in grades if g.outcome.startswith("GMFM-66") and f"{months} months" in g.outcome
+    )
+    pub = bundle.published_meta_analyses
+    ref = pub[
+        (pub["review"] == choices.primary.compare_review)
+        & pub["outcome"].str.contains(f"{months} months")
+    ].iloc[0]
+    flow = prisma(bundle, data, choices)
+    text = choices.summary_template.format(
+        k=res.k,
+        n=int((rows["n1i"] + rows["n2i"]).sum()),
+        md=res.estimate,
+        lo=res.ci_lower,
+        hi=res.ci_upper,
+        level=s.level_text,
+        certainty=grade.certainty.upper(),
+        ipd=ref["estimate"],
+        ipd_lo=ref["ci_lower"],
+        ipd_hi=ref["ci_upper"],
+        sae_cells=int(sae.rows["events_cells"].sum()),
+        n_cells=int(sae.rows["n_cells"].sum()),
+        sae_control=int(sae.rows["events_control"].sum()),
+        n_control=int(sae.rows["n_control"].sum()),
+        identified=len(bundle.trials),
+        not_poolable=int((flow["status"] == "not poolable").sum()),
+    )
+    w.doc.add(Para(text))
+    w.results["summary"] = text
+    counts_frame = (
+        flow.groupby(["status", "reason"], sort=False)
+        .agg(studies=("study", "count"), which=("study", ", ".join))
+        .reset_index()
+    )
+    total = pd.DataFrame(
+        [
+            {
+                "status": "identified",
+                "reason": "studies in the bundled dataset (trials.csv)",
+                "studies": len(flow),
+                "which": "",
+            }
+        ]
+    )
+    w.table(
+        "prisma_counts",
+        pd.concat([total, counts_frame], ignore_index=True),
+        "Flow of studies for gross motor function (PRISMA-style)",
+    )
+    w.results["prisma"] = {
+        "identified": len(flow),
+        **{k: int(v) for k, v in flow["status"].value_counts().items()},
+    }
+
+
+def prisma(bundle: EvidenceBundle, data: MotorData, choices: BundledChoices) -> pd.DataFrame:
+    """Each study's fate for gross motor function: ``study, status, reason``; status
+    ``primary (MD)``, ``secondary (SMD) only``, ``sensitivity only`` or ``not poolable``."""
+    primary = {t for rows, _ in data.primary.values() for t in rows["trial"]}
+    secondary = {t for table in data.tables.values() for t in secondary_rows(table)["trial"]}
+    compared = {t for table in data.tables.values() for t in table["trial"]}
+    reasons = bundle.not_poolable.groupby("trial")["reason"].first()
+    out = []
+    for t, rnd in zip(
+        bundle.trials["trial"], bundle.randomised(bundle.trials["trial"]), strict=True
+    ):
+        if t in primary:
+            status, reason = "included", "primary analysis (MD, GMFM-66) and SMD"
+        elif t in secondary:
+            status, reason = "included", "secondary analysis only (SMD: GMFM version not GMFM-66)"
+        elif t in compared and rnd:
+            status, reason = "sensitivity only", "extraction in doubt (flagged, see checks)"
+        elif not rnd:
+            status, reason = "not poolable", "not randomised"
+        else:
+            status = "not poolable"
+            text = str(reasons.get(t, "no usable numbers"))
+            reason = (
+                "no separate control arm (crossover)"
+                if "crossover" in text
+                else "no SD or no per-arm numbers"
+                if ("SD" in text or "numbers" in text or "not read" in text)
+                else "other outcome (not GMFM)"
+                if "GMPM" in text
+                else text
+            )
+        out.append({"study": labels(bundle, [t])[0], "status": status, "reason": reason})
+    return pd.DataFrame(out)
+
+
+def checks_section(w: ReportWriter, bundle: EvidenceBundle, warnings: list[SanityWarning]) -> None:
+    """The extraction sanity warnings and every correction with its verification status."""
+    w.doc.add(Heading("Corrections and checks", 2))
+    checks = bundle.checks
+    w.doc.add(
+        Para(
+            f"{len(checks)} checks of the bundled data against the sources (evidence/data/"
+            "checks.csv): verified "
+            + ", ".join(f"{k} {v}" for k, v in checks["verified"].value_counts().items())
+            + ". 'partial' or 'no' means the primary paper could not be read: the row is "
+            "flagged and, where it matters, analysed both ways."
+        )
+    )
+    w.table(
+        "checks",
+        checks[
+            [
+                "trial",
+                "file",
+                "field",
+                "old_value",
+                "new_value",
+                "checked_against",
+                "verified",
+                "status",
+                "reason",
+            ]
+        ].fillna(""),
+        "Every correction and check, with its verification status",
+    )
+    frame = pd.DataFrame(
+        [x.to_dict() for x in warnings], columns=["code", "row", "field", "message"]
+    )
+    w.results["sanity"] = frame.to_dict(orient="records")
+    w.table(
+        "sanity_warnings",
+        frame[["code", "row", "field", "message"]] if len(frame) else frame,
+        "Extraction sanity checks (cpstem.evidence.sanity): rows to look at again",
     )
 
 
@@ -309,7 +892,10 @@ def safety(w: ReportWriter, bundle: EvidenceBundle, choices: BundledChoices, s: 
     lvl = s.level_text
     events = bundle.safety
     sae = events[events["event"] == SAE]
-    controlled = sae[sae["n_control"].notna()]
+    with_control = sae[sae["n_control"].notna()]
+    randomised = np.array(bundle.randomised(with_control["trial"]), dtype=bool)
+    controlled = with_control[randomised]
+    non_randomised = with_control[~randomised]
     table = pd.DataFrame(
         {
             "study": labels(bundle, list(controlled["trial"])),
@@ -318,7 +904,21 @@ def safety(w: ReportWriter, bundle: EvidenceBundle, choices: BundledChoices, s: 
             "note": controlled["note"].fillna("").tolist(),
         }
     )
-    w.table("safety_sae_studies", table, "Serious adverse events in controlled trials")
+    w.table("safety_sae_studies", table, "Serious adverse events in randomised controlled trials")
+    if len(non_randomised):
+        w.table(
+            "safety_sae_non_randomised",
+            pd.DataFrame(
+                {
+                    "study": labels(bundle, list(non_randomised["trial"])),
+                    "SAE cells": counts(non_randomised["events_cells"], non_randomised["n_cells"]),
+                    "SAE control": counts(
+                        non_randomised["events_control"], non_randomised["n_control"]
+                    ),
+                }
+            ),
+            "Serious adverse events in non-randomised controlled studies (described, not pooled)",
+        )
     cols = dict(
         ai=controlled["events_cells"].to_numpy(),
         n1i=controlled["n_cells"].to_numpy(),
@@ -343,7 +943,7 @@ def safety(w: ReportWriter, bundle: EvidenceBundle, choices: BundledChoices, s: 
     )
     w.doc.add(
         Para(
-            f"{len(controlled)} controlled trials report serious adverse events; only "
+            f"{len(controlled)} randomised controlled trials report serious adverse events; only "
             f"{with_events} had any. Double-zero trials carry no information on a ratio scale "
             "(they count for the risk difference). Events are too rare to show or exclude a "
             f"difference: the intervals are wide. {choices.safety_sae_note}",
@@ -425,16 +1025,6 @@ def not_pooled(w: ReportWriter, bundle: EvidenceBundle, excluded: list[tuple]) -
                     "reason": r.reason,
                 }
             )
-    for r in bundle.motor_effects.itertuples(index=False):
-        rows.append(
-            {
-                "study": labels(bundle, [r.trial])[0],
-                "outcome": r.outcome,
-                "time point": f"{r.timepoint_months} months",
-                "reason": "primary analysis: no arm-level means/SDs, only a published "
-                f"effect size ({r.note}); included in the sensitivity analysis",
-            }
-        )
     frame = pd.DataFrame(rows)
     w.results["not_pooled"] = frame.to_dict(orient="records")
     w.table("not_pooled", frame, "Outcomes left out of the pooled analyses")

@@ -55,6 +55,19 @@ class Reconstruction:
 
 
 @dataclass(frozen=True)
+class Primary:
+    """The primary analysis: a mean difference on the named scales (``motor_arms.csv`` values
+    of ``scale``), compared with a published review (``compare_review``)."""
+
+    measure: str
+    scales: tuple[str, ...]
+    timepoints_months: tuple[int, ...]
+    compare_review: str
+    note: str
+    source: str
+
+
+@dataclass(frozen=True)
 class BundledChoices:
     motor_timepoints_months: tuple[int, ...]
     subgroups: tuple[Subgroup, ...]
@@ -62,6 +75,10 @@ class BundledChoices:
     reported_effects_note: str
     safety_sae_note: str
     reconstructions: tuple[Reconstruction, ...]
+    primary: Primary
+    se_flag: str
+    sensitivity_note: str
+    summary_template: str
 
     @property
     def subgroup_columns(self) -> dict[str, str]:
@@ -104,7 +121,29 @@ def parse_choices(data: dict[str, Any], bundle: EvidenceBundle) -> BundledChoice
         _reconstruction(r, f"[[reconstructions]] {i + 1}", bundle)
         for i, r in enumerate(data.get("reconstructions", []))
     ]
+    p = _sourced(_get(data, "primary", "the file"), "[primary]")
+    review = _get(p, "compare_review", "[primary]")
+    if review not in set(bundle.published_meta_analyses["review"]):
+        raise _error(f"[primary]: no review {review!r} in published_meta_analyses.csv", "review")
+    scales = tuple(_get(p, "scales", "[primary]"))
+    unknown = set(scales) - set(bundle.motor_arms["scale"]) - set(bundle.motor_effects["scale"])
+    if unknown:
+        raise _error(f"[primary]: no arm or effect has the scale(s) {sorted(unknown)}", "scales")
+    primary = Primary(
+        measure=_get(p, "measure", "[primary]"),
+        scales=scales,
+        timepoints_months=tuple(int(t) for t in _get(p, "timepoints_months", "[primary]")),
+        compare_review=review,
+        note=_get(p, "note", "[primary]"),
+        source=p["source"],
+    )
+    sens = _sourced(_get(data, "sensitivity", "the file"), "[sensitivity]")
+    summary = _sourced(_get(data, "summary", "the file"), "[summary]")
     return BundledChoices(
+        primary=primary,
+        se_flag=_get(sens, "se_flag", "[sensitivity]"),
+        sensitivity_note=_get(sens, "note", "[sensitivity]"),
+        summary_template=_get(summary, "text", "[summary]"),
         motor_timepoints_months=tuple(int(t) for t in _get(motor, "timepoints_months", "[motor]")),
         subgroups=tuple(subgroups),
         reported_effects_timepoints_months=tuple(

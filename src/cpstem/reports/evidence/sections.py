@@ -294,8 +294,12 @@ def analysis(
     attributes: pd.DataFrame | None = None,
     n_total: float | None = None,
     subgroup_cols: Mapping[str, str] | None = None,
+    rob: Sequence[str | None] | None = None,
 ) -> ev.RMAResult | None:
-    """One pooled analysis: table, model, forest, subgroups, sensitivity, small-study effects."""
+    """One pooled analysis: table, model, forest, subgroups, sensitivity, small-study effects.
+
+    ``rob``: the RoB 2 overall judgement of each study (aligned with ``es``): the forest plot
+    gets a RoB column (:func:`cpstem.evidence.robplots.forest_with_rob`)."""
     doc = w.doc
     doc.add(Heading(title, 3))
     if len(es.yi) == 0:
@@ -321,9 +325,21 @@ def analysis(
                 "warning",
             )
         )
-    w.figure(
-        f"{key}_forest", lambda path: ev.forest(res, out=path, title=title), f"Forest plot: {title}"
-    )
+    if rob is not None:
+        from cpstem.evidence.robplots import forest_with_rob
+
+        kept = [r for i, r in enumerate(rob) if i not in set(res.omitted)]
+        w.figure(
+            f"{key}_forest",
+            lambda path: forest_with_rob(res, kept, out=path, title=title),
+            f"Forest plot: {title} (RoB: RoB 2 overall judgement)",
+        )
+    else:
+        w.figure(
+            f"{key}_forest",
+            lambda path: ev.forest(res, out=path, title=title),
+            f"Forest plot: {title}",
+        )
     if subgroup_cols and attributes is not None:
         subgroups(w, key, es, s, attributes, subgroup_cols)
     if res.k >= 3:

@@ -10,6 +10,7 @@ import pandas as pd
 from cpstem import __version__
 from cpstem import evidence as ev
 from cpstem.evidence.errors import EvidenceError
+from cpstem.evidence.sanity import check_study_table
 from cpstem.reports.document import Heading, Para
 from cpstem.reports.evidence import sections
 from cpstem.reports.evidence.settings import Settings
@@ -64,8 +65,23 @@ def run_user(table: StudyTable, folder: Path, settings: Settings | None = None) 
     if table.k >= 3 and usable.all():
         res = ev.rma(es, method=s.method, test=s.test, level=s.level)
         w.doc.add(Para(sections.influence_text(ev.influence(res))))
+    sanity_section(w, table)
     sections.methods(w, s)
     return w.finish()
+
+
+def sanity_section(w: ReportWriter, table: StudyTable) -> None:
+    """The extraction sanity checks of the file (:func:`cpstem.evidence.sanity.check_study_table`):
+    a table in the report, ``sanity`` in results.json and a line per warning for the terminal."""
+    warnings = check_study_table(table)
+    w.results["sanity"] = [x.to_dict() for x in warnings]
+    w.doc.add(Heading("Extraction checks", 2))
+    if not warnings:
+        w.doc.add(Para("No row looks mis-extracted (cpstem.evidence.sanity)."))
+        return
+    frame = pd.DataFrame([x.to_dict() for x in warnings])[["code", "row", "field", "message"]]
+    w.table("sanity_warnings", frame, "Rows to look at again (cpstem.evidence.sanity)")
+    w.out.notes.extend(f"  warning: {x.summary()}" for x in warnings)
 
 
 def effect_sizes(table: StudyTable) -> ev.EffectSizes:
