@@ -20,8 +20,10 @@ from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
 from cpstem.evidence.influence import Influence, Sequence, cumulative, influence, leave_one_out
 from cpstem.evidence.mh import PooledTables, rma_mh, rma_peto
+from cpstem.evidence.multilevel import MVResult, rma_mv, vcalc
 from cpstem.evidence.plots import forest, funnel
 from cpstem.evidence.rma import Prediction, RMAResult, rma
+from cpstem.evidence.robust import RobustResult, robust
 from cpstem.evidence.subgroups import SubgroupResult, subgroup
 
 __all__ = [
@@ -30,10 +32,12 @@ __all__ = [
     "EffectSizes",
     "EvidenceError",
     "Influence",
+    "MVResult",
     "PooledTables",
     "Prediction",
     "RMAResult",
     "RankTest",
+    "RobustResult",
     "RegTest",
     "Sequence",
     "SubgroupResult",
@@ -52,9 +56,12 @@ __all__ = [
     "rma",
     "rma_batch",
     "rma_mh",
+    "rma_mv",
     "rma_peto",
+    "robust",
     "sd_from_ci",
     "sd_from_se",
     "subgroup",
     "trimfill",
+    "vcalc",
 ]
