@@ -15,6 +15,7 @@ from cpstem.evidence.conversions import (
     sd_from_ci,
     sd_from_se,
 )
+from cpstem.evidence.diagnostics import Baujat, Gosh, Profile, baujat, gosh, profile
 from cpstem.evidence.errors import EvidenceError
 from cpstem.evidence.escalc import EffectSizes, effect_sizes
 from cpstem.evidence.estimators import Control
@@ -24,33 +25,45 @@ from cpstem.evidence.multilevel import MVResult, rma_mv, vcalc
 from cpstem.evidence.plots import forest, funnel
 from cpstem.evidence.rma import Prediction, RMAResult, rma
 from cpstem.evidence.robust import RobustResult, robust
+from cpstem.evidence.selection import HCResult, PetPeese, SelModel, hc, pet_peese, selmodel
 from cpstem.evidence.subgroups import SubgroupResult, subgroup
 
 __all__ = [
     "BatchResult",
+    "Baujat",
     "Control",
     "EffectSizes",
     "EvidenceError",
+    "Gosh",
+    "HCResult",
     "Influence",
     "MVResult",
+    "PetPeese",
     "PooledTables",
     "Prediction",
+    "Profile",
     "RMAResult",
     "RankTest",
-    "RobustResult",
     "RegTest",
+    "RobustResult",
+    "SelModel",
     "Sequence",
     "SubgroupResult",
     "TrimFill",
+    "baujat",
     "conversions",
     "cumulative",
     "effect_sizes",
     "forest",
     "funnel",
+    "gosh",
+    "hc",
     "hozo_mean_sd",
     "influence",
     "leave_one_out",
     "mean_sd_from_median",
+    "pet_peese",
+    "profile",
     "ranktest",
     "regtest",
     "rma",
@@ -61,6 +74,7 @@ __all__ = [
     "robust",
     "sd_from_ci",
     "sd_from_se",
+    "selmodel",
     "subgroup",
     "trimfill",
     "vcalc",
