@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,10 +89,8 @@ def profile(res: RMAResult, tau2: Any = None, steps: int = 20) -> Profile:
         )
     if tau2 is None:
         hi = 4.0 * res.tau2
-        try:
+        with contextlib.suppress(EvidenceError):  # the Q-profile CI's upper bound
             hi = max(hi, float(res.confint().tau2[2]))
-        except (EvidenceError, AttributeError, IndexError, TypeError):
-            pass
         hi = max(hi, 0.1)
         grid = np.linspace(0.0 if res.tau2 < hi / 4 else res.tau2 / 4, hi, int(steps))
     else:
