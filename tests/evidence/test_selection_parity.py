@@ -4,7 +4,8 @@ by metafor/synthesis.R with metafor 3.8-1).
 Tolerances: hc 1e-6 relative (same QUADPACK integration and R uniroot); PET-PEESE (R's lm)
 1e-8; selmodel: log-likelihood 1e-5 (absolute), ll0 1e-8, the LRT 1e-4, estimates 1e-4
 relative (metafor's optim BFGS, refitted here with reltol 1e-14, still stops short of the
-optimum by about 1e-5; cpstem's optimum has the larger likelihood), standard errors 1e-3 (numerical Hessians on both sides).
+optimum by about 1e-5; cpstem's optimum has the larger likelihood), standard errors 1e-3
+(numerical Hessians on both sides).
 Cases where a selection weight reaches metafor's bound (delta = 100, metafor warns) or tau^2
 sits at 0 are compared on the likelihood only.
 """
