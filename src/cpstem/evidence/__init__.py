@@ -8,6 +8,7 @@
 
 from cpstem.evidence import conversions
 from cpstem.evidence.batch import BatchResult, rma_batch
+from cpstem.evidence.bayes import BayesResult, bayesmeta
 from cpstem.evidence.bias import RankTest, RegTest, TrimFill, ranktest, regtest, trimfill
 from cpstem.evidence.conversions import (
     hozo_mean_sd,
@@ -31,6 +32,7 @@ from cpstem.evidence.subgroups import SubgroupResult, subgroup
 __all__ = [
     "BatchResult",
     "Baujat",
+    "BayesResult",
     "Control",
     "EffectSizes",
     "EvidenceError",
@@ -51,6 +53,7 @@ __all__ = [
     "SubgroupResult",
     "TrimFill",
     "baujat",
+    "bayesmeta",
     "conversions",
     "cumulative",
     "effect_sizes",
