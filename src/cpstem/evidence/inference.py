@@ -39,7 +39,7 @@ def finish(
             crit = np.full(stat.shape, dist.crit_norm(alpha))
         elif knha.all():
             pval = dist.two_sided_p_t(stat, df)
-            crit = dist.crit_t(alpha, df)
+            crit = np.asarray(dist.crit_t(alpha, df))
         else:
             pval = np.where(knha, dist.two_sided_p_t(stat, df), dist.two_sided_p_norm(stat))
             crit = np.where(knha, dist.crit_t(alpha, df), dist.crit_norm(alpha))

@@ -197,7 +197,7 @@ def robust(res: Any, cluster: Any, vcov: str = "CR2", level: float | None = None
         if int_only:
             qm = max(0.0, float(stat[0] ** 2))
             qm_df = (1.0, float(df[0]))
-            qm_pval = float(pval[0])
+            qm_pval = float(np.asarray(pval)[0])
         else:
             q = btt.size
             C = np.eye(p)[btt]

@@ -500,7 +500,7 @@ def selmodel(
     opt = optimize.minimize(nll, init, method="BFGS", options={"gtol": 1e-10, "maxiter": 10000})
     best = opt.x
     for _ in range(3):  # polish: Nelder-Mead then BFGS again from the optimum
-        o2 = optimize.minimize(
+        o2 = optimize.minimize(  # type: ignore[call-overload]
             nll,
             best,
             method="Nelder-Mead",
@@ -562,7 +562,7 @@ def selmodel(
 
         i0 = np.concatenate([np.atleast_1d(res.beta), np.full(nd - 1, np.log(1.0 / (dmax - 1)))])
         o0 = optimize.minimize(nll0, i0, method="BFGS", options={"gtol": 1e-10, "maxiter": 10000})
-        o1 = optimize.minimize(
+        o1 = optimize.minimize(  # type: ignore[call-overload]
             nll0,
             o0.x,
             method="Nelder-Mead",
