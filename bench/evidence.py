@@ -71,7 +71,7 @@ for (m in c("REML", "DL")) {
   out[[m]] <- list(seconds = proc.time()[["elapsed"]] - t0, n = nrow(g$res),
                    tau2 = g$res$tau2, incl = as.vector(g$incl %*% 2^(seq_len(ncol(g$incl)) - 1)))
 }
-cat(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE))
+cat(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE, na = "null"))
 """
 
 
@@ -97,7 +97,8 @@ def gosh_bench(k: int = 15) -> None:
         ours = per_call(lambda fit=fit: gosh(fit), 1, repeats=3)
         g = gosh(fit)
         order = np.argsort(np.array(r[m]["incl"]))
-        dt = np.max(np.abs(g.tau2 - np.array(r[m]["tau2"])[order]))
+        tau2_r = np.array([np.nan if t is None else t for t in r[m]["tau2"]], dtype=float)
+        dt = np.nanmax(np.abs(g.tau2 - tau2_r[order]))
         print(
             f"  {m:<5} cpstem {ours:7.3f} s   metafor {r[m]['seconds']:7.2f} s   "
             f"ratio {r[m]['seconds'] / ours:7.1f}x (aim >= 100x)   max |tau2 diff| {dt:.1e}"
