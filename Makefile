@@ -96,9 +96,9 @@ bench: $(STAMP) r-metafor r-design r-lme4
 
 # R + metafor (Debian packages) for the metafor reference fixtures and the benchmark
 r-metafor:
-	@Rscript -e 'library(metafor); library(jsonlite)' >/dev/null 2>&1 || \
+	@Rscript -e 'library(metafor); library(clubSandwich); library(jsonlite)' >/dev/null 2>&1 || \
 		($(SUDO) $(APT) update && $(SUDO) $(APT) install -y --no-install-recommends \
-		r-base-core r-cran-metafor r-cran-jsonlite)
+		r-base-core r-cran-metafor r-cran-clubsandwich r-cran-jsonlite)
 
 # R + rpact and pwr (Debian packages) for the design fixtures and benchmark
 r-design:

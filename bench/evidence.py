@@ -3,7 +3,11 @@
 (a) one REML fit of a k = 20 dataset: ``rma`` vs metafor ``rma`` (in-process loop in Rscript)
     and, like with like, DerSimonian-Laird and Paule-Mandel vs statsmodels ``combine_effects``
     (which has no REML);
-(b) 10,000 REML meta-analyses of k = 20: ``rma_batch`` vs a loop of metafor ``rma`` in R.
+(b) 10,000 REML meta-analyses of k = 20: ``rma_batch`` vs a loop of metafor ``rma`` in R;
+(c) GOSH on k = 15 (all 32,767 subsets, REML and DL): ``gosh`` (through ``rma_batch``) vs
+    metafor ``gosh()`` timed inside R in the same run (``--no-gosh`` skips it);
+(d) the same 10,000 meta-analyses per estimator: ``rma_batch`` vs PyMARE (vectorised Python
+    peer, the ``bench`` extra), ms per fit and the largest |tau^2 - metafor| of each.
 
 Run: ``make bench`` or ``.venv/bin/python bench/evidence.py [--n 10000] [--r-loops 2000]``.
 Needs Rscript with metafor (``make bench`` installs Debian's r-cran-metafor) and statsmodels
@@ -56,6 +60,89 @@ cat(jsonlite::toJSON(list(single = single, batch = batch, tau2 = tau2, est = est
 """
 
 
+GOSH_R = r"""
+suppressPackageStartupMessages(library(metafor))
+d <- as.matrix(read.csv(commandArgs(TRUE)[1], header = FALSE))
+out <- list()
+for (m in c("REML", "DL")) {
+  res <- rma(d[, 1], d[, 2], method = m)
+  t0 <- proc.time()[["elapsed"]]
+  g <- gosh(res, progbar = FALSE)
+  out[[m]] <- list(seconds = proc.time()[["elapsed"]] - t0, n = nrow(g$res),
+                   tau2 = g$res$tau2, incl = as.vector(g$incl %*% 2^(seq_len(ncol(g$incl)) - 1)))
+}
+cat(jsonlite::toJSON(out, digits = NA, auto_unbox = TRUE, na = "null"))
+"""
+
+
+def gosh_bench(k: int = 15) -> None:
+    """(c) GOSH on all 2^k - 1 subsets: cpstem vs metafor, same data, same run."""
+    from cpstem.evidence import gosh
+
+    rng = np.random.default_rng(15)
+    v = rng.uniform(0.01, 0.2, k)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "gosh.csv"
+        np.savetxt(data, np.column_stack([y, v]), delimiter=",", fmt="%.17g")
+        script = Path(tmp) / "gosh.R"
+        script.write_text(GOSH_R)
+        out = subprocess.run(
+            ["Rscript", str(script), str(data)], check=True, capture_output=True, text=True
+        )
+    r = json.loads(out.stdout)
+    print(f"\n(c) GOSH, k = {k}: all {2**k - 1:,} subsets")
+    for m in ("REML", "DL"):
+        fit = rma(y, v, method=m)
+        ours = per_call(lambda fit=fit: gosh(fit), 1, repeats=3)
+        g = gosh(fit)
+        order = np.argsort(np.array(r[m]["incl"]))
+        tau2_r = np.array([np.nan if t is None else t for t in r[m]["tau2"]], dtype=float)
+        dt = np.nanmax(np.abs(g.tau2 - tau2_r[order]))
+        print(
+            f"  {m:<5} cpstem {ours:7.3f} s   metafor {r[m]['seconds']:7.2f} s   "
+            f"ratio {r[m]['seconds'] / ours:7.1f}x (aim >= 100x)   max |tau2 diff| {dt:.1e}"
+        )
+
+
+def pymare_bench(Y: np.ndarray, V: np.ndarray, tau2_metafor: np.ndarray) -> None:
+    """(d) the vectorised Python peer: PyMARE (``bench`` extra) against ``rma_batch``."""
+    try:
+        from pymare import estimators
+    except ImportError:
+        print("\n(d) PyMARE not installed (pip install -e '.[bench]')")
+        return
+    n = Y.shape[0]
+    X = np.ones((Y.shape[1], 1))
+    ok = ~np.isnan(tau2_metafor)
+    print(f"\n(d) {n:,} meta-analyses of k = {Y.shape[1]}: rma_batch vs PyMARE (ms per fit)")
+    for m, est in (
+        ("DL", lambda: estimators.DerSimonianLaird()),
+        ("REML", lambda: estimators.VarianceBasedLikelihoodEstimator(method="REML")),
+        ("ML", lambda: estimators.VarianceBasedLikelihoodEstimator(method="ML")),
+    ):
+
+        def run(est=est):
+            e = est()
+            e.fit(y=Y.T, v=V.T, X=X)
+            return e
+
+        t_pm = per_call(run, 1, repeats=3)
+        t_us = per_call(lambda m=m: rma_batch(Y, V, method=m), 1, repeats=3)
+        line = (
+            f"  {m:<5} cpstem {t_us / n * 1e3:.4f}   PyMARE {t_pm / n * 1e3:.4f}   "
+            f"ratio {t_pm / t_us:5.2f}x"
+        )
+        if m == "REML":
+            tp = np.asarray(run().params_["tau2"], dtype=float).reshape(-1)
+            ours = rma_batch(Y, V, method="REML").tau2
+            line += (
+                f"   max |tau2 - metafor|: cpstem {np.max(np.abs(ours - tau2_metafor)[ok]):.1e}, "
+                f"PyMARE {np.max(np.abs(tp - tau2_metafor)[ok]):.1e}"
+            )
+        print(line)
+
+
 def datasets(n: int, k: int, seed: int = 2026) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     V = rng.uniform(0.01, 0.2, (n, k)) * rng.uniform(0.5, 2.0, (n, 1))
@@ -96,6 +183,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="meta-analyses in (b)")
     parser.add_argument("--k", type=int, default=20, help="studies per meta-analysis")
     parser.add_argument("--r-loops", type=int, default=2000, help="single fits timed in R")
+    parser.add_argument("--no-gosh", action="store_true", help="skip the GOSH comparison")
     args = parser.parse_args()
     Y, V = datasets(args.n, args.k)
     yi, vi = Y[0], V[0]
@@ -164,6 +252,9 @@ def main() -> None:
         f"all {int(b.ok.sum())} ({int((b.status == 1).sum())} by its fall-back optimizer)"
     )
     print(f"\n(a) REML ratio vs metafor: {r['single']['REML'] / ours['REML']:.1f}x (aim >= 5x)")
+    pymare_bench(Y, V, tau2_r)
+    if not args.no_gosh:
+        gosh_bench()
 
 
 if __name__ == "__main__":

@@ -92,8 +92,15 @@ class Rows:
     k: np.ndarray = field(init=False)
     ymc: np.ndarray = field(init=False)
     allvipos: np.ndarray = field(init=False)
+    full: bool = field(init=False)  # no missing study in any row: the masks can be skipped
 
     def __post_init__(self) -> None:
+        self.full = bool(self.m.all())
+        if self.full:
+            self.k = np.full(self.m.shape[0], self.m.shape[1])
+            self.ymc = self.y - self.y.mean(axis=1)[:, None]
+            self.allvipos = ~np.any(self.v <= 0.0, axis=1)
+            return
         self.y = np.where(self.m, self.y, 0.0)
         self.v = np.where(self.m, self.v, 1.0)
         self.k = self.m.sum(axis=1)
@@ -109,6 +116,8 @@ class Rows:
 def weights(r: Rows, tau2: np.ndarray) -> np.ndarray:
     """Inverse-variance weights ``1 / (v + tau2)``, 0 for missing studies."""
     with np.errstate(divide="ignore"):
+        if r.full:
+            return 1.0 / (r.v + tau2[:, None])
         return np.where(r.m, 1.0 / (r.v + tau2[:, None]), 0.0)
 
 

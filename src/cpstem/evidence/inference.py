@@ -33,12 +33,22 @@ def finish(
         se = np.sqrt(vb)
         stat = beta / se
         df = np.where(knha, k - 1.0, np.nan)
-        pval = np.where(knha, dist.two_sided_p_t(stat, df), dist.two_sided_p_norm(stat))
-        crit = np.where(knha, dist.crit_t(alpha, df), dist.crit_norm(alpha))
+        # compute only the distribution the rows use (z for all, t for all, or both)
+        if not knha.any():
+            pval = dist.two_sided_p_norm(stat)
+            crit = np.full(stat.shape, dist.crit_norm(alpha))
+        elif knha.all():
+            pval = dist.two_sided_p_t(stat, df)
+            crit = np.asarray(dist.crit_t(alpha, df))
+        else:
+            pval = np.where(knha, dist.two_sided_p_t(stat, df), dist.two_sided_p_norm(stat))
+            crit = np.where(knha, dist.crit_t(alpha, df), dist.crit_norm(alpha))
         ci_lower = beta - crit * se
         ci_upper = beta + crit * se
         qm = np.where(vb > 0, beta**2 / vb, np.nan)  # metafor: chol() of vb fails -> NA
-        qm_pval = np.where(knha, dist.f_sf(qm, 1.0, df), dist.chisq_sf(qm, 1.0))
+        # QM = stat^2 on 1 df: its chi-square (z) or F(1, df) (knha) p value is the two-sided
+        # p value of stat
+        qm_pval = np.where(np.isnan(qm), np.nan, pval)
         sdp = np.sqrt(vb + tau2)
         pi_lower = beta - crit * sdp
         pi_upper = beta + crit * sdp

@@ -352,3 +352,9 @@ for (nm in names(sub_sets)) {
   }
 }
 write_fixture(list(cases = sub), "subgroups")
+
+# ---------------------------------------------------------------------------------------------
+# synthesis methods (issue 12): rma.mv, robust, selmodel, hc, PET-PEESE, profile, baujat, gosh,
+# bayesmeta -- multilevel.json, selection.json, diagnostics.json, bayes.json
+source(file.path(dirname(sub("^--file=", "", grep("^--file=", commandArgs(), value = TRUE)[1])),
+                 "synthesis.R"))
