@@ -8,7 +8,7 @@ from django.urls import include, path
 from django.views.generic import RedirectView
 
 from cpstem.registry.api import api
-from cpstem.registry.views import auth, dashboard, patients, records
+from cpstem.registry.views import auth, dashboard, patients, printouts, records
 
 app_patterns = (
     [
@@ -18,7 +18,10 @@ app_patterns = (
         path("<int:pk>/edit/", patients.patient_edit, name="patient_edit"),
         path("<int:pk>/history/", patients.patient_history, name="history"),
         path("<int:pk>/trajectory.svg", patients.trajectory_chart, name="trajectory_chart"),
+        path("<int:pk>/summary.pdf", printouts.patient_summary_pdf, name="patient_pdf"),
         path("<int:pk>/gmfm88/<int:rid>/", records.gmfm88_detail, name="gmfm88"),
+        path("<int:pk>/gmfm88/<int:rid>/sheet.pdf", printouts.gmfm88_sheet_pdf, name="gmfm88_pdf"),
+        path("gmfm88/sheet.pdf", printouts.gmfm88_sheet_pdf, name="gmfm88_blank_pdf"),
         path("<int:pk>/<slug:kind>/new/", records.record_edit, name="record_new"),
         path("<int:pk>/<slug:kind>/<int:rid>/edit/", records.record_edit, name="record_edit"),
         path("<int:pk>/<slug:kind>/<int:rid>/delete/", records.record_delete, name="record_delete"),
