@@ -50,14 +50,42 @@ def demo_load(
 
 
 def export(
-    out: Annotated[Path, typer.Argument(help="OUT.csv (analysis table) or OUT.xlsx (all tables).")],
+    out: Annotated[
+        Path | None,
+        typer.Argument(help="OUT.csv (analysis table) or OUT.xlsx (all tables)."),
+    ] = None,
     pseudonymised: Annotated[
-        bool, typer.Option("--pseudonymised", help="Research IDs and ages only (required).")
+        bool,
+        typer.Option(
+            "--pseudonymised",
+            help="Research IDs and ages only (required for the tables; optional for --fhir).",
+        ),
     ] = False,
+    fhir: Annotated[
+        Path | None,
+        typer.Option(
+            "--fhir",
+            help="Write FHIR R4 resources as NDJSON (bulk-data style) to this file instead.",
+        ),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="Only this site's children (with --fhir).")
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Export the registry for research, pseudonymised (research IDs, ages in months, no dates,
-    no study IDs, no free text; text cells escaped against spreadsheet formula injection)."""
+    no study IDs, no free text; text cells escaped against spreadsheet formula injection).
+
+    With --fhir: every child as FHIR R4 resources, one per line, identified (for moving data to
+    another system; import with `cpstem import --fhir`) or, with --pseudonymised, for research."""
+    if fhir is not None:
+        start(data_dir)
+        from cpstem.cli.fhir import export_fhir
+
+        export_fhir(fhir, site, pseudonymised)
+        return
+    if out is None:
+        raise RegistryError("give the output file (OUT.csv or OUT.xlsx), or --fhir OUT.ndjson")
     if not pseudonymised:
         raise RegistryError("only pseudonymised exports exist: add --pseudonymised")
     start(data_dir)
@@ -68,7 +96,13 @@ def export(
 
 
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV of GMFM-88 sheets (format: see README).")],
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV of GMFM-88 sheets (format: see README).")
+    ] = None,
+    fhir: Annotated[
+        Path | None,
+        typer.Option("--fhir", help="Import a FHIR R4 Bundle (.json) or NDJSON export instead."),
+    ] = None,
     user: Annotated[
         str | None, typer.Option("--user", help="Record the import as this user.")
     ] = None,
@@ -77,7 +111,17 @@ def import_(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Import GMFM-88 sheets in bulk: all rows or none; every rejected row is reported."""
+    """Import GMFM-88 sheets in bulk: all rows or none; every rejected row is reported.
+
+    With --fhir: a FHIR export of cpstem (every record kind), all or nothing."""
+    if fhir is not None:
+        start(data_dir)
+        from cpstem.cli.fhir import import_fhir
+
+        import_fhir(fhir)
+        return
+    if file is None:
+        raise RegistryError("give the CSV of GMFM-88 sheets, or --fhir FILE")
     start(data_dir)
     from django.contrib.auth import get_user_model
 

@@ -22,7 +22,7 @@ from ninja.operation import Operation
 from ninja.security import HttpBearer
 
 from cpstem.registry import access
-from cpstem.registry.api import analysis, assessments, patients, safety, treatment
+from cpstem.registry.api import analysis, assessments, fhir, patients, safety, treatment
 from cpstem.registry.errors import FieldErrors
 from cpstem.registry.models import ApiToken
 
@@ -82,7 +82,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "not found"}, status=404)
 
 
-for _module in (patients, treatment, assessments, safety, analysis):
+for _module in (patients, treatment, assessments, safety, analysis, fhir):
     api.add_router("", _module.router)
 
 __all__ = ["TokenAuth", "api"]
