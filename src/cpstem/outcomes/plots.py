@@ -81,8 +81,8 @@ def trajectory_figure(
     grid = np.linspace(lo, top, 300)
     y_values: list[float] = []
     for _age, score, se, _day in pts:
-        half = Z95 * se if se is not None else 0.0
-        y_values += [score - half, score + half]
+        ci_half = Z95 * se if se is not None else 0.0
+        y_values += [score - ci_half, score + ci_half]
     if level is not None:
         expected = curves.curve(level).expected(grid)
         y_values += [float(np.min(expected)), float(np.max(expected))]
