@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 from cpstem.registry.models import (
     Administration,
@@ -132,3 +133,38 @@ def rich_patient(site: Site, study_id: str = "LUB-FHIR-1") -> Patient:
     )
     assert sheet.pk
     return p
+
+
+def resources(bundle: dict) -> list[dict]:
+    return [e["resource"] for e in bundle["entry"]]
+
+
+def normalise(bundle: dict) -> dict:
+    """The bundle with record keys, research IDs and the timestamp replaced by stable names."""
+    names: dict[str, str] = {}
+    for i, r in enumerate(resources(bundle)):
+        names[r["id"]] = f"{r['resourceType']}-{i}"
+
+    def walk(x: Any) -> Any:
+        if isinstance(x, dict):
+            out = {}
+            for k, v in x.items():
+                if k == "id" and isinstance(v, str):
+                    out[k] = names.get(v, v)
+                elif k in ("reference", "fullUrl") and isinstance(v, str):
+                    head, _, tail = v.rpartition("/")
+                    out[k] = f"{head}/{names.get(tail, tail)}"
+                else:
+                    out[k] = walk(v)
+            return out
+        if isinstance(x, list):
+            return [walk(v) for v in x]
+        return x
+
+    out = walk(bundle)
+    out.pop("timestamp")
+    for r in resources(out):
+        for ident in r.get("identifier", []):
+            if ident["system"].endswith("/research-id"):
+                ident["value"] = "R"
+    return out

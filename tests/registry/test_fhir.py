@@ -13,7 +13,7 @@ from cpstem.registry.fhir.export import ndjson_lines, patient_bundle
 from cpstem.registry.fhir.importer import FhirImportError, import_resources, parse_resources
 from cpstem.registry.fhir.validation import FhirError, validate_resource
 from cpstem.registry.models import Patient
-from tests.registry.fhir_helpers import rich_patient
+from tests.registry.fhir_helpers import normalise, resources, rich_patient
 
 pytestmark = pytest.mark.django_db
 
@@ -29,10 +29,6 @@ KINDS = {
     "AdverseEvent",
     "CarePlan",
 }
-
-
-def resources(bundle: dict) -> list[dict]:
-    return [e["resource"] for e in bundle["entry"]]
 
 
 def of(bundle: dict, kind: str, rid_prefix: str = "") -> list[dict]:
@@ -140,37 +136,6 @@ def test_pseudonymised_bundle_has_no_identifier_date_or_free_text(child, people)
         "system": "http://unitsofmeasure.org",
         "code": "mo",
     }
-
-
-def normalise(bundle: dict) -> dict:
-    """The bundle with record keys, research IDs and the timestamp replaced by stable names."""
-    names: dict[str, str] = {}
-    for i, r in enumerate(resources(bundle)):
-        names[r["id"]] = f"{r['resourceType']}-{i}"
-
-    def walk(x: Any) -> Any:
-        if isinstance(x, dict):
-            out = {}
-            for k, v in x.items():
-                if k == "id" and isinstance(v, str):
-                    out[k] = names.get(v, v)
-                elif k in ("reference", "fullUrl") and isinstance(v, str):
-                    head, _, tail = v.rpartition("/")
-                    out[k] = f"{head}/{names.get(tail, tail)}"
-                else:
-                    out[k] = walk(v)
-            return out
-        if isinstance(x, list):
-            return [walk(v) for v in x]
-        return x
-
-    out = walk(bundle)
-    out.pop("timestamp")
-    for r in resources(out):
-        for ident in r.get("identifier", []):
-            if ident["system"].endswith("/research-id"):
-                ident["value"] = "R"
-    return out
 
 
 def test_round_trip_export_import_gives_identical_records(child, people):

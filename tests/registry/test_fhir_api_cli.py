@@ -66,3 +66,37 @@ def test_cli_export_and_import_round_trip(registry, tmp_path_factory):
     assert other.python(COUNT).stdout.split() == ["1", "1", "2"]
     r = other.run("import", "--fhir", str(out), check=False)  # the study ID exists now
     assert r.returncode == 1 and "study_id" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_cli_redcap_dictionary_export_import(registry, tmp_path_factory):
+    registry.python(MAKE_CHILD)
+    folder = tmp_path_factory.mktemp("redcap")
+    r = registry.run("redcap", "dictionary", str(folder / "dict.csv"))
+    assert "instruments" in r.stdout
+    assert {p.name for p in folder.iterdir()} == {
+        "dict.csv",
+        "dict_events.csv",
+        "dict_instruments.csv",
+        "dict_repeating.csv",
+    }
+    registry.run("redcap", "export", str(folder / "records.csv"))
+    registry.run("redcap", "export", str(folder / "records.json"), "--site", "LUB")
+
+    from tests.registry.cli_env import Registry
+
+    other = Registry(tmp_path_factory.mktemp("other") / "data")
+    other.python(COUNT)
+    r = other.run(
+        "redcap", "import", str(folder / "records.json"), "--dictionary", str(folder / "dict.csv")
+    )
+    assert "1 record imported" in r.stdout
+    assert other.python(COUNT).stdout.split() == ["1", "1", "2"]
+    r = other.run(
+        "redcap",
+        "import",
+        str(folder / "records.csv"),
+        "--dictionary",
+        str(folder / "dict_events.csv"),
+        check=False,
+    )
+    assert r.returncode == 1 and "not a REDCap data dictionary" in r.stderr

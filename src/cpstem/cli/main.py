@@ -5,7 +5,18 @@ from __future__ import annotations
 import typer
 
 from cpstem import __version__
-from cpstem.cli import curves, data, design, evidence, gmfm, outcomes, serve, tour, users
+from cpstem.cli import (
+    curves,
+    data,
+    design,
+    evidence,
+    gmfm,
+    outcomes,
+    redcap,
+    serve,
+    tour,
+    users,
+)
 from cpstem.cli.app import App
 
 app = App(
@@ -27,6 +38,7 @@ app.command("export")(data.export)
 app.command("import")(data.import_)
 app.command("backup")(data.backup)
 app.command("restore")(data.restore)
+app.add_typer(redcap.app, name="redcap")
 
 
 @app.command()
