@@ -91,7 +91,11 @@ def export(
         typer.Argument(help="OUT.csv (analysis table) or OUT.xlsx (all tables), --pseudonymised."),
     ] = None,
     pseudonymised: Annotated[
-        bool, typer.Option("--pseudonymised", help="Research IDs and ages only (required).")
+        bool,
+        typer.Option(
+            "--pseudonymised",
+            help="Research IDs and ages only (required for the tables; optional for --fhir).",
+        ),
     ] = False,
     analysis: Annotated[
         Path | None,
@@ -108,6 +112,17 @@ def export(
     labs: Annotated[
         Path | None,
         typer.Option(help="With --analysis: the laboratory table here (default OUT-labs)."),
+    ] = None,
+    fhir: Annotated[
+        Path | None,
+        typer.Option(
+            "--fhir",
+            help="Write FHIR R4 resources as NDJSON (bulk-data style) to this file instead; "
+            "identified unless --pseudonymised.",
+        ),
+    ] = None,
+    site: Annotated[
+        str | None, typer.Option("--site", help="Only this site's children (with --fhir).")
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
@@ -132,7 +147,17 @@ def export(
     tardieu_r1_deg, tardieu_r2_deg, tardieu_quality: one row per muscle, side and assessment)
     and OUT-labs (child, group, analyte, unit, months, value; analytes and units as terms of
     their closed lists, else "other").
+
+    --fhir OUT.ndjson: every child as FHIR R4 resources, one per line, identified (for moving
+    data to another system; import with `cpstem import --fhir`) or, with --pseudonymised, for
+    research (docs/fhir.md).
     """
+    if fhir is not None:
+        start(data_dir)
+        from cpstem.cli.fhir import export_fhir
+
+        export_fhir(fhir, site, pseudonymised)
+        return
     if analysis is None and (spasticity is not None or labs is not None):
         raise RegistryError(
             "--spasticity and --labs go with --analysis", code="required", field="analysis"
@@ -158,7 +183,13 @@ def export(
 
 
 def import_(
-    file: Annotated[Path, typer.Argument(help="CSV of GMFM-88 sheets (format: see README).")],
+    file: Annotated[
+        Path | None, typer.Argument(help="CSV of GMFM-88 sheets (format: see README).")
+    ] = None,
+    fhir: Annotated[
+        Path | None,
+        typer.Option("--fhir", help="Import a FHIR R4 Bundle (.json) or NDJSON export instead."),
+    ] = None,
     user: Annotated[
         str | None, typer.Option("--user", help="Record the import as this user.")
     ] = None,
@@ -167,7 +198,17 @@ def import_(
     ] = None,
     data_dir: DataDir = None,
 ) -> None:
-    """Import GMFM-88 sheets in bulk: all rows or none; every rejected row is reported."""
+    """Import GMFM-88 sheets in bulk: all rows or none; every rejected row is reported.
+
+    With --fhir: a FHIR export of cpstem (every record kind), all or nothing."""
+    if fhir is not None:
+        start(data_dir)
+        from cpstem.cli.fhir import import_fhir
+
+        import_fhir(fhir)
+        return
+    if file is None:
+        raise RegistryError("give the CSV of GMFM-88 sheets, or --fhir FILE")
     start(data_dir)
     from django.contrib.auth import get_user_model
 

@@ -12,6 +12,7 @@ from cpstem.cli import (
     evidence,
     gmfm,
     outcomes,
+    redcap,
     serve,
     tour,
     users,
@@ -40,6 +41,7 @@ app.command("import")(data.import_)
 app.command("backup")(data.backup)
 app.command("restore")(data.restore)
 app.command("remind")(worklist.remind)
+app.add_typer(redcap.app, name="redcap")
 
 
 @app.command()

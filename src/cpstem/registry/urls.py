@@ -16,6 +16,7 @@ from cpstem.registry.views import (
     details,
     errors,
     patients,
+    printouts,
     records,
     worklist,
 )
@@ -29,7 +30,10 @@ app_patterns = (
         path("<int:pk>/delete/", deletion.patient_delete, name="patient_delete"),
         path("<int:pk>/history/", patients.patient_history, name="history"),
         path("<int:pk>/trajectory.svg", patients.trajectory_chart, name="trajectory_chart"),
+        path("<int:pk>/summary.pdf", printouts.patient_summary_pdf, name="patient_pdf"),
         path("<int:pk>/gmfm88/<int:rid>/", records.gmfm88_detail, name="gmfm88"),
+        path("<int:pk>/gmfm88/<int:rid>/sheet.pdf", printouts.gmfm88_sheet_pdf, name="gmfm88_pdf"),
+        path("gmfm88/sheet.pdf", printouts.gmfm88_sheet_pdf, name="gmfm88_blank_pdf"),
         path("<int:pk>/<slug:kind>/new/", records.record_edit, name="record_new"),
         path("<int:pk>/<slug:kind>/<int:rid>/", details.record_detail, name="record"),
         path("<int:pk>/<slug:kind>/<int:rid>/edit/", records.record_edit, name="record_edit"),

@@ -27,6 +27,7 @@ from cpstem.registry import access
 from cpstem.registry.api import (
     analysis,
     assessments,
+    fhir,
     patients,
     records,
     safety,
@@ -105,7 +106,7 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "not found"}, status=404)
 
 
-for _module in (patients, treatment, assessments, safety, analysis, records, worklist):
+for _module in (patients, treatment, assessments, safety, analysis, records, worklist, fhir):
     api.add_router("", _module.router)
 
 __all__ = ["TokenAuth", "api"]

@@ -10,7 +10,7 @@ from django.db import models
 from simple_history.models import HistoricalRecords
 
 from cpstem.measures import MeasureError, gmfm
-from cpstem.measures.spasticity import MASMeasurement, Tardieu
+from cpstem.measures.spasticity import MASMeasurement, MuscleGroup, Tardieu
 from cpstem.registry.models.base import Errors, PatientRecord, add_error, coded
 
 
@@ -168,7 +168,16 @@ def _mas_rows(rows: Any) -> list[dict[str, Any]]:
             )
         seen.add((m.muscle, m.side))
         out.append({"muscle": m.muscle.value, "side": m.side.value, "grade": m.grade.value})
-    return out
+    return sorted(out, key=_rating_order)
+
+
+_MUSCLE_ORDER = {m.value: i for i, m in enumerate(MuscleGroup)}
+
+
+def _rating_order(row: dict[str, Any]) -> tuple[int, str, str]:
+    """Ratings are kept in one order (muscle group as listed, then side, then velocity), so
+    that the same assessment is stored the same way whatever order it was entered in."""
+    return (_MUSCLE_ORDER[row["muscle"]], row["side"], row.get("velocity", ""))
 
 
 def _tardieu_rows(rows: Any) -> list[dict[str, Any]]:
@@ -205,7 +214,7 @@ def _tardieu_rows(rows: Any) -> list[dict[str, Any]]:
                 "scale_version": t.scale_version,
             }
         )
-    return out
+    return sorted(out, key=_rating_order)
 
 
 def _coded(exc: MeasureError):

@@ -225,11 +225,8 @@ def _spasticity_table(proj: privacy.Projection, p: Patient) -> tuple[list, list]
     return [proj.when(s.date, p.birth_date) for s in assessments], rows
 
 
-@login_required
-@never_cache
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    proj = privacy.project(request.user)
-    p = visible_patient(request, pk)
+def detail_context(request: HttpRequest, proj: privacy.Projection, p: Patient) -> dict[str, Any]:
+    """What the patient page (and its printable summary) shows, as the role may see it."""
     birth = p.birth_date
     visits = proj.visits(p.visits.select_related("administration", "patient"), birth, today())
     spast_dates, spast_rows = _spasticity_table(proj, p)
@@ -239,25 +236,27 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         traj = None
         reason = proj.reason(exc.code, exc.message)
         messages.warning(request, f"Trajectory not analysable: {reason}")
-    return render(
-        request,
-        "registry/patient_detail.html",
-        {
-            "patient": proj.patient(p),
-            "timeline": _timeline(proj, p),
-            "visits": visits,
-            "traj_level": traj.level if traj else None,
-            "changes": proj.trajectory_view(traj, birth) if traj else [],
-            "spast_dates": spast_dates,
-            "spast_rows": spast_rows,
-            "adverse_events": [proj.record(e, birth) for e in p.adverseevent_set.order_by("-date")],
-            "classifications": [
-                proj.record(c, birth) for c in p.classification_set.order_by("-date")
-            ],
-            "can_edit": access.can_write(request.user),
-            "curve_set": trajectory.curve_set(),
-        },
-    )
+    return {
+        "patient": proj.patient(p),
+        "timeline": _timeline(proj, p),
+        "visits": visits,
+        "traj_level": traj.level if traj else None,
+        "changes": proj.trajectory_view(traj, birth) if traj else [],
+        "spast_dates": spast_dates,
+        "spast_rows": spast_rows,
+        "adverse_events": [proj.record(e, birth) for e in p.adverseevent_set.order_by("-date")],
+        "classifications": [proj.record(c, birth) for c in p.classification_set.order_by("-date")],
+        "can_edit": access.can_write(request.user),
+        "curve_set": trajectory.curve_set(),
+    }
+
+
+@login_required
+@never_cache
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    proj = privacy.project(request.user)
+    p = visible_patient(request, pk)
+    return render(request, "registry/patient_detail.html", detail_context(request, proj, p))
 
 
 @login_required

@@ -1,0 +1,1 @@
+"""REDCap exchange: data dictionary, events, records import and export."""
