@@ -95,6 +95,13 @@ def category(code: str) -> list[dict[str, Any]]:
     return [{"coding": [{"system": system("observation_category"), "code": code}]}]
 
 
+def confirmed(exts: list, obj: Any) -> None:
+    """The warnings a user confirmed on the record (kept for the round trip)."""
+    for flag in ("duplicate", "relatedness"):
+        if getattr(obj, f"{flag}_confirmed", False):
+            exts.append(ext("confirmed", valueCode=flag))
+
+
 class Exporter:
     """Builds the resources of patients as one :class:`Projection` (role) may see them."""
 
@@ -142,6 +149,9 @@ class Exporter:
         if d.get("birth_weight_g") is not None:
             exts.append(ext("birth-weight-g", valueInteger=int(d["birth_weight_g"])))
         exts += [ext("risk-factor", valueCode=f) for f in RISK_FACTORS if d.get(f)]
+        exts.append(ext("enrolment-group", valueCode=str(p.group)))
+        if d.get("enrolment_date") is not None:
+            exts.append(ext("enrolment-date", valueDate=d["enrolment_date"].isoformat()))
         self.text(exts, d.get("risk_other"), "risk_other")
         identifiers = [{"system": system("research_id"), "value": p.research_id}]
         if not self.research:
@@ -331,6 +341,7 @@ class Exporter:
             for n in sorted(scores)
         ]
         exts.append(ext("with-aids", valueBoolean=bool(g.with_aids)))
+        confirmed(exts, g)
         if g.goal_dimensions:
             exts.append(ext("goal-dimensions", valueString=g.goal_dimensions))
         self.text(exts, d.get("notes"), "notes")
@@ -375,6 +386,7 @@ class Exporter:
             },
         }
         r |= self.when(d, "date", "effectiveDateTime", exts)
+        confirmed(exts, s)
         if components:
             r["component"] = components
         if s.sheet_id:
@@ -474,7 +486,9 @@ class Exporter:
         } | when
         if d.get("notes"):
             panel["note"] = [{"text": d["notes"]}]
-        return [self.finish(panel, list(exts)), *members]
+        panel_exts = list(exts)
+        confirmed(panel_exts, s)
+        return [self.finish(panel, panel_exts), *members]
 
     def lab(self, v: Any) -> Resource:
         d, exts = self.proj.data(v), []
@@ -511,6 +525,7 @@ class Exporter:
         }
         r |= self.when(d, "date", "date", exts)
         exts.append(ext("ctcae-grade", valueInteger=int(e.grade)))
+        confirmed(exts, e)
         exts.append(ext("ae-action", valueCoding=cpstem_coding("ae-action", e.action)))
         if e.outcome:
             r["outcome"] = {

@@ -140,6 +140,10 @@ def _local(reference: dict[str, Any] | None) -> str | None:
     return None if not text else str(text).rsplit("/", 1)[-1]
 
 
+def _confirmed(r: Resource, flag: str) -> bool:
+    return any(e.get("valueCode") == flag for e in _exts(r, "confirmed"))
+
+
 def _note(r: Resource) -> str:
     return "\n".join(n.get("text", "") for n in r.get("note", []))
 
@@ -201,6 +205,8 @@ class _Importer:
             birth_weight_g=_ext(r, "birth-weight-g", "valueInteger"),
             risk_other=texts.get("risk_other", ""),
             is_synthetic=bool(_ext(r, "synthetic", "valueBoolean", False)),
+            group=_ext(r, "enrolment-group", "valueCode", "cells"),
+            enrolment_date=_day(_ext(r, "enrolment-date", "valueDate")),
             **{f: f in factors for f in RISK_FACTORS},
         )
         if condition is not None:
@@ -282,6 +288,7 @@ class _Importer:
             items=items,
             with_aids=bool(_ext(r, "with-aids", "valueBoolean", False)),
             goal_dimensions=_ext(r, "goal-dimensions", "valueString", ""),
+            duplicate_confirmed=_confirmed(r, "duplicate"),
             notes=_texts(r).get("notes", ""),
         )
         self.save(r, g, "GMFM-88 sheets")
@@ -310,6 +317,7 @@ class _Importer:
             ci_upper=comps.get("gmfm66-ci-upper"),
             source=source,
             sheet=sheet,
+            duplicate_confirmed=_confirmed(r, "duplicate"),
             notes=_note(r),
         )
         self.save(r, s, "GMFM-66 scores")
@@ -348,6 +356,7 @@ class _Importer:
             date=_day(panel.get("effectiveDateTime")),
             mas=mas,
             tardieu=tardieu,
+            duplicate_confirmed=_confirmed(panel, "duplicate"),
             notes=_note(panel),
         )
         self.save(panel, s, "spasticity assessments")
@@ -384,6 +393,7 @@ class _Importer:
             action=(_ext(r, "ae-action", "valueCoding") or {}).get("code", "none"),
             outcome=(_ext(r, "ae-outcome", "valueCoding") or {}).get("code", ""),
             resolution_date=_day(_ext(r, "resolution-date", "valueDate")),
+            relatedness_confirmed=_confirmed(r, "relatedness"),
             notes=_texts(r).get("notes", ""),
         )
         self.save(r, e, "adverse events")
