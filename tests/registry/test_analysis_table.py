@@ -116,7 +116,7 @@ def test_control_schedule_runs_from_enrolment(sites):
     assert visits["12 months"].done_on == date(2025, 3, 3)
     # moving the enrolment date moves the schedule
     c.enrolment_date = date(2024, 4, 1)
-    write.save(c)
+    write.save(c, reason="enrolment date corrected")
     assert FollowUpVisit.objects.get(patient=c, label="12 months").target_date == date(2025, 4, 1)
 
 
@@ -139,7 +139,7 @@ def test_control_rules(sites):
     t.group = "control"
     t.enrolment_date = None
     with pytest.raises(FieldErrors) as exc:
-        write.save(t)
+        write.save(t, reason="enrolment group corrected")
     assert exc.value.codes == {
         "enrolment_date": ["required"],
         "group": ["control_has_administrations"],

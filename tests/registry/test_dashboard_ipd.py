@@ -60,7 +60,7 @@ def test_filters_site_synthetic_and_role(web, sites):
         ["Concurrent controls", "1"],
     ]
     c.is_synthetic = True
-    write.save(c)  # the one write path: the data version changes
+    write.save(c, reason="data corrected")  # the one write path: the data version changes
     html = web("admin").get("/dashboard/?exclude_synthetic=on").content.decode()
     assert _rows(html, "cohort-n") == [
         ["Children treated with cells", "1"],

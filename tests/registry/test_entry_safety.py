@@ -200,7 +200,7 @@ def test_api_second_assessment_of_the_day_needs_confirm_duplicate(api, patient):
     # another day needs no confirmation; the first sheet can still be edited (not its own twin)
     sheet = GMFM88Assessment.objects.get(duplicate_confirmed=False)
     sheet.notes = "re-read"
-    write.save(sheet)
+    write.save(sheet, reason="notes completed")
 
 
 def test_form_second_spasticity_assessment_shows_the_confirm_checkbox(web, patient):

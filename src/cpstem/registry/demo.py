@@ -85,6 +85,19 @@ def real_patients() -> int:
     return Patient.objects.filter(is_synthetic=False).count()
 
 
+#: The order in which a demo child's records are deleted.
+RECORD_ORDER = (
+    "adverseevent_set",
+    "gmfm66assessment_set",
+    "gmfm88assessment_set",
+    "spasticityassessment_set",
+    "labvalue_set",
+    "classification_set",
+    "rehabepisode_set",
+    "administration_set",
+)
+
+
 def remove(reason: str = REMOVE_REASON, progress: Callable[[int], None] | None = None) -> int:
     """Delete the demo cohort through the one write path (each deletion, with its records,
     audited with ``reason``); the demo sites go too when nothing else refers to them. Real and
@@ -94,6 +107,12 @@ def remove(reason: str = REMOVE_REASON, progress: Callable[[int], None] | None =
     removed = 0
     with transaction.atomic():
         for patient in demo_patients().order_by("pk"):
+            # the child's records first (a child with records is never deleted in one step),
+            # adverse events before the administrations they are attributed to
+            for related in RECORD_ORDER:
+                for record in getattr(patient, related).all():
+                    if type(record).objects.filter(pk=record.pk).exists():  # not gone with a sheet
+                        write.delete(record, reason=reason)
             write.delete(patient, reason=reason)
             removed += 1
             if progress:
