@@ -102,7 +102,7 @@ def _read(name: str) -> pd.DataFrame:
     return csv_frame("cpstem.evidence", f"data/{name}.csv")
 
 
-def _bad(name: str, column: str, values: set, allowed: tuple | set) -> None:
+def _bad(name: str, column: str, values: set, allowed: tuple | set | dict) -> None:
     bad = {v for v in values if isinstance(v, str)} - set(allowed)
     if bad:
         raise EvidenceError(

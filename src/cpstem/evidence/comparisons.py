@@ -251,7 +251,7 @@ def comparison_table(
             sd2i=comps["sd2i"],
             n2i=comps["n2i"],
         )
-        for i, c in enumerate(comps.itertuples(index=False)):
+        for i, c in enumerate(_tuples(comps)):
             flags = at.loc[at["trial"] == c.trial, "flag"].dropna()
             rows.append(
                 {
@@ -279,7 +279,7 @@ def comparison_table(
             eff["value"], eff["ci_lower"], eff["ci_upper"], eff["n_cells"], eff["n_control"], level
         )
         g, vg = smd_from_md(md, vi, eff["n_cells"], eff["n_control"])
-        for i, r in enumerate(eff.itertuples(index=False)):
+        for i, r in enumerate(_tuples(eff)):
             rows.append(
                 {
                     "trial": r.trial,
@@ -301,3 +301,8 @@ def comparison_table(
                 }
             )
     return pd.DataFrame(rows, columns=list(POOLING_COLUMNS))
+
+
+def _tuples(frame: pd.DataFrame) -> list[Any]:
+    """The frame's rows as named tuples (typed loosely: their fields are the columns)."""
+    return list(frame.itertuples(index=False))

@@ -335,7 +335,7 @@ def slide_forest(
     for side in ("left", "right", "top"):
         ax.spines[side].set_visible(False)
     ax.tick_params(axis="x", labelsize=18)
-    ax.set_xlabel(xlabel or res.measure, fontsize=20)
+    ax.set_xlabel(xlabel or res.measure or "", fontsize=20)
     lvl = f"{100 * (1 - res.alpha):g}%"
     ax.text(
         1.5,

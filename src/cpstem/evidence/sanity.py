@@ -22,8 +22,9 @@ or drop a row (the bundled data flag such rows in their ``flag`` column, see ``c
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
@@ -53,7 +54,7 @@ class SanityWarning(Result):
     row: str
     field: str
     message: str
-    params: dict[str, Any] = field(default_factory=dict)
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def summary(self) -> str:
         return f"{self.row}, {self.field}: {self.message} ({self.code})"
