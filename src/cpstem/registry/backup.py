@@ -113,9 +113,10 @@ def consistent_source(folder: Path) -> Iterator[str]:
     """The database alias to dump from: a consistent copy that no write waits for (see the
     module's doc)."""
     if connection.vendor != "sqlite" or connection.is_in_memory_db():  # in-memory: the tests
+        outer = connection.in_atomic_block  # already in a transaction: its snapshot is used
         with transaction.atomic():
-            with connection.cursor() as cur:
-                if connection.vendor == "postgresql":
+            if connection.vendor == "postgresql" and not outer:
+                with connection.cursor() as cur:
                     cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield "default"
         return
