@@ -196,59 +196,220 @@ def sequential(
         console.print(line.strip(), markup=False, soft_wrap=True)
 
 
+BINARY_COLUMNS = (
+    ("ai", "n1i", "ci", "n2i"),
+    ("events_cells", "n_cells", "events_control", "n_control"),
+    ("events_e", "n_e", "events_c", "n_c"),
+)
+
+
 def _read_trials(path: Path) -> dict[str, Any]:
+    """Trials of FILE: continuous (yi, vi or sei, n) or binary (2x2 counts: ai, n1i, ci, n2i;
+    or events_cells, n_cells, events_control, n_control as evidence/data/safety.csv)."""
     table = read_table(path)
     cols = set(table.columns)
-    if not ({"yi", "n"} <= cols and ({"vi"} & cols or {"sei"} & cols)):
-        raise InputFileError(f"{path.name}: columns must include yi, vi (or sei) and n")
+    binary = next((c for c in BINARY_COLUMNS if set(c) <= cols), None)
+    if binary is None and not ({"yi", "n"} <= cols and ({"vi"} & cols or {"sei"} & cols)):
+        raise InputFileError(
+            f"{path.name}: columns must include yi, vi (or sei) and n (continuous), or "
+            "ai, n1i, ci, n2i (binary: events and participants, intervention then control)"
+        )
     out: dict[str, list[Any]] = {"yi": [], "vi": [], "n": [], "years": [], "labels": []}
+    if binary is not None:
+        out.update({"ai": [], "n1i": [], "ci": [], "n2i": []})
     for lineno, row in table.rows:
+        if binary is not None and not all(str(row.get(c) or "").strip() for c in binary):
+            continue  # no comparator arm (single-arm rows of safety.csv)
         try:
-            out["yi"].append(float(row["yi"]))
-            out["vi"].append(float(row["vi"]) if "vi" in cols else float(row["sei"]) ** 2)
-            out["n"].append(float(row["n"]))
+            if binary is not None:
+                for key, col in zip(("ai", "n1i", "ci", "n2i"), binary, strict=True):
+                    out[key].append(float(row[col]))
+            else:
+                out["yi"].append(float(row["yi"]))
+                out["vi"].append(float(row["vi"]) if "vi" in cols else float(row["sei"]) ** 2)
+                out["n"].append(float(row["n"]))
             out["years"].append(float(row["year"]) if "year" in cols else float(lineno))
         except ValueError:
+            what = ", ".join(binary) if binary is not None else "yi, vi/sei, n"
             raise InputFileError(
-                f"{path.name} line {lineno}: yi, vi/sei, n and year must be numbers"
+                f"{path.name} line {lineno}: {what} and year must be numbers"
             ) from None
-        out["labels"].append(row.get("label") or row.get("study") or f"line {lineno}")
-    if not out["yi"]:
+        out["labels"].append(
+            row.get("label") or row.get("study") or row.get("trial") or f"line {lineno}"
+        )
+    if not out["years"]:
         raise InputFileError(f"{path.name}: no trials")
+    out["binary"] = binary is not None
     return out
+
+
+def _bundled_trials(what: str, months: int) -> dict[str, Any]:
+    """The bundled evidence (cpstem/evidence/data): ``sae`` (serious adverse events of the
+    randomised controlled trials), ``md`` (GMFM-66 change, the primary analysis rows) or
+    ``smd`` (GMFM change, any version) at ``months``."""
+    from cpstem.evidence.bundled import load_bundle
+
+    bundle = load_bundle()
+    year = bundle.trials.set_index("trial")["year"]
+    if what == "sae":
+        ev = bundle.safety
+        rows = ev[(ev["event"] == "serious adverse event") & ev["n_control"].notna()]
+        rows = rows[bundle.randomised(rows["trial"])].reset_index(drop=True)
+        return {
+            "binary": True,
+            "ai": rows["events_cells"].tolist(),
+            "n1i": rows["n_cells"].tolist(),
+            "ci": rows["events_control"].tolist(),
+            "n2i": rows["n_control"].tolist(),
+            "years": [float(year[t]) for t in rows["trial"]],
+            "labels": list(rows["trial"]),
+        }
+    from cpstem.reports.evidence.bundled import MotorData, primary_rows, secondary_rows
+    from cpstem.reports.evidence.choices import load_choices
+    from cpstem.reports.evidence.settings import Settings
+
+    choices = load_choices()
+    data = MotorData.build(bundle, choices, Settings())
+    if months not in data.tables:
+        raise InputFileError(
+            f"--months {months}: the bundled GMFM time points are "
+            f"{', '.join(str(m) for m in sorted(data.tables))}"
+        )
+    table = data.tables[months]
+    rows = primary_rows(table, choices) if what == "md" else secondary_rows(table)
+    col, vcol = ("md", "vi_md") if what == "md" else ("smd", "vi_smd")
+    if len(rows) < 1:
+        raise InputFileError(f"no bundled {what.upper()} rows at {months} months")
+    return {
+        "binary": False,
+        "yi": rows[col].astype(float).tolist(),
+        "vi": rows[vcol].astype(float).tolist(),
+        "n": (rows["n1i"] + rows["n2i"]).astype(float).tolist(),
+        "years": [float(year[t]) for t in rows["trial"]],
+        "labels": list(rows["trial"]),
+        "sd1i": rows["sd1i"].astype(float).tolist() if "sd1i" in rows else None,
+    }
 
 
 @app.command("tsa")
 def tsa_command(
-    file: Annotated[Path, typer.Argument(help="CSV with columns yi, vi (or sei), n, year, label.")],
-    delta: Annotated[float | None, typer.Option(help="Effect to detect (on the yi scale).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Argument(
+            help="CSV: yi, vi (or sei), n [, year, label] for a continuous outcome, or "
+            "ai, n1i, ci, n2i [, year, label] (events/participants, intervention then control) "
+            "for a binary one."
+        ),
+    ] = None,
+    bundled: Annotated[
+        str | None,
+        typer.Option(
+            help="Use the bundled evidence instead of FILE: sae (serious adverse events, "
+            "risk ratio), md (GMFM-66 points) or smd (any GMFM version)."
+        ),
+    ] = None,
+    months: Annotated[int, typer.Option(help="Time point of --bundled md/smd.")] = 12,
+    delta: Annotated[
+        float | None,
+        typer.Option(help="Effect to detect on the yi scale (the MCID for GMFM-66 points)."),
+    ] = None,
     sd: Annotated[
         float | None, typer.Option(help="Standard deviation (continuous outcome).")
     ] = None,
-    control_risk: Annotated[float | None, typer.Option(help="Control-group risk (binary).")] = None,
-    rrr: Annotated[float | None, typer.Option(help="Relative risk reduction (binary).")] = None,
+    control_risk: Annotated[
+        float | None,
+        typer.Option(help="Control-group risk (binary; default: pooled control arms)."),
+    ] = None,
+    rrr: Annotated[
+        float | None, typer.Option(help="Relative risk reduction (binary; default 0.25).")
+    ] = None,
+    measure: Annotated[str, typer.Option(help="Binary: RR (risk ratio) or RD.")] = "RR",
+    zero: Annotated[
+        float, typer.Option(help="Binary: continuity correction for a zero cell.")
+    ] = 0.5,
+    double_zero: Annotated[
+        str, typer.Option(help="Binary: trials without events: exclude or include.")
+    ] = "exclude",
     alpha: Alpha = 0.05,
     beta: Annotated[float, typer.Option(help="Type II error (1 - power).")] = 0.2,
     model: Annotated[str, typer.Option(help="random or fixed.")] = "random",
     adjustment: Annotated[str, typer.Option(help="diversity, i2 or none.")] = "diversity",
+    alpha_spending: Annotated[
+        str,
+        typer.Option(help="total (TSA literature) or per_side (alpha/2 each side, R RTSA)."),
+    ] = "total",
     futility: Annotated[bool, typer.Option(help="Add beta-spending futility boundaries.")] = False,
     benefit: Annotated[
-        str, typer.Option(help="Sign of yi favouring the intervention.")
-    ] = "positive",
+        str | None,
+        typer.Option(
+            help="Sign of yi favouring the intervention (default positive; negative for "
+            "binary harms)."
+        ),
+    ] = None,
     plot: Annotated[Path | None, typer.Option(help="Write the TSA plot (PNG, PDF or SVG).")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Trial sequential analysis of the trials in FILE (in order of year)."""
-    from cpstem.design import tsa
+    """Trial sequential analysis of the trials in FILE or the bundled evidence (by year).
 
-    trials = _read_trials(file)
-    res = tsa(
-        trials["yi"], trials["vi"], trials["n"], trials["years"], labels=trials["labels"],
-        delta=delta, sd=sd, control_risk=control_risk, rrr=rrr, alpha=alpha, beta=beta,
-        model=model, adjustment=adjustment, futility=futility, benefit=benefit,
-    )  # fmt: skip
+    Prints the cumulative Z-curve against the monitoring boundaries, the required information
+    size, the TSA-adjusted CI and the verdict in words (benefit / harm / futility /
+    inconclusive with the participants still needed).
+    """
+    from cpstem.design import DesignError, tsa, tsa_binary
+
+    if (file is None) == (bundled is None):
+        raise InputFileError("give a FILE or --bundled sae|md|smd (one of the two)")
+    if bundled is not None and bundled not in ("sae", "md", "smd"):
+        raise DesignError(
+            f"--bundled {bundled!r}: allowed sae, md, smd", code="not_allowed", field="bundled"
+        )
+    trials = _bundled_trials(bundled, months) if bundled is not None else _read_trials(file)  # type: ignore[arg-type]
+    if trials["binary"]:
+        if delta is not None or sd is not None:
+            raise DesignError(
+                "a binary outcome takes --control-risk and --rrr, not --delta/--sd",
+                code="invalid",
+                field="delta",
+            )
+        res = tsa_binary(
+            trials["ai"], trials["n1i"], trials["ci"], trials["n2i"], trials["years"],
+            rrr=0.25 if rrr is None else rrr, control_risk=control_risk, measure=measure,
+            zero=zero, double_zero=double_zero, alpha=alpha, beta=beta, model=model,
+            adjustment=adjustment, futility=futility, benefit=benefit or "negative",
+            labels=trials["labels"], alpha_spending=alpha_spending,
+        )  # fmt: skip
+    else:
+        if bundled == "smd":
+            sd = 1.0 if sd is None else sd
+            if delta is None:
+                from cpstem.design import diversity
+
+                het = diversity(trials["yi"], trials["vi"])
+                w = [1.0 / (v + het.tau2) for v in trials["vi"]]
+                delta = abs(sum(wi * y for wi, y in zip(w, trials["yi"], strict=True)) / sum(w))
+                if not as_json:
+                    console.print(
+                        f"Anticipated SMD: the pooled random-effects estimate {delta:.3f} "
+                        "(DerSimonian-Laird; give --delta for another)",
+                        markup=False,
+                    )
+        if bundled == "md" and delta is None:
+            raise DesignError(
+                "--bundled md needs --delta (the GMFM-66 MCID in points: no verified value is "
+                "bundled, see cpstem/outcomes/data/mcid.toml) and --sd",
+                code="missing",
+                field="delta",
+            )
+        res = tsa(
+            trials["yi"], trials["vi"], trials["n"], trials["years"], labels=trials["labels"],
+            delta=delta, sd=sd, control_risk=control_risk, rrr=rrr, alpha=alpha, beta=beta,
+            model=model, adjustment=adjustment, futility=futility,
+            benefit=benefit or "positive", alpha_spending=alpha_spending,
+        )  # fmt: skip
     if plot is not None:
-        res.plot().savefig(plot, dpi=150, bbox_inches="tight")
+        from cpstem.plotting import save_figure
+
+        save_figure(res.plot(), plot)
     if as_json:
         _print_json(res.to_dict())
         return

@@ -41,9 +41,12 @@ from cpstem.design.tsa import (
     Heterogeneity,
     InformationSize,
     TSAResult,
+    binary_effects,
     diversity,
+    monitoring_boundaries,
     required_information_size,
     tsa,
+    tsa_binary,
 )
 
 __all__ = [
@@ -61,10 +64,12 @@ __all__ = [
     "TSAResult",
     "VarianceComponents",
     "assurance",
+    "binary_effects",
     "conditional_power",
     "diversity",
     "group_sequential",
     "minimise",
+    "monitoring_boundaries",
     "power_curve",
     "power_curve_plot",
     "power_means",
@@ -77,6 +82,7 @@ __all__ = [
     "simulate_power",
     "slope_sd",
     "tsa",
+    "tsa_binary",
     "variance_factor",
     "variance_from_table",
 ]

@@ -22,14 +22,23 @@ quantifying diversity in random-effects model meta-analyses. BMC Med Res Methodo
   harm; the small chance of crossing the harm boundary under the alternative is ignored);
   the TSA-adjusted confidence interval
   ``estimate ± c·se`` with ``c`` the monitoring boundary at the current information; and a
-  verdict in words.
+  verdict in words. ``alpha_spending="per_side"`` spends ``α/2`` on each side with the
+  one-sided function ``2 − 2Φ(z_{1−α/4}/√t)`` instead (R RTSA 0.2.2, rpact ``asOF`` with
+  ``sided = 2``, gsDesign): slightly wider boundaries.
+- :func:`tsa_binary`: the same for a binary outcome from 2×2 counts, as a meta-analysis of log
+  risk ratios (``"RR"``) or risk differences (``"RD"``). Zero events: a trial with no event in
+  one arm gets ``zero`` (default 0.5) added to each event count and ``2·zero`` to each arm
+  size (constant continuity correction: RTSA 0.2.2 ``zero_adj``, RevMan); a trial with no event
+  in either arm carries no information on the ratio scale and is left out by default (as RTSA
+  and metafor's ``drop00``), its participants not counted; ``double_zero="include"`` keeps it
+  with the correction.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -43,6 +52,8 @@ from cpstem.results import Result, frozen_array
 
 ADJUSTMENTS = ("diversity", "i2", "none")
 MODELS = ("random", "fixed")
+ALPHA_SPENDING = ("total", "per_side")
+BINARY_MEASURES = ("RR", "RD")
 
 
 @dataclass(frozen=True)
@@ -269,6 +280,10 @@ class TSAResult(Result):
     status: str
     more_needed: int
     verdict: str
+    #: binary outcomes (:func:`tsa_binary`): ``"RR"`` (estimates on the log scale) or ``"RD"``
+    measure: str = ""
+    #: what was done about zero events, trials left out
+    notes: tuple[str, ...] = ()
 
     @property
     def required(self) -> float:
@@ -307,6 +322,14 @@ class TSAResult(Result):
             f"{_fmt(self.tsa_ci_upper)}",
             f"  {self.verdict}",
         ]
+        if self.measure == "RR":
+            lines.insert(
+                -1,
+                f"  risk ratio {math.exp(self.estimate):.3f}, {1 - self.alpha:.0%} CI "
+                f"{math.exp(self.ci_lower):.3f} to {math.exp(self.ci_upper):.3f}; TSA-adjusted "
+                f"CI {_fmt_exp(self.tsa_ci_lower)} to {_fmt_exp(self.tsa_ci_upper)}",
+            )
+        lines[1:1] = [f"  {n}" for n in self.notes]
         return "\n".join(lines)
 
     def plot(self, ax: Any = None) -> Any:
@@ -316,18 +339,59 @@ class TSAResult(Result):
         return tsa_plot(self, ax=ax)
 
 
+def _fmt_exp(v: float) -> str:
+    return f"{math.exp(v):.3f}" if math.isfinite(v) else "not available"
+
+
 def _fmt(v: float) -> str:
     return f"{v:.3f}" if math.isfinite(v) else "not available"
 
 
-def _monitoring(fraction: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray, float]:
+def _cumulative_alpha(info: np.ndarray, alpha: float, alpha_spending: str) -> np.ndarray:
+    """Two-sided alpha spent by ``info`` (both sides together)."""
+    if alpha_spending == "per_side":
+        return 2.0 * spending_values("obf", info, alpha / 2.0, sided=1)
+    return np.asarray(lan_demets_obf(info, alpha), dtype=float)
+
+
+def monitoring_boundaries(
+    fraction: Sequence[float] | np.ndarray, alpha: float = 0.05, alpha_spending: str = "total"
+) -> np.ndarray:
+    """Two-sided Lan–DeMets O'Brien–Fleming monitoring boundaries (upper; the lower are their
+    negatives) at the information ``fraction`` of each look, in increasing order; the last look
+    is the final analysis and spends all of ``alpha`` (as RTSA at its last timing). ``inf``
+    where (almost) no alpha is spent yet (a boundary above 7.5)."""
+    info = np.asarray(fraction, dtype=float).ravel()
+    if (
+        len(info) == 0
+        or np.any(~np.isfinite(info))
+        or np.any(info <= 0)
+        or np.any(np.diff(info) <= 0)
+    ):
+        raise DesignError(
+            "fraction: positive, increasing information fractions needed",
+            code="invalid",
+            field="fraction",
+        )
+    if alpha_spending not in ALPHA_SPENDING:
+        raise DesignError(
+            f"alpha_spending {alpha_spending!r}: allowed {', '.join(ALPHA_SPENDING)}",
+            code="not_allowed",
+            field="alpha_spending",
+        )
+    spend = np.minimum(_cumulative_alpha(info, alpha, alpha_spending), alpha)
+    spend[-1] = alpha
+    crit = spending_critical_values(spend, info, sided=2)
+    return np.where(crit >= 7.5, np.inf, crit)
+
+
+def _monitoring(
+    fraction: np.ndarray, alpha: float, alpha_spending: str = "total"
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Boundaries at the looks (fraction ≥ 1 is the final analysis) and the final boundary."""
     early = fraction[fraction < 1]
     info = np.append(early, 1.0)
-    spend = np.minimum(lan_demets_obf(info, alpha), alpha)
-    spend[-1] = alpha
-    crit = spending_critical_values(spend, info, sided=2)
-    crit = np.where(crit >= 7.5, np.inf, crit)
+    crit = monitoring_boundaries(info, alpha, alpha_spending)
     return _at_looks(crit, len(early), len(fraction)), info, float(crit[-1])
 
 
@@ -354,6 +418,8 @@ def tsa(
     futility: bool = False,
     benefit: str = "positive",
     labels: Sequence[str] | None = None,
+    alpha_spending: str = "total",
+    _fixed_pool: Callable[[np.ndarray], tuple[float, float]] | None = None,
 ) -> TSAResult:
     """Trial sequential analysis of effect estimates ``yi`` with variances ``vi``.
 
@@ -365,6 +431,8 @@ def tsa(
     ``adjustment`` (``"diversity"`` D² or ``"i2"`` of all trials, or ``"none"``).
     ``benefit``: the sign of ``yi`` that favours the intervention (``"positive"`` for a mean
     difference in GMFM points, ``"negative"`` for a log risk ratio of harm events).
+    ``alpha_spending``: ``"total"`` (``2 − 2Φ(z_{1−α/2}/√t)`` of the two-sided α, split
+    equally) or ``"per_side"`` (α/2 per side, as R RTSA 0.2.2).
     """
     if hasattr(yi, "yi") and hasattr(yi, "vi"):
         fit = yi
@@ -447,11 +515,19 @@ def tsa(
     ses = np.empty(k)
     for j in range(1, k + 1):
         f, vf, r, vr, _, _ = _pool(y[:j], v[:j])
+        if model == "fixed" and _fixed_pool is not None:
+            f, vf = _fixed_pool(order[:j])
         est[j - 1], ses[j - 1] = (r, math.sqrt(vr)) if model == "random" else (f, math.sqrt(vf))
     z = sign * est / ses
     accrued = np.cumsum(nn)
     fraction = accrued / required
-    upper, info, final = _monitoring(fraction, alpha)
+    if alpha_spending not in ALPHA_SPENDING:
+        raise DesignError(
+            f"alpha_spending {alpha_spending!r}: allowed {', '.join(ALPHA_SPENDING)}",
+            code="not_allowed",
+            field="alpha_spending",
+        )
+    upper, info, final = _monitoring(fraction, alpha, alpha_spending)
     fut = np.full(k, np.nan)
     if futility:
         cum_beta = spending_values("obf", info, beta, beta=True)
@@ -559,3 +635,192 @@ def _verdict(
             f"({math.ceil(required)})."
         ),
     )
+
+
+def _counts(name: str, values: Any, k: int | None) -> np.ndarray:
+    a = np.asarray(values, dtype=float).ravel()
+    if (k is not None and len(a) != k) or len(a) == 0 or np.any(~np.isfinite(a)) or np.any(a < 0):
+        raise DesignError(
+            f"{name}: one non-negative count per trial needed",
+            code="invalid",
+            field=name,
+        )
+    return a
+
+
+def binary_effects(
+    ai: Any,
+    n1i: Any,
+    ci: Any,
+    n2i: Any,
+    measure: str = "RR",
+    zero: float = 0.5,
+    double_zero: str = "exclude",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Log risk ratios (``"RR"``) or risk differences (``"RD"``) of intervention (``ai`` events
+    of ``n1i``) vs control (``ci`` of ``n2i``) with their variances, the mask of trials kept and
+    notes on the zero-event handling (see the module docstring; as R RTSA 0.2.2 metaPrepare)."""
+    if measure not in BINARY_MEASURES:
+        raise DesignError(
+            f"measure {measure!r}: allowed {', '.join(BINARY_MEASURES)}",
+            code="not_allowed",
+            field="measure",
+        )
+    if double_zero not in ("exclude", "include"):
+        raise DesignError(
+            f"double_zero {double_zero!r}: allowed 'exclude' or 'include'",
+            code="not_allowed",
+            field="double_zero",
+        )
+    if not (math.isfinite(zero) and zero > 0):
+        raise DesignError(f"zero {zero}: must be above 0", code="out_of_range", field="zero")
+    a = _counts("ai", ai, None)
+    k = len(a)
+    n1, c, n2 = _counts("n1i", n1i, k), _counts("ci", ci, k), _counts("n2i", n2i, k)
+    if np.any(n1 <= 0) or np.any(n2 <= 0) or np.any(a > n1) or np.any(c > n2):
+        raise DesignError(
+            "each arm needs at least one participant and no more events than participants",
+            code="invalid",
+            field="n1i",
+        )
+    notes: list[str] = []
+    both = (a == 0) & (c == 0)
+    keep = ~both if double_zero == "exclude" else np.ones(k, dtype=bool)
+    if both.any():
+        notes.append(
+            f"{int(both.sum())} trial(s) with no event in either arm "
+            + (
+                "left out (no information on a ratio scale; their participants not counted)"
+                if double_zero == "exclude"
+                else f"kept with {zero:g} added to each cell"
+            )
+        )
+    if measure == "RR":
+        allev = (a == n1) & (c == n2)
+        if (allev & keep).any():
+            notes.append(
+                f"{int((allev & keep).sum())} trial(s) with events in every participant left out"
+            )
+            keep &= ~allev
+    if not keep.any():
+        raise DesignError(
+            "no trial has an event: a trial sequential analysis of a risk ratio needs events",
+            code="invalid",
+            field="ai",
+        )
+    a, n1, c, n2 = a[keep], n1[keep], c[keep], n2[keep]
+    adj = (a == 0) | (c == 0) | (a == n1) | (c == n2)
+    if adj.any():
+        notes.append(
+            f"{int(adj.sum())} trial(s) with a zero cell: {zero:g} added to each event count and "
+            f"{2 * zero:g} to each arm (constant continuity correction)"
+        )
+    a, n1, c, n2 = _adjusted_counts(a, n1, c, n2, zero)
+    p1, p2 = a / n1, c / n2
+    if measure == "RR":
+        yi = np.log(p1 / p2)
+        vi = 1 / a - 1 / n1 + 1 / c - 1 / n2
+    else:
+        yi = p1 - p2
+        vi = p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2
+    return yi, vi, keep, notes
+
+
+def _adjusted_counts(
+    a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray, zero: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    adj = (a == 0) | (c == 0) | (a == n1) | (c == n2)
+    return (
+        np.where(adj, a + zero, a),
+        np.where(adj, n1 + 2 * zero, n1),
+        np.where(adj, c + zero, c),
+        np.where(adj, n2 + 2 * zero, n2),
+    )
+
+
+def mantel_haenszel(
+    a: np.ndarray, n1: np.ndarray, c: np.ndarray, n2: np.ndarray, measure: str = "RR"
+) -> tuple[float, float]:
+    """Mantel–Haenszel pooled log risk ratio or risk difference and its variance
+    (Greenland & Robins 1985), as R RTSA 0.2.2 and metafor ``rma.mh``."""
+    b, d = n1 - a, n2 - c
+    n = n1 + n2
+    if measure == "RR":
+        r = a * n2 / n
+        s_ = c * n1 / n
+        p = (n1 * n2 * (a + c) - a * c * n) / n**2
+        return float(math.log(r.sum() / s_.sum())), float(p.sum() / (r.sum() * s_.sum()))
+    w = n1 * n2 / n
+    rd = float((w * (a / n1 - c / n2)).sum() / w.sum())
+    var = float(((a * b * n2**3 + c * d * n1**3) / (n1 * n2 * n**2)).sum() / w.sum() ** 2)
+    return rd, var
+
+
+def tsa_binary(
+    ai: Any,
+    n1i: Any,
+    ci: Any,
+    n2i: Any,
+    years: Sequence[float] | np.ndarray | None = None,
+    *,
+    rrr: float = 0.2,
+    control_risk: float | None = None,
+    measure: str = "RR",
+    zero: float = 0.5,
+    double_zero: str = "exclude",
+    alpha: float = 0.05,
+    beta: float = 0.2,
+    model: str = "random",
+    adjustment: str = "diversity",
+    futility: bool = False,
+    benefit: str = "negative",
+    labels: Sequence[str] | None = None,
+    alpha_spending: str = "total",
+    weights: str = "IV",
+) -> TSAResult:
+    """Trial sequential analysis of a binary outcome from 2×2 counts per trial.
+
+    ``ai`` events among ``n1i`` intervention participants, ``ci`` among ``n2i`` controls. The
+    required information is the binary RIS for ``control_risk`` (default: the pooled risk of
+    the control arms analysed, ``Σci/Σn2i``) and the relative risk reduction ``rrr``;
+    accrued information is the participants of the trials analysed. ``benefit="negative"``:
+    fewer events with the intervention favour it (a harmful event such as a serious adverse
+    event). Zero events: see :func:`binary_effects`. ``weights="MH"``: the fixed-effect
+    cumulative estimates are Mantel–Haenszel (on the corrected counts, as RTSA); the random-
+    effects model is always inverse-variance DerSimonian–Laird.
+    """
+    if weights not in ("IV", "MH"):
+        raise DesignError(
+            f"weights {weights!r}: allowed 'IV' or 'MH'", code="not_allowed", field="weights"
+        )
+    yi, vi, keep, notes = binary_effects(ai, n1i, ci, n2i, measure, zero, double_zero)
+    counts = _adjusted_counts(
+        *(np.asarray(x, dtype=float).ravel()[keep] for x in (ai, n1i, ci, n2i)), zero
+    )
+
+    def mh(idx: np.ndarray) -> tuple[float, float]:
+        return mantel_haenszel(*(x[idx] for x in counts), measure=measure)
+
+    n1 = np.asarray(n1i, dtype=float).ravel()[keep]
+    n2 = np.asarray(n2i, dtype=float).ravel()[keep]
+    c = np.asarray(ci, dtype=float).ravel()[keep]
+    if control_risk is None:
+        control_risk = float(c.sum() / n2.sum())
+        notes.append(
+            f"control risk {control_risk:.2%} = control-arm events / participants of the trials "
+            f"analysed ({int(c.sum())}/{int(n2.sum())})"
+        )
+        if control_risk == 0:
+            raise DesignError(
+                "no control-arm event: give control_risk",
+                code="missing",
+                field="control_risk",
+            )
+    labs = None if labels is None else [str(x) for x, kk in zip(labels, keep, strict=True) if kk]
+    yrs = None if years is None else np.asarray(years, dtype=float).ravel()[keep]
+    res = tsa(
+        yi, vi, n1 + n2, yrs, control_risk=control_risk, rrr=rrr, alpha=alpha, beta=beta,
+        model=model, adjustment=adjustment, futility=futility, benefit=benefit, labels=labs,
+        alpha_spending=alpha_spending, _fixed_pool=mh if weights == "MH" else None,
+    )  # fmt: skip
+    return replace(res, measure=measure, notes=tuple(notes))

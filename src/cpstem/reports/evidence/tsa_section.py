@@ -7,10 +7,16 @@ Thorlund et al., User manual for Trial Sequential Analysis, Copenhagen Trial Uni
 a mean difference on GMFM-66 points the anticipated effect is the MCID, ``Settings.mcid``: no
 verified GMFM-66 MCID is bundled (``cpstem/outcomes/data/mcid.toml``), so without ``--mcid``
 no MD TSA is made.
+
+:func:`sae_tsa_section` is the TSA of serious adverse events (risk ratio, counts per trial;
+assumptions and their sources in ``cpstem/design/data/tsa_defaults.toml``).
 """
 
 from __future__ import annotations
 
+import math
+import tomllib
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -75,3 +81,92 @@ def tsa_section(
         "tsa_ci": [out.tsa_ci_lower, out.tsa_ci_upper],
     }
     return out
+
+
+def tsa_defaults() -> dict[str, Any]:
+    """``cpstem/design/data/tsa_defaults.toml``: the assumptions of the bundled TSAs."""
+    text = resources.files("cpstem.design").joinpath("data/tsa_defaults.toml").read_text()
+    return tomllib.loads(text)
+
+
+def sae_tsa_section(
+    w: ReportWriter,
+    rows: Any,
+    years: Any,
+    key: str = "sae",
+    title: str = "serious adverse events",
+    labels: Any = None,
+    rrr: float | None = None,
+    control_risk: float | None = None,
+) -> Any:
+    """TSA of serious adverse events: ``rows`` has ``events_cells``, ``n_cells``,
+    ``events_control``, ``n_control`` (one randomised trial each, in any order; ``years`` sorts
+    them). A paragraph, ``figures/<key>_tsa.png`` and ``results.json["tsa"][key]``. None when
+    no trial has an event (nothing to analyse)."""
+    from cpstem.design import DesignError, tsa_binary
+    from cpstem.plotting import save_figure
+
+    d = tsa_defaults()["sae"]
+    rrr = float(d["rrr"]) if rrr is None else rrr
+    try:
+        out = tsa_binary(
+            rows["events_cells"].to_numpy(float), rows["n_cells"].to_numpy(float),
+            rows["events_control"].to_numpy(float), rows["n_control"].to_numpy(float),
+            list(years), rrr=rrr, control_risk=control_risk, measure=d["measure"],
+            zero=float(d["zero"]), double_zero=d["double_zero"], alpha=float(d["alpha"]),
+            beta=float(d["beta"]), labels=None if labels is None else list(labels),
+        )  # fmt: skip
+    except DesignError as exc:
+        w.doc.add(Heading(f"Trial sequential analysis: {title}", 4))
+        w.doc.add(Para(f"No trial sequential analysis: {exc.message}.", "note"))
+        return None
+    info = out.information
+    w.doc.add(Heading(f"Trial sequential analysis: {title}", 4))
+    rr = math.exp(out.estimate)
+    w.doc.add(
+        Para(
+            f"Risk ratio (cells vs control), random-effects (DerSimonian-Laird) cumulative "
+            f"meta-analysis of {len(out.n)} randomised trials with events ({int(out.accrued[-1])} "
+            f"participants). Control risk {info.control_risk:.1%}, relative risk change "
+            f"{rrr:.0%} (either direction), two-sided alpha {out.alpha:g}, power "
+            f"{1 - out.beta:.0%}: required information size {math.ceil(info.ris)}, "
+            f"diversity-adjusted (D² = {out.heterogeneity.d2:.0%}) {math.ceil(info.required)} "
+            f"participants; Lan-DeMets O'Brien-Fleming boundaries. {'; '.join(out.notes)}. "
+            f"Risk ratio {rr:.2f}, TSA-adjusted CI {_exp_text(out.tsa_ci_lower)} to "
+            f"{_exp_text(out.tsa_ci_upper)}{_no_boundary(out)}. {out.verdict} "
+            f"Sources of the assumptions: {d['rrr_source']}; {d['control_risk_source']}; "
+            f"{d['zero_source']}."
+        )
+    )
+    w.figure(
+        f"{key}_tsa",
+        lambda path: save_figure(out.plot(), path),
+        f"Trial sequential analysis: {title}",
+    )
+    w.results.setdefault("tsa", {})[key] = {
+        "measure": "RR",
+        "rrr": rrr,
+        "control_risk": info.control_risk,
+        "required": float(info.required),
+        "accrued": float(out.accrued[-1]),
+        "status": out.status,
+        "more_needed": int(out.more_needed),
+        "verdict": out.verdict,
+        "notes": list(out.notes),
+        "tsa_ci_rr": [_exp(out.tsa_ci_lower), _exp(out.tsa_ci_upper)],
+    }
+    return out
+
+
+def _no_boundary(out: Any) -> str:
+    if math.isfinite(out.tsa_ci_lower):
+        return ""
+    return " (too little information for a monitoring boundary: no alpha spent yet)"
+
+
+def _exp(v: float) -> float:
+    return math.exp(v) if math.isfinite(v) else (0.0 if v < 0 else math.inf)
+
+
+def _exp_text(v: float) -> str:
+    return f"{math.exp(v):.2f}" if math.isfinite(v) else "not available"
