@@ -7,6 +7,7 @@
 # CompQuadForm package (only the CI of tau^2 differs, which is not compared).
 suppressPackageStartupMessages({
   library(RTSA)
+  library(rpact)
   library(jsonlite)
 })
 args <- commandArgs(trailingOnly = TRUE)
@@ -22,8 +23,18 @@ analysis_case <- function(id, outcome, mc, pC, fixed, beta = 0.1) {
   r <- x$results
   df <- r$results_df
   ma <- r$metaanalysis$synthesize
+  # the same boundaries by R rpact 3.3.4 from RTSA's own alpha spending (looks that spend
+  # nothing dropped): rpact's integration is the reference of cpstem.design (1e-6)
+  inf <- x$bounds$inf_frac
+  sp <- x$bounds$alpha_spend$as_cum
+  keep <- sp > 0
+  rp <- getDesignGroupSequential(
+    typeOfDesign = "asUser", sided = 2, alpha = 0.05, informationRates = inf[keep] / max(inf),
+    userAlphaSpending = 2 * sp[keep]
+  )
   list(
-    id = id, outcome = outcome, mc = mc, pC = pC, fixed = fixed, alpha = 0.05, beta = beta,
+    id = id, outcome = outcome,
+    rpact_info = num(inf[keep]), rpact_critical = num(rp$criticalValues), mc = mc, pC = pC, fixed = fixed, alpha = 0.05, beta = beta,
     RIS = num(r$RIS), HARIS = if (is.null(r$HARIS)) NULL else num(r$HARIS),
     tau2 = num(ma$U[1]), I2 = num(ma$U[3]), D2 = num(ma$U[4]),
     z_fixed = num(df$z_fixed), z_random = num(df$z_random),
