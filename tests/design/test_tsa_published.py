@@ -186,7 +186,7 @@ def test_perioxy_tsa_adjusted_ci_equals_rtsa():
     # RTSA's fixed-effect TSA CI combines the Mantel-Haenszel estimate with the inverse-variance
     # variance of the fixed-effect model (sdvalues_fixed = 1 / sum(1/vi)); cpstem uses the MH
     # variance with the MH estimate, so only that combination is checked here
-    yi, vi, _, _ = binary_effects(AI, N1, CI, N2, "RR")
+    _, vi, _, _ = binary_effects(AI, N1, CI, N2, "RR")
     v_iv = 1 / (1 / vi).sum()
     assert v_iv == pytest.approx(last["sdvalues_fixed"], rel=1e-8)
     mh = tsa_binary(
