@@ -239,8 +239,7 @@ def _read_trials(path: Path) -> dict[str, Any]:
         )
     if not out["years"]:
         raise InputFileError(f"{path.name}: no trials")
-    out["binary"] = binary is not None
-    return out
+    return {**out, "binary": binary is not None}
 
 
 def _bundled_trials(what: str, months: int) -> dict[str, Any]:

@@ -794,12 +794,11 @@ def tsa_binary(
             f"weights {weights!r}: allowed 'IV' or 'MH'", code="not_allowed", field="weights"
         )
     yi, vi, keep, notes = binary_effects(ai, n1i, ci, n2i, measure, zero, double_zero)
-    counts = _adjusted_counts(
-        *(np.asarray(x, dtype=float).ravel()[keep] for x in (ai, n1i, ci, n2i)), zero
-    )
+    a0, n10, c0, n20 = (np.asarray(x, dtype=float).ravel()[keep] for x in (ai, n1i, ci, n2i))
+    ca, cn1, cc, cn2 = _adjusted_counts(a0, n10, c0, n20, zero)
 
     def mh(idx: np.ndarray) -> tuple[float, float]:
-        return mantel_haenszel(*(x[idx] for x in counts), measure=measure)
+        return mantel_haenszel(ca[idx], cn1[idx], cc[idx], cn2[idx], measure)
 
     n1 = np.asarray(n1i, dtype=float).ravel()[keep]
     n2 = np.asarray(n2i, dtype=float).ravel()[keep]
