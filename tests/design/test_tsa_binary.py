@@ -219,3 +219,41 @@ def test_monitoring_boundaries_errors():
         monitoring_boundaries([0.5, 1], alpha_spending="both")
     assert e.value.field == "alpha_spending"
     assert np.isinf(monitoring_boundaries([0.001, 1.0])[0])
+
+
+def test_implied_sd_by_hand():
+    from cpstem.design import implied_sd
+
+    # trial 1: sd 8, 30 + 30 -> vi = 64 (2/30); trial 2: sd 10, 20 + 40 -> vi = 100 (1/20 + 1/40)
+    vi = [64 * (2 / 30), 100 * (1 / 20 + 1 / 40)]
+    got = implied_sd(vi, [30, 20], [30, 40])
+    assert got == pytest.approx(math.sqrt((58 * 64 + 58 * 100) / 116), rel=1e-12)
+    with pytest.raises(DesignError):
+        implied_sd([0.0], [10], [10])
+
+
+def test_md_tsa_section(tmp_path):
+    from cpstem.design import implied_sd
+    from cpstem.evidence import rma
+    from cpstem.reports.evidence.tsa_section import md_tsa_section
+    from cpstem.reports.evidence.writer import ReportWriter
+
+    rows = pd.DataFrame({"vi_md": [2.4, 1.4, 10.5], "n1i": [32, 59, 36], "n2i": [31, 31, 36]})
+    fit = rma([0.6, 2.0, 8.1], rows["vi_md"].tolist(), method="DL")
+    w = ReportWriter(tmp_path, "t")
+    assert (
+        md_tsa_section(w, "md12", "GMFM-66 at 12 months", fit, rows, [2017, 2022, 2021], None)
+        is None
+    )
+    assert "tsa" not in w.results
+    out = md_tsa_section(w, "md12", "GMFM-66 at 12 months", fit, rows, [2017, 2022, 2021], 3.0)
+    sd = implied_sd(rows["vi_md"], rows["n1i"], rows["n2i"])
+    assert w.results["tsa"]["md12"]["sd"] == pytest.approx(sd)
+    assert out.information.ris == pytest.approx(4 * ZZ * sd**2 / 9, rel=1e-12)
+
+
+def test_cli_bundled_md_implied_sd():
+    r = run("tsa", "--bundled", "md", "--months", "12", "--delta", "3")
+    assert r.exit_code == 0, r.output
+    assert "implied by the trials' variances" in r.stdout
+    assert "more participants are needed" in r.stdout or "established" in r.stdout

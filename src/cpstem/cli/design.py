@@ -286,7 +286,8 @@ def _bundled_trials(what: str, months: int) -> dict[str, Any]:
         "n": (rows["n1i"] + rows["n2i"]).astype(float).tolist(),
         "years": [float(year[t]) for t in rows["trial"]],
         "labels": list(rows["trial"]),
-        "sd1i": rows["sd1i"].astype(float).tolist() if "sd1i" in rows else None,
+        "n1i": rows["n1i"].astype(float).tolist(),
+        "n2i": rows["n2i"].astype(float).tolist(),
     }
 
 
@@ -395,10 +396,20 @@ def tsa_command(
         if bundled == "md" and delta is None:
             raise DesignError(
                 "--bundled md needs --delta (the GMFM-66 MCID in points: no verified value is "
-                "bundled, see cpstem/outcomes/data/mcid.toml) and --sd",
+                "bundled, see cpstem/outcomes/data/mcid.toml)",
                 code="missing",
                 field="delta",
             )
+        if bundled == "md" and sd is None:
+            from cpstem.design import implied_sd
+
+            sd = implied_sd(trials["vi"], trials["n1i"], trials["n2i"])
+            if not as_json:
+                console.print(
+                    f"SD {sd:.2f} GMFM-66 points: implied by the trials' variances "
+                    "(give --sd for another)",
+                    markup=False,
+                )
         res = tsa(
             trials["yi"], trials["vi"], trials["n"], trials["years"], labels=trials["labels"],
             delta=delta, sd=sd, control_risk=control_risk, rrr=rrr, alpha=alpha, beta=beta,

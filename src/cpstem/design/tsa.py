@@ -637,6 +637,24 @@ def _verdict(
     )
 
 
+def implied_sd(vi: Any, n1i: Any, n2i: Any) -> float:
+    """The outcome SD implied by mean-difference variances ``vi = sd²(1/n1 + 1/n2)`` (equal SDs
+    in both arms), pooled over trials with weights ``n1 + n2 − 2``: the SD for the required
+    information size of a mean difference when the trials' SDs are not at hand."""
+    v = np.asarray(vi, dtype=float).ravel()
+    n1 = np.asarray(n1i, dtype=float).ravel()
+    n2 = np.asarray(n2i, dtype=float).ravel()
+    if not (len(v) == len(n1) == len(n2)) or len(v) == 0 or np.any(v <= 0) or np.any(n1 < 1):
+        raise DesignError(
+            "vi, n1i, n2i: one positive variance and arm sizes per trial",
+            code="invalid",
+            field="vi",
+        )
+    sd2 = v / (1 / n1 + 1 / n2)
+    df = n1 + n2 - 2
+    return float(math.sqrt((df * sd2).sum() / df.sum()))
+
+
 def _counts(name: str, values: Any, k: int | None) -> np.ndarray:
     a = np.asarray(values, dtype=float).ravel()
     if (k is not None and len(a) != k) or len(a) == 0 or np.any(~np.isfinite(a)) or np.any(a < 0):

@@ -83,6 +83,37 @@ def tsa_section(
     return out
 
 
+def md_tsa_section(
+    w: ReportWriter,
+    key: str,
+    title: str,
+    res: Any,
+    rows: Any,
+    years: Any,
+    mcid: float | None,
+) -> Any:
+    """TSA of a mean difference on GMFM-66 points (the primary analysis): anticipated effect
+    the MCID given (``--mcid``; none is bundled, so without it a note and no TSA), SD implied
+    by the trials' variances (:func:`cpstem.design.implied_sd`). ``rows`` has ``vi_md``,
+    ``n1i``, ``n2i``."""
+    from cpstem.design import implied_sd
+
+    if mcid is None:
+        w.doc.add(
+            Para(
+                "No trial sequential analysis of the mean difference: it needs the GMFM-66 MCID "
+                "(--mcid); no verified value is bundled (cpstem/outcomes/data/mcid.toml).",
+                "note",
+            )
+        )
+        return None
+    sd = implied_sd(rows["vi_md"], rows["n1i"], rows["n2i"])
+    return tsa_section(
+        w, key, title, res, (rows["n1i"] + rows["n2i"]).to_numpy(float), years, "MD",
+        delta=mcid, sd=sd,
+    )  # fmt: skip
+
+
 def tsa_defaults() -> dict[str, Any]:
     """``cpstem/design/data/tsa_defaults.toml``: the assumptions of the bundled TSAs."""
     text = resources.files("cpstem.design").joinpath("data/tsa_defaults.toml").read_text()
