@@ -257,3 +257,17 @@ def test_cli_bundled_md_implied_sd():
     assert r.exit_code == 0, r.output
     assert "implied by the trials' variances" in r.stdout
     assert "more participants are needed" in r.stdout or "established" in r.stdout
+
+
+def test_binary_tsa_section_risk_difference(tmp_path):
+    from cpstem.reports.evidence.tsa_section import binary_tsa_section
+    from cpstem.reports.evidence.writer import ReportWriter
+
+    w = ReportWriter(tmp_path, "t")
+    out = binary_tsa_section(
+        w, [3, 1], [36, 45], [6, 0], [70, 49], [2013, 2012], key="rd", measure="RD"
+    )
+    data = w.results["tsa"]["rd"]
+    assert data["measure"] == "RD" and data["control_risk"] == pytest.approx(6 / 119)
+    assert out.labels == ("trial 2", "trial 1")  # sorted by year
+    assert out.estimates[-1] != 0 and data["tsa_ci"][0] <= out.estimate <= data["tsa_ci"][1]

@@ -134,37 +134,71 @@ def sae_tsa_section(
     ``events_control``, ``n_control`` (one randomised trial each, in any order; ``years`` sorts
     them). A paragraph, ``figures/<key>_tsa.png`` and ``results.json["tsa"][key]``. None when
     no trial has an event (nothing to analyse)."""
+    return binary_tsa_section(
+        w, rows["events_cells"], rows["n_cells"], rows["events_control"], rows["n_control"],
+        years, key=key, title=title, labels=labels, rrr=rrr, control_risk=control_risk,
+        what="cells vs control",
+    )  # fmt: skip
+
+
+def binary_tsa_section(
+    w: ReportWriter,
+    ai: Any,
+    n1i: Any,
+    ci: Any,
+    n2i: Any,
+    years: Any,
+    key: str = "main",
+    title: str = "binary outcome",
+    labels: Any = None,
+    measure: str | None = None,
+    rrr: float | None = None,
+    control_risk: float | None = None,
+    what: str = "intervention vs control",
+) -> Any:
+    """TSA of a binary outcome from 2x2 counts (``measure`` RR or RD; default and the other
+    assumptions from ``tsa_defaults.toml`` [sae]): a paragraph, the plot and
+    ``results.json["tsa"][key]``; a note and None when it cannot be made."""
     from cpstem.design import DesignError, tsa_binary
     from cpstem.plotting import save_figure
 
     d = tsa_defaults()["sae"]
     rrr = float(d["rrr"]) if rrr is None else rrr
+    measure = d["measure"] if measure is None else measure
+    w.doc.add(Heading(f"Trial sequential analysis: {title}", 4))
     try:
         out = tsa_binary(
-            rows["events_cells"].to_numpy(float), rows["n_cells"].to_numpy(float),
-            rows["events_control"].to_numpy(float), rows["n_control"].to_numpy(float),
-            list(years), rrr=rrr, control_risk=control_risk, measure=d["measure"],
-            zero=float(d["zero"]), double_zero=d["double_zero"], alpha=float(d["alpha"]),
-            beta=float(d["beta"]), labels=None if labels is None else list(labels),
+            np.asarray(ai, float), np.asarray(n1i, float), np.asarray(ci, float),
+            np.asarray(n2i, float), list(years), rrr=rrr, control_risk=control_risk,
+            measure=measure, zero=float(d["zero"]), double_zero=d["double_zero"],
+            alpha=float(d["alpha"]), beta=float(d["beta"]),
+            labels=None if labels is None else list(labels),
         )  # fmt: skip
     except DesignError as exc:
-        w.doc.add(Heading(f"Trial sequential analysis: {title}", 4))
         w.doc.add(Para(f"No trial sequential analysis: {exc.message}.", "note"))
         return None
     info = out.information
-    w.doc.add(Heading(f"Trial sequential analysis: {title}", 4))
-    rr = math.exp(out.estimate)
+    if measure == "RR":
+        effect = (
+            f"Risk ratio {math.exp(out.estimate):.2f}, TSA-adjusted CI "
+            f"{_exp_text(out.tsa_ci_lower)} to {_exp_text(out.tsa_ci_upper)}"
+        )
+        name = "Risk ratio"
+    else:
+        effect = (
+            f"Risk difference {out.estimate:.3f}, TSA-adjusted CI "
+            f"{_num_text(out.tsa_ci_lower)} to {_num_text(out.tsa_ci_upper)}"
+        )
+        name = "Risk difference"
     w.doc.add(
         Para(
-            f"Risk ratio (cells vs control), random-effects (DerSimonian-Laird) cumulative "
-            f"meta-analysis of {len(out.n)} randomised trials with events ({int(out.accrued[-1])} "
-            f"participants). Control risk {info.control_risk:.1%}, relative risk change "
-            f"{rrr:.0%} (either direction), two-sided alpha {out.alpha:g}, power "
-            f"{1 - out.beta:.0%}: required information size {math.ceil(info.ris)}, "
-            f"diversity-adjusted (D² = {out.heterogeneity.d2:.0%}) {math.ceil(info.required)} "
-            f"participants; Lan-DeMets O'Brien-Fleming boundaries. {'; '.join(out.notes)}. "
-            f"Risk ratio {rr:.2f}, TSA-adjusted CI {_exp_text(out.tsa_ci_lower)} to "
-            f"{_exp_text(out.tsa_ci_upper)}{_no_boundary(out)}. {out.verdict} "
+            f"{name} ({what}), random-effects (DerSimonian-Laird) cumulative meta-analysis of "
+            f"{len(out.n)} trials with events ({int(out.accrued[-1])} participants). Control "
+            f"risk {info.control_risk:.1%}, relative risk change {rrr:.0%} (either direction), "
+            f"two-sided alpha {out.alpha:g}, power {1 - out.beta:.0%}: required information "
+            f"size {math.ceil(info.ris)}, diversity-adjusted (D² = {out.heterogeneity.d2:.0%}) "
+            f"{math.ceil(info.required)} participants; Lan-DeMets O'Brien-Fleming boundaries. "
+            f"{'; '.join(out.notes)}. {effect}{_no_boundary(out)}. {out.verdict} "
             f"Sources of the assumptions: {d['rrr_source']}; {d['control_risk_source']}; "
             f"{d['zero_source']}."
         )
@@ -174,8 +208,13 @@ def sae_tsa_section(
         lambda path: save_figure(out.plot(), path),
         f"Trial sequential analysis: {title}",
     )
+    tsa_ci = (
+        [_exp(out.tsa_ci_lower), _exp(out.tsa_ci_upper)]
+        if measure == "RR"
+        else [out.tsa_ci_lower, out.tsa_ci_upper]
+    )
     w.results.setdefault("tsa", {})[key] = {
-        "measure": "RR",
+        "measure": measure,
         "rrr": rrr,
         "control_risk": info.control_risk,
         "required": float(info.required),
@@ -184,9 +223,13 @@ def sae_tsa_section(
         "more_needed": int(out.more_needed),
         "verdict": out.verdict,
         "notes": list(out.notes),
-        "tsa_ci_rr": [_exp(out.tsa_ci_lower), _exp(out.tsa_ci_upper)],
+        "tsa_ci": tsa_ci,
     }
     return out
+
+
+def _num_text(v: float) -> str:
+    return f"{v:.3f}" if math.isfinite(v) else "not available"
 
 
 def _no_boundary(out: Any) -> str:
