@@ -193,7 +193,7 @@ def binary_tsa_section(
     w.doc.add(
         Para(
             f"{name} ({what}), random-effects (DerSimonian-Laird) cumulative meta-analysis of "
-            f"{len(out.n)} trials with events ({int(out.accrued[-1])} participants). Control "
+            f"{_trials(len(out.n))} with events ({int(out.accrued[-1])} participants). Control "
             f"risk {info.control_risk:.1%}, relative risk change {rrr:.0%} (either direction), "
             f"two-sided alpha {out.alpha:g}, power {1 - out.beta:.0%}: required information "
             f"size {math.ceil(info.ris)}, diversity-adjusted (D² = {out.heterogeneity.d2:.0%}) "
@@ -226,6 +226,10 @@ def binary_tsa_section(
         "tsa_ci": tsa_ci,
     }
     return out
+
+
+def _trials(k: int) -> str:
+    return f"{k} trial" if k == 1 else f"{k} trials"
 
 
 def _num_text(v: float) -> str:
