@@ -312,7 +312,8 @@ class TSAResult(Result):
         lines = [
             "Trial sequential analysis",
             f"  {self.information.summary()}",
-            f"  accrued {int(self.accrued[-1])} participants in {len(self.n)} trials "
+            f"  accrued {int(self.accrued[-1])} participants in {len(self.n)} "
+            f"trial{'s' if len(self.n) != 1 else ''} "
             f"({self.fraction[-1]:.1%} of the required information); {self.model}-effects model, "
             f"D2 = {self.heterogeneity.d2:.0%}, I2 = {self.heterogeneity.i2:.0%}",
             f"  cumulative Z = {self.z[-1]:.3f}; monitoring boundary ±{_fmt(self.upper[-1])}; "
