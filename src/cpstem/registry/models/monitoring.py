@@ -165,7 +165,9 @@ class Verification(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["kind", "record_id"], name="one_verification_per_record")
+            models.UniqueConstraint(
+                fields=["kind", "record_id"], name="one_verification_per_record"
+            )
         ]
 
     def __str__(self) -> str:

@@ -134,8 +134,7 @@ def record_panel(request: HttpRequest, patient: Patient, kind: str, record: mode
             "sdv": verification.status(kind, record),
             "can_monitor": access.can_monitor(user),
             "version": getattr(record, "version", None),
-            "new_url": reverse("query_new")
-            + f"?patient={patient.pk}&kind={kind}&rid={record.pk}",
+            "new_url": reverse("query_new") + f"?patient={patient.pk}&kind={kind}&rid={record.pk}",
         }
     }
 
