@@ -269,7 +269,7 @@ def test_web_refuses_control_characters_and_overlong_text(web, patient, ae):
     r = m.post("/queries/new/", base | {"field": "no_such_field", "message": "x"})
     assert r.status_code == 422
     assert m.get(f"/queries/new/?patient={patient.pk}&kind=ae&rid=1e99").status_code == 404
-    assert m.get(f"/queries/new/?patient=99999999999999999999&kind=ae&rid=1").status_code == 404
+    assert m.get("/queries/new/?patient=99999999999999999999&kind=ae&rid=1").status_code == 404
     assert not Query.objects.exists()
 
 

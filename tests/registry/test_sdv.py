@@ -69,7 +69,11 @@ def _records(patient: Patient) -> dict[str, object]:
         ),
         "ae": write.save(
             AdverseEvent(
-                patient=patient, date=date(2024, 5, 2), term="fever", grade=1, relatedness="possible"
+                patient=patient,
+                date=date(2024, 5, 2),
+                term="fever",
+                grade=1,
+                relatedness="possible",
             )
         ),
     }
@@ -117,9 +121,9 @@ def test_verify_any_record_then_a_change_clears_it(web, people, patient, kind):
     v = Verification.objects.get(kind=kind, record_id=obj.pk)
     assert v.cleared_at is not None
     assert list(
-        Verification.history.filter(id=v.pk).order_by("history_id").values_list(
-            "history_change_reason", flat=True
-        )
+        Verification.history.filter(id=v.pk)
+        .order_by("history_id")
+        .values_list("history_change_reason", flat=True)
     ) == [
         "source data verified (version 1)",
         "verification cleared: record changed (now version 2)",
@@ -194,7 +198,9 @@ def test_progress_per_site_and_kind_counted_by_hand(web, api, people, patient, s
         Patient(site=sites[1], study_id="KRK-001", birth_date=date(2018, 1, 5), sex="M")
     )
     verification.verify(admin, other, "patient", other.pk)
-    rows = {(r.site, r.kind): (r.verified, r.total, r.percent) for r in verification.progress(admin)}
+    rows = {
+        (r.site, r.kind): (r.verified, r.total, r.percent) for r in verification.progress(admin)
+    }
     assert rows[("LUB", "all")] == (3, 9, 33.3)
     assert rows[("LUB", "patient")] == (1, 1, 100.0)
     assert rows[("LUB", "ae")] == (1, 1, 100.0)
