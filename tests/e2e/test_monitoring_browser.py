@@ -108,4 +108,6 @@ def test_monitor_queries_a_field_clinician_corrects_and_answers_monitor_closes(
     assert "verified version 2 by moni" in moni.inner_text("#sdv-status")
     moni.goto(moni.url.split("/patients/")[0] + "/sdv/")
     lub = moni.locator("table[data-site=LUB]")
-    assert re.search(r"Adverse event\s+1\s+1\s+100\.0", lub.locator("tr[data-kind=ae]").inner_text())
+    assert re.search(
+        r"Adverse event\s+1\s+1\s+100\.0", lub.locator("tr[data-kind=ae]").inner_text()
+    )
