@@ -404,3 +404,11 @@ def test_api_refuses_hostile_input(api, patient, ae, people):
     assert r.status_code == 201 and r["Content-Type"].startswith("application/json")
     assert r.json()["messages"][0]["text"] == evil  # JSON: stored and returned as text
     assert Query.objects.count() == 2
+
+
+def test_query_states_are_in_the_patients_audit_trail(web, people, patient, ae):
+    q = queries.open_query(people["monitor"], patient, "ae", ae.pk, "grade", ASK)
+    queries.answer(people["clin"], q, "done")
+    page = web("monitor").get(f"/patients/{patient.pk}/history/").content.decode()
+    assert "query opened" in page and "query answered" in page
+    assert "state: open → answered" in page
