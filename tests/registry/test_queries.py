@@ -14,7 +14,7 @@ import pytest
 from django.core.exceptions import PermissionDenied
 
 from cpstem.registry.errors import FieldErrors
-from cpstem.registry.models import AdverseEvent, Patient, Query, QueryMessage
+from cpstem.registry.models import AdverseEvent, GMFM88Assessment, Patient, Query, QueryMessage
 from cpstem.registry.services import queries, write
 
 pytestmark = pytest.mark.django_db
@@ -412,3 +412,14 @@ def test_query_states_are_in_the_patients_audit_trail(web, people, patient, ae):
     page = web("monitor").get(f"/patients/{patient.pk}/history/").content.decode()
     assert "query opened" in page and "query answered" in page
     assert "state: open → answered" in page
+
+
+def test_gmfm88_sheet_page_shows_its_queries(web, people, patient):
+    sheet = write.save(GMFM88Assessment(patient=patient, date=date(2024, 5, 1), items={"1": 3}))
+    q = queries.open_query(people["monitor"], patient, "gmfm88", sheet.pk, "notes", "Notes?")
+    q2 = queries.open_query(people["monitor"], patient, "gmfm88", sheet.pk, "items", "Item 1?")
+    page = web("clin").get(f"/patients/{patient.pk}/gmfm88/{sheet.pk}/").content.decode()
+    row = page.split('data-field="notes"')[1].split("</tr>")[0]
+    assert f"Query #{q.pk} open" in row
+    panel = page.split('id="record-queries"')[1].split("</ul>")[0]
+    assert f"Query #{q.pk}" in panel and f"Query #{q2.pk}" in panel

@@ -141,6 +141,9 @@ def gmfm88_detail(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     ]
     gmfm66 = GMFM66Assessment.objects.filter(sheet=sheet).first()
     birth = patient.birth_date
+    sheet_ctx = details.sheet_context(sheet, proj, birth)
+    panel = monitoring.record_panel(request, patient, "gmfm88", sheet)
+    sheet_ctx["sheet_rows"] = monitoring.with_field_queries(sheet_ctx["sheet_rows"], panel)
     return render(
         request,
         "registry/gmfm88_detail.html",
@@ -150,7 +153,7 @@ def gmfm88_detail(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
             "result": result,
             "dims": dims,
             "gmfm66": None if gmfm66 is None else proj.record(gmfm66, birth),
-            **details.sheet_context(sheet, proj, birth),
-            **monitoring.record_panel(request, patient, "gmfm88", sheet),
+            **sheet_ctx,
+            **panel,
         },
     )
