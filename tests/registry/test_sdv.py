@@ -268,3 +268,25 @@ def test_api_verifications(api, people, patient, sites):
         r = m.post("/verifications", bad)
         assert r.status_code == 422, (bad, r.status_code)
     assert Verification.objects.count() == 2
+
+
+def test_api_lists_a_patients_verifications_with_their_validity(api, people, patient):
+    rec = _records(patient)
+    for kind in ("ae", "lab", "patient"):
+        verification.verify(people["monitor"], patient, kind, rec[kind].pk)
+    rec["lab"].value = 3.3
+    write.save(rec["lab"], reason="value per the lab report")
+    r = api("clin").get(f"/verifications?patient={patient.pk}")
+    assert r.status_code == 200
+    got = [(x["kind"], x["record_id"], x["version"], x["current"]) for x in r.json()]
+    assert got == [
+        ("ae", rec["ae"].pk, 1, True),
+        ("lab", rec["lab"].pk, 1, False),
+        ("patient", patient.pk, 1, True),
+    ]
+    r = api("monitor").get(f"/verifications?patient={patient.pk}&kind=lab")
+    assert [x["kind"] for x in r.json()] == ["lab"]
+    assert api("monitor").get(f"/verifications?patient={patient.pk}&kind=x").status_code == 422
+    assert api("researcher").get(f"/verifications?patient={patient.pk}").status_code == 403
+    assert api("clin_b").get(f"/verifications?patient={patient.pk}").status_code == 404
+    assert api("clin").get("/verifications").status_code == 422

@@ -95,6 +95,14 @@ class VerificationOut(Schema):
     version: int = Field(..., description="the record's version that was verified")
     verified_by: str
     verified_at: dt.datetime
+    current: bool = Field(
+        True, description="still valid: not cleared, and the record is still at that version"
+    )
+
+
+class VerificationFilter(Schema):
+    patient: int = Field(..., description="a patient's id", **KEY)
+    kind: str = Field("", description=KINDS_DOC + " (empty: all)")
 
 
 class ProgressOut(Schema):
@@ -227,8 +235,9 @@ def _record_patient(request: HttpRequest, kind: str, record_id: int) -> Patient:
     return patient_for(request, row)
 
 
-def verification_out(v: Verification) -> dict[str, Any]:
+def verification_out(v: Verification, current: bool = True) -> dict[str, Any]:
     return {
+        "current": current,
         "kind": v.kind,
         "record_id": v.record_id,
         "patient_id": v.patient_id,
@@ -250,6 +259,32 @@ def verify_record(request: HttpRequest, payload: VerificationIn) -> Status:
     patient = _record_patient(request, payload.kind, payload.record_id)
     v = verification.verify(request.user, patient, payload.kind, payload.record_id)
     return Status(201, verification_out(v))
+
+
+@router.get(
+    "/verifications",
+    response=answers({200: list[VerificationOut]}, 403, 404),
+    tags=["monitoring"],
+)
+def list_verifications(
+    request: HttpRequest, filters: QueryParams[VerificationFilter]
+) -> list[dict[str, Any]]:
+    """The verifications of one patient's records (``current``: still valid), for the sites'
+    own staff."""
+    reject_unknown_query(request, {"patient", "kind"})
+    if not access.sees_monitoring(request.user):
+        access.require_monitor(request.user)  # 403 with the reason
+    patient = patient_for(request, filters.patient)
+    rows = Verification.objects.filter(patient=patient).select_related("verified_by")
+    if filters.kind:
+        rows = rows.filter(kind=queries.check_kind(filters.kind))
+    out = []
+    for v in rows.order_by("kind", "record_id"):
+        model = RECORD_MODELS[v.kind]
+        version = model._default_manager.filter(pk=v.record_id).values_list("version", flat=True)
+        now = version.first()
+        out.append(verification_out(v, v.cleared_at is None and now == v.version))
+    return out
 
 
 @router.get(
