@@ -5,7 +5,8 @@ valid and invalid input, in process (Django's WSGI handler on the test database)
 is sent by each role in turn. A response must not be a 5xx, must be documented (status code,
 content type, body schema), an invalid request must be refused, and the roles must hold: a
 monitor and a researcher never write, a researcher never gets a study ID or a calendar date, a
-clinician of another site gets nothing about the patient.
+clinician of another site gets nothing about the patient. Monitors write only the monitoring
+operations (queries, verifications); researchers get none of them.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from cpstem.registry.models import (
     GMFM66Assessment,
     GMFM88Assessment,
     LabValue,
+    Query,
+    QueryMessage,
     RehabEpisode,
     SpasticityAssessment,
 )
@@ -53,6 +56,15 @@ CHECKS = [
 ]
 ROLES = ("admin", "clin", "monitor", "researcher", "clin_b")
 EXAMPLES = 25  # per operation; x 5 roles
+
+#: The writes of a monitor (and an administrator): open, close, re-open a query; verify a record.
+MONITOR_WRITES = {
+    "/api/v1/queries",
+    "/api/v1/queries/{qid}/close",
+    "/api/v1/queries/{qid}/reopen",
+    "/api/v1/verifications",
+}
+MONITORING = ("/api/v1/queries", "/api/v1/verifications", "/api/v1/sdv")
 
 OPERATIONS = [
     (method.upper(), path)
@@ -82,15 +94,21 @@ def in_process():
 def _role_rules(role: str, case, response, patient) -> None:
     method, status, body = case.method.upper(), response.status_code, response.text
     where = f"{role}: {method} {case.formatted_path} -> {status}"
+    monitor_write = role == "monitor" and case.path in MONITOR_WRITES
     if role in ("monitor", "researcher") and method in ("POST", "PATCH", "DELETE"):
-        assert status not in (200, 201, 204), f"read-only role wrote ({where})"
+        assert monitor_write or status not in (200, 201, 204), f"read-only role wrote ({where})"
+    if role == "researcher" and case.path.startswith(MONITORING):
+        assert status not in (200, 201, 204), f"a researcher reached monitoring ({where})"
+    if role == "clin_b" and case.path.startswith(MONITORING) and status in (200, 201):
+        assert f'"patient_id":{patient.pk}' not in body.replace(" ", ""), where
+        assert f'"record_id":{patient.pk}' not in body.replace(" ", ""), where
     if role == "researcher" and status == 200:
         assert patient.study_id not in body, where
         assert patient.birth_date.isoformat() not in body, where
         assert '"date"' not in body, where
         if case.path == "/api/v1/patients":
             assert all(p["study_id"] is None for p in json.loads(body)["items"]), where
-    if role == "clin_b" and "pk" in (case.path_parameters or {}):
+    if role == "clin_b" and {"pk", "qid"} & set(case.path_parameters or {}):
         assert status in (400, 401, 404, 422), f"another site's patient was reached ({where})"
 
 
@@ -130,6 +148,13 @@ def _one_of_each(patient) -> dict[type, object]:
     return {type(r): r for r in out}
 
 
+def _query(patient, user) -> Query:
+    """An open query on the patient's data, for the operations on one query."""
+    q = Query.objects.create(patient=patient, kind="patient", record_id=patient.pk, opened_by=user)
+    QueryMessage.objects.create(query=q, action="open", author=user, text="Birth date?")
+    return q
+
+
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_api_conforms_to_its_schema_for_every_role(in_process, people, patient, method, path):
     records = _one_of_each(patient)
@@ -138,6 +163,8 @@ def test_api_conforms_to_its_schema_for_every_role(in_process, people, patient, 
     params = {"pk": patient.pk} if "{pk}" in path else {}
     if (model := RECORD_PATHS.get(path.removeprefix("/api/v1"))) is not None:
         params["rid"] = records[model].pk  # a single-record operation on a real record
+    if "{qid}" in path:
+        params["qid"] = _query(patient, people["monitor"]).pk  # a real query of the patient
     fixed = {"path_parameters": params} if params else {}
     cases = st.one_of(
         operation.as_strategy(GenerationMode.POSITIVE, **fixed),

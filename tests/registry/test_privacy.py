@@ -452,7 +452,7 @@ def test_researcher_gets_every_api_read_and_sees_no_identifier_date_or_free_text
     answered = 0
     for path in gets:
         for rec in seeded.values():
-            values = {"pk": rec["patient"].pk} | {k: v.pk for k, v in rec.items()}
+            values = {"pk": rec["patient"].pk, "qid": 1} | {k: v.pk for k, v in rec.items()}
             model = RECORD_PATHS.get(path.removeprefix("/api/v1"))
             if model is not None:  # a single record: the seeded record of that kind
                 values["rid"] = next(v.pk for v in rec.values() if type(v) is model)

@@ -14,12 +14,16 @@ from django.http import HttpRequest
 from cpstem.registry.models.sites import AnyUser, Role, Site, role_of, site_of, visible_site_ids
 
 __all__ = [
+    "can_answer_queries",
+    "can_monitor",
     "can_write",
     "is_pseudonymised",
+    "require_monitor",
     "require_read",
     "require_write",
     "role_context",
     "role_of",
+    "sees_monitoring",
     "site_of",
     "visible_site_ids",
     "writable_site",
@@ -70,3 +74,27 @@ def role_context(request: HttpRequest) -> dict[str, Any]:
         "proj": privacy.project(user),
         "user_site": site_of(user) if role else None,
     }
+
+
+# --- monitoring (queries, source data verification) ---------------------------------------
+
+
+def can_monitor(user: AnyUser) -> bool:
+    """Open, close and re-open queries; mark records verified: monitors and administrators."""
+    return role_of(user) in (Role.ADMIN, Role.MONITOR)
+
+
+def require_monitor(user: AnyUser) -> None:
+    if not can_monitor(user):
+        raise PermissionDenied("only a monitor or an administrator may do this")
+
+
+def can_answer_queries(user: AnyUser) -> bool:
+    """Answer a query (and correct the record): the site's clinicians and administrators."""
+    return can_write(user)
+
+
+def sees_monitoring(user: AnyUser) -> bool:
+    """Queries and verification status: every role of the sites' own staff, not researchers
+    (the pseudonymised research view has no queries)."""
+    return role_of(user) in (Role.ADMIN, Role.CLINICIAN, Role.MONITOR)

@@ -7,6 +7,7 @@ from cpstem.registry.models.assessments import (
     LabValue,
     SpasticityAssessment,
 )
+from cpstem.registry.models.monitoring import Query, QueryMessage, Verification
 from cpstem.registry.models.patients import Classification, Patient
 from cpstem.registry.models.safety import AdverseEvent
 from cpstem.registry.models.schedule import FollowUpVisit
@@ -37,8 +38,11 @@ __all__ = [
     "LabValue",
     "Patient",
     "Profile",
+    "Query",
+    "QueryMessage",
     "RehabEpisode",
     "Role",
     "Site",
     "SpasticityAssessment",
+    "Verification",
 ]

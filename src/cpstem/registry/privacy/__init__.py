@@ -144,6 +144,16 @@ class Projection:
         return self.allows("audit_trail")
 
     @property
+    def may_see_queries(self) -> bool:
+        """Monitoring queries (the sites' own staff; not part of the research view)."""
+        return self.role in (Role.ADMIN, Role.CLINICIAN, Role.MONITOR)
+
+    @property
+    def may_monitor(self) -> bool:
+        """Open/close queries, source data verification and its progress."""
+        return self.role in (Role.ADMIN, Role.MONITOR)
+
+    @property
     def may_see_worklist(self) -> bool:
         return self.role is not None and self.allows("worklist")
 

@@ -47,8 +47,10 @@ from cpstem.registry.models import (
     GMFM88Assessment,
     LabValue,
     Patient,
+    Query,
     RehabEpisode,
     SpasticityAssessment,
+    Verification,
 )
 
 
@@ -203,6 +205,29 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "window_start": (T.DATE, "calendar date"),
         "window_end": (T.DATE, "calendar date"),
         "done_on": (T.DATE, "calendar date"),
+    },
+    # Monitoring (queries, source data verification): closed to researchers as a whole (the
+    # views and the API refuse them); the decisions hold should they ever be projected.
+    Query: {
+        "id": (T.KEY, "query number"),
+        "patient": (T.KEY, "the patient's random key"),
+        "kind": (T.SHOW, "coded record kind"),
+        "record_id": (T.KEY, "the record queried"),
+        "field": (T.HIDE, "text (a field name; researchers see no queries)"),
+        "state": (T.SHOW, "coded state"),
+        "opened_by": (T.HIDE, "a member of staff (the monitor)"),
+        "opened_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+        "updated_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+    },
+    Verification: {
+        "id": (T.KEY, "verification key"),
+        "patient": (T.KEY, "the patient's random key"),
+        "kind": (T.SHOW, "coded record kind"),
+        "record_id": (T.KEY, "the record verified"),
+        "version": (T.HIDE, "record keeping: how often the record was edited"),
+        "verified_by": (T.HIDE, "a member of staff (the monitor)"),
+        "verified_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+        "cleared_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
     },
 }
 

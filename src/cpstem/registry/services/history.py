@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from cpstem.registry.models import PATIENT_RECORDS, Patient
+from cpstem.registry.models import PATIENT_RECORDS, Patient, Query, Verification
+
+#: Monitoring of the patient's data, in the same trail: query states, source data verification.
+MONITORING = (Query, Verification)
 
 _KIND = {"+": "created", "~": "changed", "-": "deleted"}
 _HIDDEN = {"updated_at", "created_at", "items", "version"}
@@ -95,7 +98,7 @@ def patient_history(patient: Patient) -> list[Change]:
     entries = _entries(
         Patient, Patient.history.filter(id=patient.pk).select_related("history_user")
     )
-    for model in PATIENT_RECORDS:
+    for model in (*PATIENT_RECORDS, *MONITORING):
         entries += _entries(
             model, model.history.filter(patient_id=patient.pk).select_related("history_user")
         )

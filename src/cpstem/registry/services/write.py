@@ -30,7 +30,7 @@ from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.models import GMFM88Assessment, Patient
 from cpstem.registry.models.base import PatientRecord
 from cpstem.registry.models.patients import DUPLICATE_STUDY_ID, STUDY_ID_CONSTRAINT
-from cpstem.registry.services import changes
+from cpstem.registry.services import changes, queries, verification
 from cpstem.registry.services.derived import attach_gmfm66, item_map
 from cpstem.registry.services.schedule import refresh_many
 
@@ -105,6 +105,9 @@ def save(
             instance.save()
             if isinstance(instance, GMFM88Assessment):
                 attach_gmfm66(instance)
+            if updating:  # monitoring: a change clears the SDV mark, may answer a query
+                verification.record_changed(instance)
+                queries.link_correction(instance, reason)
     except IntegrityError as exc:
         raise constraint_error(exc) from None
     return instance
@@ -121,6 +124,7 @@ def delete(
         _lock_patient(instance)
         if changes.is_update(instance):
             changes.claim(instance, expected_version)
+        verification.record_changed(instance, deleted=True)  # before the key is gone
         changes.delete_with_dependants(instance, text)
 
 

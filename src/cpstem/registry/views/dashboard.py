@@ -12,9 +12,9 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
 from cpstem.outcomes.cohort import change_table, summarise_change
-from cpstem.registry import exporter, privacy
+from cpstem.registry import access, exporter, privacy
 from cpstem.registry.cohort_forms import CohortFilterForm
-from cpstem.registry.services import analysis, cohort, cohort_ipd
+from cpstem.registry.services import analysis, cohort, cohort_ipd, queries
 from cpstem.registry.services.trajectory import curve_set
 
 #: At most this many children are listed as "left out" on the page (all are in the XLSX).
@@ -62,6 +62,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "ae": cohort.ae_by_product(patients),
             "gmfcs": cohort.gmfcs_distribution(patients),
             "curve_set": curve_set(),
+            "query_counts": queries.counts(queries.visible(request.user))
+            if access.sees_monitoring(request.user)
+            else None,
         },
     )
 

@@ -96,6 +96,7 @@ def last_change(obj: models.Model) -> dict[str, Any] | None:
 @login_required
 @never_cache
 def record_detail(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpResponse:
+    from cpstem.registry.views import monitoring
     from cpstem.registry.views.records import KINDS
 
     if kind not in KINDS:
@@ -107,6 +108,7 @@ def record_detail(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
     k = KINDS[kind]
     obj = get_object_or_404(k.model, pk=rid, patient=patient)
     shown = proj.record(obj, patient.birth_date)
+    panel = monitoring.record_panel(request, patient, kind, obj)
     return render(
         request,
         "registry/record_detail.html",
@@ -115,9 +117,10 @@ def record_detail(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
             "title": k.title,
             "kind": kind,
             "record": shown,
-            "rows": rows(obj, proj, patient.birth_date),
+            "rows": monitoring.with_field_queries(rows(obj, proj, patient.birth_date), panel),
             "last_change": last_change(obj) if proj.allows("audit_trail") else None,
             "can_edit": access.can_write(request.user),
+            **panel,
         },
     )
 

@@ -27,7 +27,7 @@ from cpstem.registry.models.base import PatientRecord
 from cpstem.registry.models.patients import LEVELS
 from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import history, trajectory, write
-from cpstem.registry.views import editing
+from cpstem.registry.views import editing, monitoring
 from cpstem.registry.views.common import visible_patient
 
 PAGE_SIZE = 50
@@ -248,6 +248,7 @@ def detail_context(request: HttpRequest, proj: privacy.Projection, p: Patient) -
         "classifications": [proj.record(c, birth) for c in p.classification_set.order_by("-date")],
         "can_edit": access.can_write(request.user),
         "curve_set": trajectory.curve_set(),
+        **monitoring.patient_panel(request, p),
     }
 
 
@@ -300,6 +301,7 @@ def patient_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         patient.site = access.writable_site(request.user, site_choice)
     form = PatientForm(request.POST or None, instance=patient)
     editing.prepare(form, patient)  # a saved patient: reason for change, version seen
+    query = monitoring.query_of_edit(request, form, "patient", patient) if pk else None
     conflict = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -309,6 +311,8 @@ def patient_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
         except FieldErrors as exc:  # refused inside the transaction (e.g. a double submit)
             form.add_record_errors(exc)
         else:
+            if query is not None:
+                return redirect("query", qid=query.pk)
             return redirect("registry:patient", pk=patient.pk)
     return render(
         request,

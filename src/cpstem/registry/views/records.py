@@ -25,7 +25,7 @@ from cpstem.registry.models import (
     SpasticityAssessment,
 )
 from cpstem.registry.services import write
-from cpstem.registry.views import deletion, details, editing
+from cpstem.registry.views import deletion, details, editing, monitoring
 from cpstem.registry.views.common import visible_patient
 
 
@@ -72,6 +72,7 @@ def record_edit(request: HttpRequest, pk: int, kind: str, rid: int | None = None
     )
     form = k.form(request.POST or None, instance=instance)
     editing.prepare(form, instance)  # a saved record: reason for change, version seen
+    query = monitoring.query_of_edit(request, form, kind, instance)  # reached from a query
     conflict = None
     if request.method == "POST" and form.is_valid():
         obj = form.instance
@@ -85,6 +86,8 @@ def record_edit(request: HttpRequest, pk: int, kind: str, rid: int | None = None
             form.add_record_errors(exc)
         else:
             messages.success(request, f"{k.title} saved.")
+            if query is not None:
+                return redirect("query", qid=query.pk)
             if kind == "gmfm88":
                 return redirect("registry:gmfm88", pk=patient.pk, rid=obj.pk)
             return redirect("registry:patient", pk=patient.pk)
@@ -138,6 +141,9 @@ def gmfm88_detail(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     ]
     gmfm66 = GMFM66Assessment.objects.filter(sheet=sheet).first()
     birth = patient.birth_date
+    sheet_ctx = details.sheet_context(sheet, proj, birth)
+    panel = monitoring.record_panel(request, patient, "gmfm88", sheet)
+    sheet_ctx["sheet_rows"] = monitoring.with_field_queries(sheet_ctx["sheet_rows"], panel)
     return render(
         request,
         "registry/gmfm88_detail.html",
@@ -147,6 +153,7 @@ def gmfm88_detail(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
             "result": result,
             "dims": dims,
             "gmfm66": None if gmfm66 is None else proj.record(gmfm66, birth),
-            **details.sheet_context(sheet, proj, birth),
+            **sheet_ctx,
+            **panel,
         },
     )
