@@ -137,12 +137,15 @@ def rma_batch(
     alpha = dist.alpha_from_level(level)
     ctrl = Control.of(control)
     try:
-        y = np.array(Y, dtype=float, ndmin=2)
-        v = np.array(V, dtype=float, ndmin=2)
+        # no copy of a float array: nothing below writes to y or v
+        y = np.asarray(Y, dtype=float)
+        v = np.asarray(V, dtype=float)
     except (TypeError, ValueError):
         raise EvidenceError(
             "Y and V must be numeric arrays (NaN for missing studies)", code="not_a_number"
         ) from None
+    if y.ndim < 2:
+        y, v = np.atleast_2d(y), np.atleast_2d(v)
     if y.ndim != 2 or y.shape != v.shape:
         raise EvidenceError(
             f"Y {y.shape} and V {v.shape} must be 2-D arrays of the same shape",
@@ -154,9 +157,10 @@ def rma_batch(
             "Y and V must be finite (use NaN for a missing study)", code="not_finite"
         )
     with np.errstate(invalid="ignore"):
-        neg = np.argwhere(v < 0)
-    if neg.size:
-        i, j = neg[0]
+        neg_any = bool((v < 0).any())
+    if neg_any:
+        with np.errstate(invalid="ignore"):
+            i, j = np.argwhere(v < 0)[0]
         raise EvidenceError(
             f"V[{i}, {j}] = {v[i, j]:g}: a sampling variance cannot be negative",
             code="out_of_range",
@@ -166,18 +170,22 @@ def rma_batch(
     mask = ~(np.isnan(y) | np.isnan(v))
     rows = Rows(y, v, mask)
     est = estimate(rows, method, ctrl)
-    out = finish(rows, est.tau2, method, test, alpha)
+    out = finish(rows, est.tau2, method, test, alpha, loglik=False)
     bad = est.status > 1
-    # every array below is new: sealed (read-only), the result keeps them without a copy
-    res = {key: sealed(np.where(bad, np.nan, val)) for key, val in out.items()}
+    if bad.any():
+        res = {key: np.where(bad, np.nan, val) for key, val in out.items()}
+        tau2, se_tau2 = np.where(bad, np.nan, est.tau2), np.where(bad, np.nan, est.se_tau2)
+    else:  # every row fitted: the arrays are kept as they are (each is new and unshared)
+        res, tau2, se_tau2 = dict(out), est.tau2, est.se_tau2
+    res = {key: sealed(val) for key, val in res.items()}
     return BatchResult(
         method=method,
         test=test,
         level=float(level),
         k=sealed(rows.k.copy()),
         estimate=res["beta"],
-        tau2=sealed(np.where(bad, np.nan, est.tau2)),
-        se_tau2=sealed(np.where(bad, np.nan, est.se_tau2)),
+        tau2=sealed(tau2),
+        se_tau2=sealed(se_tau2),
         status=sealed(est.status.copy()),
         **{name: res[name] for name in _FROM_INFERENCE},
     )

@@ -10,23 +10,40 @@ from __future__ import annotations
 import numpy as np
 
 from cpstem.evidence import dist
-from cpstem.evidence.estimators import LOG2PI, Rows, weights
+from cpstem.evidence.estimators import LOG2PI, Rows, rsum, weights
 
 MACHINE_EPS = float(np.finfo(float).eps)
 
 
 def finish(
-    r: Rows, tau2: np.ndarray, method: str, test: str, alpha: float, tau2_fixed: bool = False
+    r: Rows,
+    tau2: np.ndarray,
+    method: str,
+    test: str,
+    alpha: float,
+    tau2_fixed: bool = False,
+    loglik: bool = True,
 ) -> dict[str, np.ndarray]:
-    """All reported figures of the intercept-only model for each row."""
+    """All reported figures of the intercept-only model for each row.
+
+    ``loglik=False`` leaves out the log-likelihoods (``ll_ml``, ``ll_reml``; ``rss`` too unless
+    the test needs it), which ``rma_batch`` does not report.
+    """
     k = r.k.astype(float)
     knha = (test == "knha") & (r.k > 1)  # metafor switches to z when k = 1
     w = weights(r, tau2)
     with np.errstate(all="ignore"):
-        sw = w.sum(axis=1)
-        beta = (w * r.y).sum(axis=1) / sw
-        resid = np.where(r.m, r.y - beta[:, None], 0.0)
-        rss = (w * resid * resid).sum(axis=1)
+        sw = rsum(w)
+        beta = rsum(w * r.y) / sw
+        if loglik or knha.any():
+            resid = r.y - beta[:, None]
+            if not r.full:
+                resid = np.where(r.m, resid, 0.0)
+            wr = w * resid
+            wr *= resid
+            rss = rsum(wr)
+        else:
+            rss = np.full(k.size, np.nan)
         vb = 1.0 / sw
         s2w = np.where(knha, np.where(rss <= MACHINE_EPS, 0.0, rss / (k - 1.0)), 1.0)
         vb = s2w * vb
@@ -54,11 +71,9 @@ def finish(
         pi_upper = beta + crit * sdp
 
         # heterogeneity: Q with fixed-effect weights (centred y), metafor's I^2/H^2
-        w0 = weights(r, np.zeros(tau2.size))
-        sw0 = w0.sum(axis=1)
-        ybar0 = (w0 * r.ymc).sum(axis=1) / sw0
-        q = np.maximum(0.0, (w0 * (r.ymc - ybar0[:, None]) ** 2).sum(axis=1))
-        trp = sw0 - (w0 * w0).sum(axis=1) / sw0
+        fx = r.fixed()
+        q = np.maximum(0.0, fx.q)
+        trp = fx.trp
         dfq = k - 1.0
         q_pval = dist.chisq_sf(q, dfq)
         vt = dfq / trp
@@ -70,20 +85,23 @@ def finish(
             i2 = 100.0 * tau2 / (vt + tau2)
             h2 = tau2 / vt + 1.0
         single = r.k <= 1
-        q = np.where(single, 0.0, q)
-        q_pval = np.where(single, 1.0, q_pval)
-        i2 = np.where(single, 0.0, i2)
-        h2 = np.where(single, 1.0, h2)
-        vt = np.where(single, 0.0, vt)
+        if single.any():
+            q = np.where(single, 0.0, q)
+            q_pval = np.where(single, 1.0, q_pval)
+            i2 = np.where(single, 0.0, i2)
+            h2 = np.where(single, 1.0, h2)
+            vt = np.where(single, 0.0, vt)
         nonpos = ~r.allvipos
-        for arr in (q, q_pval, i2, h2, vt):
-            arr[nonpos] = np.nan
+        if nonpos.any():
+            q, q_pval, i2, h2, vt = (np.where(nonpos, np.nan, a) for a in (q, q_pval, i2, h2, vt))
 
-        # log-likelihoods (metafor's fit.stats, REMLf = TRUE)
-        logv = np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0).sum(axis=1)
-        ll_ml = -0.5 * k * LOG2PI - 0.5 * logv - 0.5 * rss
-        ll_reml = -0.5 * (k - 1.0) * LOG2PI + 0.5 * np.log(k) - 0.5 * logv - 0.5 * np.log(sw)
-        ll_reml = ll_reml - 0.5 * rss
+        if loglik:  # metafor's fit.stats, REMLf = TRUE
+            logv = rsum(np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0))
+            ll_ml = -0.5 * k * LOG2PI - 0.5 * logv - 0.5 * rss
+            ll_reml = -0.5 * (k - 1.0) * LOG2PI + 0.5 * np.log(k) - 0.5 * logv - 0.5 * np.log(sw)
+            ll_reml = ll_reml - 0.5 * rss
+        else:
+            ll_ml = ll_reml = np.full(k.size, np.nan)
     return {
         "beta": beta,
         "se": se,
