@@ -16,8 +16,16 @@ import numpy as np
 
 from cpstem.evidence import dist
 from cpstem.evidence.errors import EvidenceError
-from cpstem.evidence.estimators import STATUS_TEXT, Control, Rows, estimate
-from cpstem.evidence.inference import finish
+from cpstem.evidence.estimators import (
+    STATUS_TEXT,
+    Control,
+    Rows,
+    Tau2Fit,
+    dot_rows,
+    estimate,
+    rsum,
+)
+from cpstem.evidence.inference import figures, finish
 from cpstem.evidence.rma import COEF_FIGURES, check_method_test
 from cpstem.results import Result, frame_of, sealed
 
@@ -168,9 +176,16 @@ def rma_batch(
             params={"row": int(i), "column": int(j), "value": float(v[i, j])},
         )
     mask = ~(np.isnan(y) | np.isnan(v))
-    rows = Rows(y, v, mask)
-    est = estimate(rows, method, ctrl)
-    out = finish(rows, est.tau2, method, test, alpha, loglik=False)
+    if method in CLOSED_FORM and y.shape[1] >= 2 and mask.all() and bool((v > 0).all()):
+        out, tau2_, se_tau2_ = _closed_form(y, v, method, test, alpha)
+        n = y.shape[0]
+        est = Tau2Fit(tau2_, se_tau2_, np.zeros(n, dtype=int), np.zeros(n, dtype=int))
+        rows_k = np.full(n, y.shape[1])
+    else:
+        rows = Rows(y, v, mask)
+        est = estimate(rows, method, ctrl)
+        out = finish(rows, est.tau2, method, test, alpha, loglik=False)
+        rows_k = rows.k
     bad = est.status > 1
     if bad.any():
         res = {key: np.where(bad, np.nan, val) for key, val in out.items()}
@@ -182,10 +197,91 @@ def rma_batch(
         method=method,
         test=test,
         level=float(level),
-        k=sealed(rows.k.copy()),
+        k=sealed(rows_k.copy()),
         estimate=res["beta"],
         tau2=sealed(tau2),
         se_tau2=sealed(se_tau2),
         status=sealed(est.status.copy()),
         **{name: res[name] for name in _FROM_INFERENCE},
     )
+
+
+#: Estimators with a closed form: complete rows with positive variances take the blocked path.
+CLOSED_FORM = frozenset({"FE", "DL", "HS", "HE"})
+#: Elements of the two work arrays of one block (256 KiB each: in cache, reused block by block).
+_BLOCK_ELEMENTS = 32_768
+
+
+def _closed_form(
+    y: np.ndarray, v: np.ndarray, method: str, test: str, alpha: float
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """FE/DL/HS/HE on complete rows (k >= 2, all variances > 0), block by block.
+
+    The same formulas as the general path (:mod:`cpstem.evidence.estimators` and
+    :func:`cpstem.evidence.inference.finish`), computed in blocks of rows in two reused work
+    arrays: no (n, k) temporary is allocated, so the cost is a few passes over ``y`` and ``v``
+    (large fresh arrays cost page faults, often more than the arithmetic). Returns the figures,
+    tau^2 and its standard error.
+    """
+    n, k = y.shape
+    knha = test == "knha"
+    df = float(k - 1)
+    block = max(1, _BLOCK_ELEMENTS // k)
+    work_w = np.empty((min(block, n), k))
+    work_e = np.empty((min(block, n), k))
+    q, trp, tau2, se_tau2, sw, beta = (np.empty(n) for _ in range(6))
+    rss = np.empty(n) if knha else np.full(n, np.nan)
+    for lo in range(0, n, block):
+        hi = min(lo + block, n)
+        yb, vb = y[lo:hi], v[lo:hi]
+        w, e = work_w[: hi - lo], work_e[: hi - lo]
+        # fixed-effect sums: w = 1 / v, Q, tr(P), tr(PP)
+        np.divide(1.0, vb, out=w)
+        s0 = rsum(w)
+        ybar0 = dot_rows(w, yb) / s0
+        np.subtract(yb, ybar0[:, None], out=e)
+        qb = dot_rows(w, e, e)
+        s2 = dot_rows(w, w)
+        tp = s0 - s2 / s0
+        q[lo:hi], trp[lo:hi] = qb, tp
+        if method == "FE":
+            t2 = np.zeros(hi - lo)
+            se_tau2[lo:hi] = np.nan
+        elif method == "HE":
+            np.subtract(yb, (rsum(yb) / k)[:, None], out=e)
+            sv = rsum(vb)
+            trpv = sv * (k - 1.0) / k
+            t2 = np.maximum(0.0, (dot_rows(e, e) - trpv) / df)
+            trpvpv = dot_rows(vb, vb) * (1.0 - 2.0 / k) + sv**2 / k**2
+            se_tau2[lo:hi] = np.sqrt(
+                1.0 / df**2 * (2.0 * trpvpv + 4.0 * t2 * trpv + 2.0 * t2**2 * df)
+            )
+        else:  # DL, HS
+            trpp = s2 - 2.0 * dot_rows(w, w, w) / s0 + (s2 / s0) ** 2
+            if method == "DL":
+                t2 = np.maximum(0.0, (qb - df) / tp)
+                scale = tp
+            else:
+                t2 = np.maximum(0.0, (qb - k) / s0)
+                scale = s0
+            se_tau2[lo:hi] = np.sqrt(
+                1.0 / scale**2 * (2.0 * df + 4.0 * t2 * tp + 2.0 * t2**2 * trpp)
+            )
+        tau2[lo:hi] = t2
+        if method == "FE":
+            sw[lo:hi], beta[lo:hi] = s0, ybar0
+            if knha:
+                rss[lo:hi] = qb
+            continue
+        # random-effects weights 1 / (v + tau2), estimate and residual sum of squares
+        np.add(vb, t2[:, None], out=w)
+        np.divide(1.0, w, out=w)
+        s = rsum(w)
+        b = dot_rows(w, yb) / s
+        sw[lo:hi], beta[lo:hi] = s, b
+        if knha:
+            np.subtract(yb, b[:, None], out=e)
+            rss[lo:hi] = dot_rows(w, e, e)
+    kk = np.full(n, k)
+    out = figures(kk, tau2, sw, beta, rss, q, trp, np.ones(n, dtype=bool), method, test, alpha)
+    return out, tau2, se_tau2

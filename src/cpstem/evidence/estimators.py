@@ -168,7 +168,7 @@ def weights(r: Rows, tau2: np.ndarray) -> np.ndarray:
         return w
 
 
-def _dot(*arrays: np.ndarray) -> np.ndarray:
+def dot_rows(*arrays: np.ndarray) -> np.ndarray:
     """Row sums of the elementwise product of 2-D arrays, without a temporary array."""
     spec = ",".join(["ij"] * len(arrays)) + "->i"
     return np.einsum(spec, *arrays)
@@ -180,12 +180,12 @@ def _wsums(w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
     Returns ``sw, ybar_w, y'Py, y'PPy, tr(P), tr(PP)``.
     """
     sw = rsum(w)
-    sw2 = _dot(w, w)
-    sw3 = _dot(w, w, w)
-    ybar = _dot(w, y) / sw
+    sw2 = dot_rows(w, w)
+    sw3 = dot_rows(w, w, w)
+    ybar = dot_rows(w, y) / sw
     e = y - ybar[:, None]
-    ypy = _dot(w, e, e)
-    yppy = _dot(w, w, e, e)
+    ypy = dot_rows(w, e, e)
+    yppy = dot_rows(w, w, e, e)
     trp = sw - sw2 / sw
     trpp = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
     return sw, ybar, ypy, yppy, trp, trpp

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from cpstem.evidence import dist
-from cpstem.evidence.estimators import LOG2PI, Rows, rsum, weights
+from cpstem.evidence.estimators import LOG2PI, Rows, dot_rows, rsum, weights
 
 MACHINE_EPS = float(np.finfo(float).eps)
 
@@ -34,16 +34,49 @@ def finish(
     w = weights(r, tau2)
     with np.errstate(all="ignore"):
         sw = rsum(w)
-        beta = rsum(w * r.y) / sw
+        beta = dot_rows(w, r.y) / sw
         if loglik or knha.any():
-            resid = r.y - beta[:, None]
-            if not r.full:
-                resid = np.where(r.m, resid, 0.0)
-            wr = w * resid
-            wr *= resid
-            rss = rsum(wr)
+            resid = r.y - beta[:, None]  # masked studies have w = 0
+            rss = dot_rows(w, resid, resid)
         else:
             rss = np.full(k.size, np.nan)
+        fx = r.fixed()
+        out = figures(r.k, tau2, sw, beta, rss, fx.q, fx.trp, r.allvipos, method, test, alpha)
+        if loglik:  # metafor's fit.stats, REMLf = TRUE
+            logv = rsum(np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0))
+            ll_ml = -0.5 * k * LOG2PI - 0.5 * logv - 0.5 * rss
+            ll_reml = -0.5 * (k - 1.0) * LOG2PI + 0.5 * np.log(k) - 0.5 * logv - 0.5 * np.log(sw)
+            ll_reml = ll_reml - 0.5 * rss
+        else:
+            ll_ml = ll_reml = np.full(k.size, np.nan)
+    out.update(ll_ml=ll_ml, ll_reml=ll_reml, rss=rss)
+    return out
+
+
+def _same(a: np.ndarray) -> bool:
+    """All values of ``a`` equal (and there is at least one)."""
+    return bool(a.size) and bool((a == a[0]).all())
+
+
+def figures(
+    kk: np.ndarray,
+    tau2: np.ndarray,
+    sw: np.ndarray,
+    beta: np.ndarray,
+    rss: np.ndarray,
+    q_raw: np.ndarray,
+    trp: np.ndarray,
+    allvipos: np.ndarray,
+    method: str,
+    test: str,
+    alpha: float,
+) -> dict[str, np.ndarray]:
+    """The per-row figures from the row sums: ``kk`` studies, the weights' sum ``sw`` and
+    estimate ``beta`` at ``tau2``, their weighted residual sum of squares ``rss`` (needed for
+    ``knha`` only), Cochran's ``q_raw`` and ``trp = tr(P)`` of the fixed-effect weights."""
+    k = kk.astype(float)
+    knha = (test == "knha") & (kk > 1)  # metafor switches to z when k = 1
+    with np.errstate(all="ignore"):
         vb = 1.0 / sw
         s2w = np.where(knha, np.where(rss <= MACHINE_EPS, 0.0, rss / (k - 1.0)), 1.0)
         vb = s2w * vb
@@ -56,7 +89,10 @@ def finish(
             crit = np.full(stat.shape, dist.crit_norm(alpha))
         elif knha.all():
             pval = dist.two_sided_p_t(stat, df)
-            crit = np.asarray(dist.crit_t(alpha, df))
+            if _same(df):  # one quantile for all rows
+                crit = np.full(df.shape, dist.crit_t(alpha, df[:1])[0])
+            else:
+                crit = np.asarray(dist.crit_t(alpha, df))
         else:
             pval = np.where(knha, dist.two_sided_p_t(stat, df), dist.two_sided_p_norm(stat))
             crit = np.where(knha, dist.crit_t(alpha, df), dist.crit_norm(alpha))
@@ -70,10 +106,8 @@ def finish(
         pi_lower = beta - crit * sdp
         pi_upper = beta + crit * sdp
 
-        # heterogeneity: Q with fixed-effect weights (centred y), metafor's I^2/H^2
-        fx = r.fixed()
-        q = np.maximum(0.0, fx.q)
-        trp = fx.trp
+        # heterogeneity: Q with fixed-effect weights, metafor's I^2/H^2
+        q = np.maximum(0.0, q_raw)
         dfq = k - 1.0
         q_pval = dist.chisq_sf(q, dfq)
         vt = dfq / trp
@@ -84,24 +118,16 @@ def finish(
         else:
             i2 = 100.0 * tau2 / (vt + tau2)
             h2 = tau2 / vt + 1.0
-        single = r.k <= 1
+        single = kk <= 1
         if single.any():
             q = np.where(single, 0.0, q)
             q_pval = np.where(single, 1.0, q_pval)
             i2 = np.where(single, 0.0, i2)
             h2 = np.where(single, 1.0, h2)
             vt = np.where(single, 0.0, vt)
-        nonpos = ~r.allvipos
+        nonpos = ~allvipos
         if nonpos.any():
             q, q_pval, i2, h2, vt = (np.where(nonpos, np.nan, a) for a in (q, q_pval, i2, h2, vt))
-
-        if loglik:  # metafor's fit.stats, REMLf = TRUE
-            logv = rsum(np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0))
-            ll_ml = -0.5 * k * LOG2PI - 0.5 * logv - 0.5 * rss
-            ll_reml = -0.5 * (k - 1.0) * LOG2PI + 0.5 * np.log(k) - 0.5 * logv - 0.5 * np.log(sw)
-            ll_reml = ll_reml - 0.5 * rss
-        else:
-            ll_ml = ll_reml = np.full(k.size, np.nan)
     return {
         "beta": beta,
         "se": se,
@@ -122,7 +148,4 @@ def finish(
         "i2": i2,
         "h2": h2,
         "vt": vt,
-        "ll_ml": ll_ml,
-        "ll_reml": ll_reml,
-        "rss": rss,
     }
