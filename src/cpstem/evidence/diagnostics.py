@@ -13,6 +13,8 @@
 from __future__ import annotations
 
 import contextlib
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -215,11 +217,30 @@ class Gosh(Result):
         return fig
 
 
-def gosh(res: RMAResult, subsets: int | None = None, max_k: int = 15, seed: int = 0) -> Gosh:
+#: Subsets fitted per ``rma_batch`` call when ``gosh`` reports progress.
+_GOSH_CHUNK = 4096
+
+
+def _concat(parts: list[Any]) -> Any:
+    """The per-row figures of several batch results, joined (only what ``gosh`` reads)."""
+    from types import SimpleNamespace
+
+    names = ("k", "estimate", "tau2", "i2", "h2", "q")
+    return SimpleNamespace(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
+
+
+def gosh(
+    res: RMAResult,
+    subsets: int | None = None,
+    max_k: int = 15,
+    seed: int = 0,
+    progress: Callable[[int, int], None] | None = None,
+) -> Gosh:
     """Fit ``res``'s model to subsets of its studies (metafor ``gosh``).
 
     All ``2^k - 1`` subsets when ``subsets`` is None or at least that many (``k <= max_k``);
-    otherwise ``subsets`` random ones (seeded).
+    otherwise ``subsets`` random ones (seeded). ``progress(done, total)``, if given, is called
+    as the subsets are fitted (in chunks of 4,096; without it, in one batch).
     """
     from cpstem.evidence.batch import rma_batch
 
@@ -246,7 +267,18 @@ def gosh(res: RMAResult, subsets: int | None = None, max_k: int = 15, seed: int 
     inc = ((codes[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)
     Y = np.where(inc, res.yi[None, :], np.nan)
     V = np.where(inc, res.vi[None, :], np.nan)
-    b = rma_batch(Y, V, method=res.method, test=res.test, level=res.level, control=res.control)
+    fit = functools.partial(
+        rma_batch, method=res.method, test=res.test, level=res.level, control=res.control
+    )
+    if progress is None:
+        b = fit(Y, V)
+    else:
+        parts = []
+        progress(0, len(codes))
+        for lo in range(0, len(codes), _GOSH_CHUNK):
+            parts.append(fit(Y[lo : lo + _GOSH_CHUNK], V[lo : lo + _GOSH_CHUNK]))
+            progress(min(lo + _GOSH_CHUNK, len(codes)), len(codes))
+        b = _concat(parts)
     i2, h2 = np.asarray(b.i2), np.asarray(b.h2)
     if res.method == "DL":
         # metafor's gosh() computes FE and DL fits by its own vectorised shortcut, with the

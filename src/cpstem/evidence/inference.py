@@ -90,7 +90,7 @@ def figures(
         elif knha.all():
             pval = dist.two_sided_p_t(stat, df)
             if _same(df):  # one quantile for all rows
-                crit = np.full(df.shape, dist.crit_t(alpha, df[:1])[0])
+                crit = np.full(df.shape, float(dist.crit_t(alpha, float(df[0]))))
             else:
                 crit = np.asarray(dist.crit_t(alpha, df))
         else:
