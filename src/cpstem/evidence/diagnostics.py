@@ -217,16 +217,41 @@ class Gosh(Result):
         return fig
 
 
-#: Subsets fitted per ``rma_batch`` call when ``gosh`` reports progress.
-_GOSH_CHUNK = 4096
+#: Subsets fitted per ``rma_batch`` call (progress is reported after each).
+_GOSH_CHUNK = 8192
 
 
-def _concat(parts: list[Any]) -> Any:
-    """The per-row figures of several batch results, joined (only what ``gosh`` reads)."""
+def _fit_by_size(
+    fit: Callable[[np.ndarray, np.ndarray], Any],
+    inc: np.ndarray,
+    yi: np.ndarray,
+    vi: np.ndarray,
+    progress: Callable[[int, int], None] | None,
+) -> Any:
+    """Fit every subset (row of ``inc``), grouped by its size: the subsets of ``j`` studies
+    become a complete ``(n_j, j)`` batch (no missing studies, so ``rma_batch`` takes its fast
+    paths). Returns the per-subset figures ``gosh`` reads, in the order of ``inc``."""
     from types import SimpleNamespace
 
     names = ("k", "estimate", "tau2", "i2", "h2", "q")
-    return SimpleNamespace(**{n: np.concatenate([getattr(p, n) for p in parts]) for n in names})
+    n = inc.shape[0]
+    out = {name: np.empty(n, dtype=int if name == "k" else float) for name in names}
+    sizes = inc.sum(axis=1)
+    done = 0
+    if progress is not None:
+        progress(0, n)
+    for j in np.unique(sizes):
+        rows = np.flatnonzero(sizes == j)
+        cols = np.nonzero(inc[rows])[1].reshape(rows.size, int(j))  # row-major: in order
+        for lo in range(0, rows.size, _GOSH_CHUNK):
+            part, idx = cols[lo : lo + _GOSH_CHUNK], rows[lo : lo + _GOSH_CHUNK]
+            b = fit(yi[part], vi[part])
+            for name in names:
+                out[name][idx] = getattr(b, name)
+            done += idx.size
+            if progress is not None:
+                progress(done, n)
+    return SimpleNamespace(**out)
 
 
 def gosh(
@@ -265,20 +290,10 @@ def gosh(
         rng = np.random.default_rng(seed)
         codes = np.unique(rng.integers(1, 2**k, size=int(subsets), dtype=np.int64))
     inc = ((codes[:, None] >> np.arange(k)[None, :]) & 1).astype(bool)
-    Y = np.where(inc, res.yi[None, :], np.nan)
-    V = np.where(inc, res.vi[None, :], np.nan)
     fit = functools.partial(
         rma_batch, method=res.method, test=res.test, level=res.level, control=res.control
     )
-    if progress is None:
-        b = fit(Y, V)
-    else:
-        parts = []
-        progress(0, len(codes))
-        for lo in range(0, len(codes), _GOSH_CHUNK):
-            parts.append(fit(Y[lo : lo + _GOSH_CHUNK], V[lo : lo + _GOSH_CHUNK]))
-            progress(min(lo + _GOSH_CHUNK, len(codes)), len(codes))
-        b = _concat(parts)
+    b = _fit_by_size(fit, inc, res.yi, res.vi, progress)
     i2, h2 = np.asarray(b.i2), np.asarray(b.h2)
     if res.method == "DL":
         # metafor's gosh() computes FE and DL fits by its own vectorised shortcut, with the
