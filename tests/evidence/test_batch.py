@@ -165,3 +165,27 @@ def test_chisq_series_equals_chdtrc():
         assert np.allclose(ours, ref, rtol=1e-12, atol=0), df
     # R 4.2.2: pchisq(30, 19, lower.tail = FALSE) = 0.05179845889
     assert chisq_sf(np.full(100, 30.0), 19.0)[0] == pytest.approx(0.05179845889, rel=1e-9)
+
+
+def test_t_test_p_values_on_first_use():
+    """With the knha test the p values are computed when first read, and are then the same
+    arrays (read-only) in the attributes, ``row``, ``to_frame`` and ``to_dict``."""
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    V = rng.uniform(0.01, 0.2, (50, 8))
+    Y = rng.normal(0.3, np.sqrt(V + 0.05))
+    b = rma_batch(Y, V, method="DL", test="knha")
+    assert b._pvalues.values is None  # nothing computed yet
+    # two-sided t test on k - 1 = 7 df: 2 * pt(-|t|, 7) (R), here via scipy's t distribution
+    expected = 2 * stats.t.sf(np.abs(b.stat), 7)
+    assert b.pval == pytest.approx(expected, rel=1e-12)
+    assert b.pval is b.pval and not b.pval.flags.writeable
+    assert np.array_equal(b.qm_pval, b.pval)
+    assert b.to_frame()["pval"].to_numpy() == pytest.approx(expected, rel=1e-12)
+    d = b.to_dict()
+    assert d["pval"] == pytest.approx(list(expected), rel=1e-12) and "_pvalues" not in d
+    assert b.row(3)["pval"] == pytest.approx(expected[3], rel=1e-12)
+    z = rma_batch(Y, V, method="DL")
+    assert z._pvalues.values is not None  # z tests: computed with the fit (cheap)
+    assert z.pval == pytest.approx(2 * stats.norm.sf(np.abs(z.stat)), rel=1e-12)

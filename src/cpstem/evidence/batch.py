@@ -9,7 +9,7 @@ the estimator needs positive ones) get NaN and a ``status`` code instead of an e
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -52,8 +52,27 @@ _PER_ROW = (
 #: The per-row figures the inference step returns under the same name (the rest are the
 #: estimator's ``tau2``/``se_tau2``/``status``, the counts ``k`` and ``estimate`` = ``beta``).
 _FROM_INFERENCE = tuple(
-    n for n in _PER_ROW if n not in ("k", "estimate", "tau2", "se_tau2", "status")
+    n
+    for n in _PER_ROW
+    if n not in ("k", "estimate", "tau2", "se_tau2", "status", "pval", "qm_pval")
 )
+
+
+class _PValues:
+    """``pval`` and ``qm_pval`` of a batch: given, or (t tests) computed on first use."""
+
+    __slots__ = ("values",)
+
+    def __init__(self, pval: np.ndarray | None = None, qm_pval: np.ndarray | None = None):
+        self.values = None if pval is None or qm_pval is None else (pval, qm_pval)
+
+    def get(self, res: BatchResult) -> tuple[np.ndarray, np.ndarray]:
+        if self.values is None:
+            with np.errstate(invalid="ignore"):
+                pval = np.asarray(dist.two_sided_p_t(res.stat, res.df), dtype=float)
+                qm_pval = np.where(np.isnan(res.qm), np.nan, pval)
+            self.values = (sealed(pval), sealed(qm_pval))
+        return self.values
 
 
 @dataclass(frozen=True)
@@ -72,7 +91,6 @@ class BatchResult(Result):
     estimate: np.ndarray
     se: np.ndarray
     stat: np.ndarray
-    pval: np.ndarray
     ci_lower: np.ndarray
     ci_upper: np.ndarray
     tau2: np.ndarray
@@ -82,11 +100,28 @@ class BatchResult(Result):
     q: np.ndarray
     q_pval: np.ndarray
     qm: np.ndarray
-    qm_pval: np.ndarray
     pi_lower: np.ndarray
     pi_upper: np.ndarray
     df: np.ndarray
     status: np.ndarray
+    _pvalues: _PValues = field(default_factory=_PValues, repr=False, compare=False)
+
+    _dict_properties = ("pval", "qm_pval")
+
+    @property
+    def pval(self) -> np.ndarray:
+        """Two-sided p value of the estimate (a t test's on first use: the slowest figure)."""
+        return self._pvalues.get(self)[0]
+
+    @property
+    def qm_pval(self) -> np.ndarray:
+        """p value of the omnibus test QM (equal to ``pval`` for one coefficient)."""
+        return self._pvalues.get(self)[1]
+
+    def _dict_items(self) -> dict[str, Any]:
+        out = super()._dict_items()
+        out.pop("_pvalues", None)
+        return out
 
     def __len__(self) -> int:
         return int(self.k.size)
@@ -184,15 +219,18 @@ def rma_batch(
     else:
         rows = Rows(y, v, mask)
         est = estimate(rows, method, ctrl)
-        out = finish(rows, est.tau2, method, test, alpha, loglik=False)
+        out = finish(rows, est.tau2, method, test, alpha, loglik=False, t_pvalues=False)
         rows_k = rows.k
     bad = est.status > 1
     if bad.any():
-        res = {key: np.where(bad, np.nan, val) for key, val in out.items()}
+        res = {key: None if val is None else np.where(bad, np.nan, val) for key, val in out.items()}
         tau2, se_tau2 = np.where(bad, np.nan, est.tau2), np.where(bad, np.nan, est.se_tau2)
     else:  # every row fitted: the arrays are kept as they are (each is new and unshared)
         res, tau2, se_tau2 = dict(out), est.tau2, est.se_tau2
+    pvalues = _PValues(res.pop("pval"), res.pop("qm_pval"))
     res = {key: sealed(val) for key, val in res.items()}
+    if pvalues.values is not None:
+        pvalues.values = (sealed(pvalues.values[0]), sealed(pvalues.values[1]))
     return BatchResult(
         method=method,
         test=test,
@@ -202,6 +240,7 @@ def rma_batch(
         tau2=sealed(tau2),
         se_tau2=sealed(se_tau2),
         status=sealed(est.status.copy()),
+        _pvalues=pvalues,
         **{name: res[name] for name in _FROM_INFERENCE},
     )
 
@@ -283,5 +322,6 @@ def _closed_form(
             np.subtract(yb, b[:, None], out=e)
             rss[lo:hi] = dot_rows(w, e, e)
     kk = np.full(n, k)
-    out = figures(kk, tau2, sw, beta, rss, q, trp, np.ones(n, dtype=bool), method, test, alpha)
+    allpos = np.ones(n, dtype=bool)
+    out = figures(kk, tau2, sw, beta, rss, q, trp, allpos, method, test, alpha, t_pvalues=False)
     return out, tau2, se_tau2

@@ -23,6 +23,7 @@ def finish(
     alpha: float,
     tau2_fixed: bool = False,
     loglik: bool = True,
+    t_pvalues: bool = True,
 ) -> dict[str, np.ndarray]:
     """All reported figures of the intercept-only model for each row.
 
@@ -41,7 +42,9 @@ def finish(
         else:
             rss = np.full(k.size, np.nan)
         fx = r.fixed()
-        out = figures(r.k, tau2, sw, beta, rss, fx.q, fx.trp, r.allvipos, method, test, alpha)
+        out = figures(
+            r.k, tau2, sw, beta, rss, fx.q, fx.trp, r.allvipos, method, test, alpha, t_pvalues
+        )
         if loglik:  # metafor's fit.stats, REMLf = TRUE
             logv = rsum(np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0))
             ll_ml = -0.5 * k * LOG2PI - 0.5 * logv - 0.5 * rss
@@ -70,10 +73,14 @@ def figures(
     method: str,
     test: str,
     alpha: float,
+    t_pvalues: bool = True,
 ) -> dict[str, np.ndarray]:
     """The per-row figures from the row sums: ``kk`` studies, the weights' sum ``sw`` and
     estimate ``beta`` at ``tau2``, their weighted residual sum of squares ``rss`` (needed for
-    ``knha`` only), Cochran's ``q_raw`` and ``trp = tr(P)`` of the fixed-effect weights."""
+    ``knha`` only), Cochran's ``q_raw`` and ``trp = tr(P)`` of the fixed-effect weights.
+
+    ``t_pvalues=False``: when every row has a t test (``knha``), ``pval`` and ``qm_pval`` are
+    left out (the t tail is the slowest figure; ``rma_batch`` computes them on first use)."""
     k = kk.astype(float)
     knha = (test == "knha") & (kk > 1)  # metafor switches to z when k = 1
     with np.errstate(all="ignore"):
@@ -83,12 +90,13 @@ def figures(
         se = np.sqrt(vb)
         stat = beta / se
         df = np.where(knha, k - 1.0, np.nan)
+        pval: dist.ArrayLike | None
         # compute only the distribution the rows use (z for all, t for all, or both)
         if not knha.any():
             pval = dist.two_sided_p_norm(stat)
             crit = np.full(stat.shape, dist.crit_norm(alpha))
         elif knha.all():
-            pval = dist.two_sided_p_t(stat, df)
+            pval = dist.two_sided_p_t(stat, df) if t_pvalues else None
             if _same(df):  # one quantile for all rows
                 crit = np.full(df.shape, float(dist.crit_t(alpha, float(df[0]))))
             else:
@@ -101,7 +109,7 @@ def figures(
         qm = np.where(vb > 0, beta**2 / vb, np.nan)  # metafor: chol() of vb fails -> NA
         # QM = stat^2 on 1 df: its chi-square (z) or F(1, df) (knha) p value is the two-sided
         # p value of stat
-        qm_pval = np.where(np.isnan(qm), np.nan, pval)
+        qm_pval = None if pval is None else np.where(np.isnan(qm), np.nan, pval)
         sdp = np.sqrt(vb + tau2)
         pi_lower = beta - crit * sdp
         pi_upper = beta + crit * sdp
