@@ -44,3 +44,24 @@ def test_gosh(c, tmp_path):
     ):
         close(ours, num(c[name])[order], f"gosh {name}", "diagnostics")
     g.plot(tmp_path / "gosh.png")
+
+
+def test_gosh_progress_reports_every_subset_and_changes_nothing():
+    """``gosh(progress=...)`` is told how many subsets are done (monotone, ending at 2^k - 1)
+    and gives the same fits as without it."""
+    rng = np.random.default_rng(4)
+    v = rng.uniform(0.01, 0.2, 13)
+    y = rng.normal(0.3, np.sqrt(v + 0.05))
+    fit = rma(y, v, method="REML")
+    calls: list[tuple[int, int]] = []
+    g = gosh(fit, progress=lambda done, total: calls.append((done, total)))
+    plain = gosh(fit)
+    assert calls[0] == (0, 2**13 - 1) and calls[-1] == (2**13 - 1, 2**13 - 1)
+    done = [d for d, _ in calls]
+    assert done == sorted(done)
+    assert np.array_equal(g.subset, plain.subset)
+    assert np.array_equal(g.tau2, plain.tau2) and np.array_equal(g.k, plain.k)
+    # the subset with every study is the model itself
+    full = int(np.flatnonzero(g.subset == 2**13 - 1)[0])
+    assert g.estimate[full] == pytest.approx(fit.estimate, rel=1e-10)
+    assert g.k[full] == 13

@@ -40,9 +40,50 @@ def crit_t(alpha: float, df: ArrayLike) -> ArrayLike:
     return q
 
 
+#: Largest df of the finite-series chi-square tail (more terms are slower than ``chdtrc``).
+_SERIES_MAX_DF = 60
+
+
 def chisq_sf(stat: ArrayLike, df: ArrayLike) -> ArrayLike:
-    """``pchisq(stat, df, lower.tail = FALSE)``."""
+    """``pchisq(stat, df, lower.tail = FALSE)``.
+
+    For many statistics on one small integer df (the Q tests of ``rma_batch``) the closed form
+    is used (Abramowitz & Stegun 26.4.4/26.4.5: a finite series of positive terms, ~10x faster
+    than ``chdtrc``, equal to it to rounding); otherwise ``scipy.special.chdtrc``.
+    """
+    x = np.asarray(stat, dtype=float)
+    d = np.asarray(df, dtype=float)
+    if x.ndim == 1 and x.size >= 64 and d.size:
+        d0 = float(d.flat[0])
+        small_int = 1 <= d0 <= _SERIES_MAX_DF and d0 == round(d0)
+        if small_int and (d.ndim == 0 or bool((d == d0).all())):
+            return _chisq_sf_int(x, int(d0))
     return special.chdtrc(df, stat)
+
+
+def _chisq_sf_int(x: np.ndarray, df: int) -> np.ndarray:
+    """Upper chi-square tail for integer ``df`` by the finite series (positive terms)."""
+    with np.errstate(all="ignore"):
+        half = 0.5 * x
+        if df % 2:  # odd: erfc(sqrt(x/2)) + sqrt(2x/pi) e^(-x/2) sum x^(j-1) / (1 3 ... (2j-1))
+            out = special.erfc(np.sqrt(half))
+            term = np.sqrt(x * (2.0 / np.pi)) * np.exp(-half)
+            acc = np.zeros_like(x)
+            for j in range(1, (df - 1) // 2 + 1):
+                acc += term
+                term = term * x / (2 * j + 1)
+            out += acc
+        else:  # even: e^(-x/2) sum_{j < df/2} (x/2)^j / j!
+            term = np.exp(-half)
+            out = np.zeros_like(x)
+            for j in range(df // 2):
+                out += term
+                term = term * half / (j + 1)
+    # far tails (the terms underflow), negative or NaN statistics: the library function
+    odd = ~(x < 600.0) | ~(x >= 0.0)
+    if odd.any():
+        out[odd] = special.chdtrc(float(df), x[odd])
+    return out
 
 
 def f_sf(stat: ArrayLike, df1: ArrayLike, df2: ArrayLike) -> ArrayLike:

@@ -82,43 +82,96 @@ class Control:
         return cls(**control)
 
 
+def rsum(a: np.ndarray) -> np.ndarray:
+    """Row sums of a 2-D array as a matrix-vector product (BLAS): for the short rows of a
+    meta-analysis (k studies) about 10x faster than ``a.sum(axis=1)``."""
+    return a @ np.ones(a.shape[1])
+
+
+@dataclass
+class FixedSums:
+    """Fixed-effect (``tau^2 = 0``) sums of each row, shared by the DL/HS estimators and the
+    heterogeneity statistics: ``sw = sum w``, ``q`` (Cochran's Q on the centred ``y``),
+    ``trp = tr(P)``, ``trpp = tr(PP)`` with ``w = 1 / v``."""
+
+    sw: np.ndarray
+    q: np.ndarray
+    trp: np.ndarray
+    trpp: np.ndarray
+
+
 @dataclass
 class Rows:
-    """Meta-analyses as rows: effect sizes ``y``, variances ``v``, mask ``m`` of studies."""
+    """Meta-analyses as rows: effect sizes ``y``, variances ``v``, mask ``m`` of studies.
+
+    ``ymc`` (``y`` centred on each row's mean) and the fixed-effect sums are computed on first
+    use: the closed-form estimators of complete rows need neither.
+    """
 
     y: np.ndarray
     v: np.ndarray
     m: np.ndarray
     k: np.ndarray = field(init=False)
-    ymc: np.ndarray = field(init=False)
     allvipos: np.ndarray = field(init=False)
     full: bool = field(init=False)  # no missing study in any row: the masks can be skipped
+    _ymc: np.ndarray | None = field(init=False, default=None, repr=False)
+    _fixed: FixedSums | None = field(init=False, default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.full = bool(self.m.all())
         if self.full:
             self.k = np.full(self.m.shape[0], self.m.shape[1])
-            self.ymc = self.y - self.y.mean(axis=1)[:, None]
-            self.allvipos = ~np.any(self.v <= 0.0, axis=1)
+            nonpos = self.v <= 0.0
+            self.allvipos = (
+                ~np.any(nonpos, axis=1) if nonpos.any() else np.ones(self.k.size, dtype=bool)
+            )
             return
         self.y = np.where(self.m, self.y, 0.0)
         self.v = np.where(self.m, self.v, 1.0)
         self.k = self.m.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = self.y.sum(axis=1) / self.k
-        self.ymc = np.where(self.m, self.y - mean[:, None], 0.0)
         self.allvipos = ~np.any(self.m & (self.v <= 0.0), axis=1)
+
+    @property
+    def ymc(self) -> np.ndarray:
+        """``y`` minus its row mean (0 for missing studies)."""
+        if self._ymc is None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = rsum(self.y) / self.k
+            ymc = self.y - mean[:, None]
+            self._ymc = ymc if self.full else np.where(self.m, ymc, 0.0)
+        return self._ymc
 
     def take(self, rows: np.ndarray) -> Rows:
         return Rows(self.y[rows], self.v[rows], self.m[rows])
+
+    def fixed(self) -> FixedSums:
+        """The fixed-effect sums (computed once per ``Rows``; on ``y`` itself: the sums of
+        residuals do not depend on a shift of ``y``)."""
+        if self._fixed is None:
+            with np.errstate(all="ignore"):
+                w = weights(self, np.zeros(self.k.size))
+                sw, _, q, _, trp, trpp = _wsums(w, self.y if self._ymc is None else self._ymc)
+            self._fixed = FixedSums(sw, q, trp, trpp)
+        return self._fixed
 
 
 def weights(r: Rows, tau2: np.ndarray) -> np.ndarray:
     """Inverse-variance weights ``1 / (v + tau2)``, 0 for missing studies."""
     with np.errstate(divide="ignore"):
-        if r.full:
-            return 1.0 / (r.v + tau2[:, None])
-        return np.where(r.m, 1.0 / (r.v + tau2[:, None]), 0.0)
+        if tau2.any():
+            w = np.add(r.v, tau2[:, None])
+            np.divide(1.0, w, out=w)
+        else:
+            w = np.divide(1.0, r.v)
+        if not r.full:
+            w[~r.m] = 0.0
+        return w
+
+
+def dot_rows(*arrays: np.ndarray) -> np.ndarray:
+    """Row sums of the elementwise product of 2-D arrays, without a temporary array."""
+    spec = ",".join(["ij"] * len(arrays)) + "->i"
+    return np.einsum(spec, *arrays)
 
 
 def _wsums(w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -126,15 +179,13 @@ def _wsums(w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
 
     Returns ``sw, ybar_w, y'Py, y'PPy, tr(P), tr(PP)``.
     """
-    sw = w.sum(axis=1)
-    w2 = w * w
-    sw2 = w2.sum(axis=1)
-    sw3 = (w2 * w).sum(axis=1)
-    ybar = (w * y).sum(axis=1) / sw
+    sw = rsum(w)
+    sw2 = dot_rows(w, w)
+    sw3 = dot_rows(w, w, w)
+    ybar = dot_rows(w, y) / sw
     e = y - ybar[:, None]
-    e2 = e * e
-    ypy = (w * e2).sum(axis=1)
-    yppy = (w2 * e2).sum(axis=1)
+    ypy = dot_rows(w, e, e)
+    yppy = dot_rows(w, w, e, e)
     trp = sw - sw2 / sw
     trpp = sw2 - 2.0 * sw3 / sw + (sw2 / sw) ** 2
     return sw, ybar, ypy, yppy, trp, trpp
@@ -142,29 +193,27 @@ def _wsums(w: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, ...]:
 
 def _pp_sum(w: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``sum_ij P_ij^2 a_i b_j`` for the intercept-only ``P`` with weights ``w``."""
-    sw = w.sum(axis=1)
+    sw = rsum(w)
     w2 = w * w
-    return (a * b * (w2 - 2.0 * w2 * w / sw[:, None])).sum(axis=1) + (w2 * a).sum(axis=1) * (
-        w2 * b
-    ).sum(axis=1) / sw**2
+    return rsum(a * b * (w2 - 2.0 * w2 * w / sw[:, None])) + rsum(w2 * a) * rsum(w2 * b) / sw**2
 
 
 def q_gen(r: Rows, tau2: np.ndarray) -> np.ndarray:
     """Generalised Q: ``sum w_i (y_i - ybar_w)^2`` with ``w = 1 / (v + tau2)`` (centred y)."""
     w = weights(r, tau2)
-    sw = w.sum(axis=1)
-    ybar = (w * r.ymc).sum(axis=1) / sw
-    return (w * (r.ymc - ybar[:, None]) ** 2).sum(axis=1)
+    sw = rsum(w)
+    ybar = rsum(w * r.ymc) / sw
+    return rsum(w * (r.ymc - ybar[:, None]) ** 2)
 
 
 def loglik(r: Rows, tau2: np.ndarray, reml: bool, y: np.ndarray | None = None) -> np.ndarray:
     """(Restricted) log-likelihood of the intercept-only model (metafor's REMLf = TRUE)."""
     y = r.ymc if y is None else y
     w = weights(r, tau2)
-    sw = w.sum(axis=1)
-    beta = (w * y).sum(axis=1) / sw
-    rss = (w * (y - beta[:, None]) ** 2).sum(axis=1)
-    logv = np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0).sum(axis=1)
+    sw = rsum(w)
+    beta = rsum(w * y) / sw
+    rss = rsum(w * (y - beta[:, None]) ** 2)
+    logv = rsum(np.where(r.m, np.log(np.where(r.m, r.v + tau2[:, None], 1.0)), 0.0))
     if reml:
         return (
             -0.5 * (r.k - 1) * LOG2PI
@@ -226,8 +275,8 @@ def estimate(r: Rows, method: str, control: Control, tau2_fixed: float | None = 
 
 
 def _dl(r: Rows, method: str, control: Control) -> _Fit:
-    w = weights(r, np.zeros(r.k.size))
-    _sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
+    fx = r.fixed()
+    q, trp, trpp = fx.q, fx.trp, fx.trpp
     df = r.k - 1.0
     tau2 = np.maximum(0.0, (q - df) / trp)
     se = np.sqrt(1.0 / trp**2 * (2.0 * df + 4.0 * tau2 * trp + 2.0 * tau2**2 * trpp))
@@ -235,8 +284,8 @@ def _dl(r: Rows, method: str, control: Control) -> _Fit:
 
 
 def _hs(r: Rows, method: str, control: Control) -> _Fit:
-    w = weights(r, np.zeros(r.k.size))
-    sw, _, q, _, trp, trpp = _wsums(w, r.ymc)
+    fx = r.fixed()
+    sw, q, trp, trpp = fx.sw, fx.q, fx.trp, fx.trpp
     df = r.k - 1.0
     tau2 = np.maximum(0.0, (q - r.k) / sw)
     se = np.sqrt(1.0 / sw**2 * (2.0 * df + 4.0 * tau2 * trp + 2.0 * tau2**2 * trpp))
@@ -245,7 +294,7 @@ def _hs(r: Rows, method: str, control: Control) -> _Fit:
 
 def _he_raw(r: Rows) -> np.ndarray:
     k = r.k.astype(float)
-    rss = (r.ymc**2).sum(axis=1)
+    rss = rsum(r.ymc**2)
     trpv = r.v.sum(axis=1, where=r.m) * (k - 1.0) / k
     return (rss - trpv) / (k - 1.0)
 
@@ -254,9 +303,9 @@ def _he(r: Rows, method: str, control: Control) -> _Fit:
     k = r.k.astype(float)
     tau2 = np.maximum(0.0, _he_raw(r))
     vv = np.where(r.m, r.v, 0.0)
-    sv = vv.sum(axis=1)
+    sv = rsum(vv)
     trpv = sv * (k - 1.0) / k
-    trpvpv = (vv**2).sum(axis=1) * (1.0 - 2.0 / k) + sv**2 / k**2
+    trpvpv = rsum(vv**2) * (1.0 - 2.0 / k) + sv**2 / k**2
     df = k - 1.0
     se = np.sqrt(1.0 / df**2 * (2.0 * trpvpv + 4.0 * tau2 * trpv + 2.0 * tau2**2 * df))
     return tau2, se, np.zeros(r.k.size, dtype=int), np.zeros(r.k.size, dtype=int)
@@ -265,7 +314,7 @@ def _he(r: Rows, method: str, control: Control) -> _Fit:
 def _sj(r: Rows, method: str, control: Control) -> _Fit:
     k = r.k.astype(float)
     if control.tau2_init is None:
-        tau0 = (r.ymc**2).sum(axis=1) / k
+        tau0 = rsum(r.ymc**2) / k
     else:
         tau0 = np.full(k.size, float(control.tau2_init))
     w = weights(r, tau0)
@@ -300,7 +349,7 @@ def tau2_max(r: Rows, control: Control) -> np.ndarray:
 
 def _eb_pm_se(r: Rows, tau2: np.ndarray) -> np.ndarray:
     k = r.k.astype(float)
-    sw = weights(r, tau2).sum(axis=1)
+    sw = rsum(weights(r, tau2))
     return np.sqrt(2.0 * k**2 / (k - 1.0) / sw**2)
 
 
@@ -344,8 +393,8 @@ def _pm(r: Rows, method: str, control: Control) -> _Fit:
         def f(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
             w = np.where(mm[rows], 1.0 / (vv[rows] + x[:, None]), 0.0)
             y = ymc[rows]
-            ybar = (w * y).sum(axis=1) / w.sum(axis=1)
-            return (w * (y - ybar[:, None]) ** 2).sum(axis=1) - tsub[rows]
+            ybar = rsum(w * y) / rsum(w)
+            return rsum(w * (y - ybar[:, None]) ** 2) - tsub[rows]
 
         root, _ = zeroin(
             f, np.zeros(idx.size), upper[idx], f0[idx], fmax[idx], control.tol, control.maxiter
@@ -364,7 +413,7 @@ def _adjust(r: Rows, tau2: np.ndarray, method: str) -> np.ndarray:
         w = weights(r, tau2)
         sw, _, ypy, yppy, trp, trpp = _wsums(w, r.ymc)
         if method == "ML":
-            return (yppy - sw) / (w * w).sum(axis=1)
+            return (yppy - sw) / rsum(w * w)
         if method == "REML":
             return (yppy - trp) / trpp
         k = r.k.astype(float)
@@ -426,7 +475,7 @@ def _fisher(r: Rows, method: str, control: Control) -> _Fit:
     with np.errstate(all="ignore"):
         if method == "ML":
             w = weights(r, tau2)
-            se = np.sqrt(2.0 / (w * w).sum(axis=1))
+            se = np.sqrt(2.0 / rsum(w * w))
         elif method == "REML":
             w = weights(r, tau2)
             se = np.sqrt(2.0 / _wsums(w, r.ymc)[5])
@@ -456,7 +505,7 @@ def _fallback(r: Rows, method: str) -> np.ndarray:
             out[idx] = _qroot_fallback(r.take(idx), np.zeros(idx.size), target[idx])
         return out
     reml = method == "REML"
-    scale = np.maximum((r.ymc**2).sum(axis=1) / r.k, 1e-300)
+    scale = np.maximum(rsum(r.ymc**2) / r.k, 1e-300)
     top = np.maximum(tau2_max(r, Control()), 10.0 * scale)
     grid = np.concatenate([[0.0], np.geomspace(1e-10, 1.0, 240)])
     lls = np.stack([loglik(r, g * top, reml) for g in grid], axis=1)

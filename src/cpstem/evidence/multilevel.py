@@ -282,7 +282,13 @@ class _Model:
             free = ~((theta <= 0.0) & (score <= 0.0))
             step = np.zeros_like(theta)
             if free.any():
-                step[free] = np.linalg.solve(info[np.ix_(free, free)], score[free])
+                sub = info[np.ix_(free, free)]
+                try:
+                    step[free] = np.linalg.solve(sub, score[free])
+                except np.linalg.LinAlgError:
+                    # components not separately identified (e.g. one row per trial): the
+                    # minimum-norm step keeps their sum right and splits it evenly
+                    step[free] = np.linalg.lstsq(sub, score[free], rcond=None)[0]
             lam = 1.0
             for _ in range(60):
                 new = np.maximum(theta + lam * step, 0.0)
