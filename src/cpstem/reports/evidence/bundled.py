@@ -29,7 +29,7 @@ from cpstem.reports.evidence import sections
 from cpstem.reports.evidence.choices import BundledChoices, Reconstruction, load_choices
 from cpstem.reports.evidence.numbers import ci_text, counts, figures
 from cpstem.reports.evidence.settings import Settings, level_text
-from cpstem.reports.evidence.tsa_section import tsa_section
+from cpstem.reports.evidence.tsa_section import md_tsa_section, sae_tsa_section, tsa_section
 from cpstem.reports.evidence.writer import ReportOutput, ReportWriter
 
 TITLE = "Stem-cell therapy for cerebral palsy: pooled evidence"
@@ -285,6 +285,8 @@ def motor(
         )
         w.results["analyses"][key]["scales"] = sorted(set(rows["scale"]))
         w.results["analyses"][key]["primary"] = True
+        years = bundle.trials.set_index("trial").loc[list(rows["trial"]), "year"]
+        md_tsa_section(w, key, title, res, rows, years.to_numpy(float), s.mcid)
         ref = published[published["outcome"].str.contains(f"{months} months")]
         reference = None
         if len(ref):
@@ -1071,6 +1073,12 @@ def safety(w: ReportWriter, bundle: EvidenceBundle, choices: BundledChoices, s: 
             f"difference: the intervals are wide. {choices.safety_sae_note}",
             "note",
         )
+    )
+    sae_tsa_section(
+        w,
+        controlled.reset_index(drop=True),
+        bundle.trials.set_index("trial").loc[list(controlled["trial"]), "year"].to_numpy(float),
+        labels=labels(bundle, list(controlled["trial"])),
     )
     _single_arm(
         w,
