@@ -186,6 +186,156 @@ def bench_dashboard_page(children: int, repeats: int) -> None:
     print(f"  filtering the cached table: {t * 1000:.0f} ms ({kept.sum():,} rows)")
 
 
+def load_registry(n_children: int, seed: int = 2024) -> dict[str, int]:
+    """Bulk-load a SYNTHETIC registry of ``n_children`` drawn as ``cpstem demo load`` draws them
+    (:func:`cpstem.registry.demo`: the IPD simulator laid on the configured reference curves,
+    treated children and concurrent controls, products, doses, spasticity, IL-6/CRP, adverse
+    events) on four sites, with ``bulk_create`` (no audit history, no GMFM-88 sheets: the demo's
+    per-record audited saves would take an hour at this size). Returns the record counts."""
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from cpstem.outcomes.dates import DAYS_PER_YEAR
+    from cpstem.registry import demo, users
+    from cpstem.registry.clock import today
+    from cpstem.registry.models import (
+        Administration,
+        AdverseEvent,
+        Classification,
+        GMFM66Assessment,
+        LabValue,
+        Patient,
+        SpasticityAssessment,
+    )
+    from cpstem.registry.services.trajectory import curve_set
+
+    rng = np.random.default_rng(seed)
+    sim = simulate_cohort(
+        n_children,
+        visits=demo.VISITS,
+        effect=demo.EFFECT,
+        seed=seed,
+        confounding=0.5,
+        dose_slope=demo.DOSE_SLOPE,
+        jitter_months=0.15,
+    )
+    k = len(demo.VISITS)
+    first = sim.iloc[::k].reset_index(drop=True)
+    months = sim["months"].to_numpy(float).reshape(n_children, k)
+    excess = sim["excess_anchored"].to_numpy(float).reshape(n_children, k)
+    cs, now = curve_set(), today()
+    sites = [
+        users.get_site(f"BENCH-{c}", create=True, name=f"Bench site {c} (synthetic)")
+        for c in "ABCD"
+    ]
+    collected: list = []
+    saved = demo._save
+    demo._save = collected.append  # demo's record generators, collected for bulk_create
+    try:
+        with transaction.atomic():
+            plan = []
+            for _, row in first.iterrows():
+                treated = row["group"] == "cells"
+                anchor = now - timedelta(days=int(rng.integers(200, 900)))
+                baseline = anchor - timedelta(days=int(rng.integers(3, 20)))
+                age0 = float(row["age_baseline_years"])
+                birth = baseline - timedelta(days=round(age0 * DAYS_PER_YEAR))
+                plan.append((treated, anchor, baseline, birth, int(row["gmfcs"]), age0))
+            patients = Patient.objects.bulk_create(
+                [
+                    Patient(
+                        site=sites[i % 4],
+                        study_id=f"SYN-B-{i:05d}",
+                        birth_date=birth,
+                        sex="FM"[i % 2],
+                        gmfcs=level,
+                        group="cells" if treated else "control",
+                        enrolment_date=anchor,
+                        consent_date=baseline - timedelta(days=14),
+                        consent_version="1.0 (synthetic)",
+                        is_synthetic=True,
+                    )
+                    for i, (treated, anchor, baseline, birth, level, _) in enumerate(plan)
+                ],
+                batch_size=2000,
+            )
+            admins, classes, scores = [], [], []
+            for i, (p, (treated, anchor, baseline, birth, level, age0)) in enumerate(
+                zip(patients, plan, strict=True)
+            ):
+                classes.append(
+                    Classification(patient=p, date=baseline, system="gmfcs", level=level)
+                )
+                if treated:
+                    choices = demo.PRODUCTS[str(first.at[i, "product"])]
+                    product, origin, scale = choices[int(rng.integers(0, len(choices)))]
+                    weight = round(float(8 + 2.3 * age0 + rng.normal(0, 1.5)), 1)
+                    per_kg = float(first.at[i, "dose_cells_per_kg"]) * scale
+                    days = [anchor]
+                    if rng.random() < 0.2 and demo._day(anchor, 6) <= now:
+                        days.append(demo._day(anchor, 6))
+                    for day in days:
+                        admins.append(
+                            Administration(
+                                patient=p,
+                                date=day,
+                                product=product,
+                                origin=origin,
+                                route=str(first.at[i, "route"]),
+                                cells_total=per_kg * weight,
+                                weight_kg=weight,
+                                dose_cells_per_kg=per_kg,
+                                dose_confirmed=True,
+                            )
+                        )
+                curve = cs.curve(level)
+                own = float(np.clip(rng.normal(1.0, 0.08), 0.75, 1.25)) * curve.limit
+                base_age = (baseline - birth).days / DAYS_PER_YEAR
+                base_score = own * float(curve.fraction(base_age))
+                for m, e in zip(months[i], excess[i], strict=True):
+                    day = baseline if m == 0 else demo._day(anchor, float(m))
+                    if day > now or (m and rng.random() < 0.1):
+                        continue
+                    age = (day - birth).days / DAYS_PER_YEAR
+                    expected = own * (float(curve.fraction(age)) - float(curve.fraction(base_age)))
+                    score = float(np.clip(base_score + (0.0 if m == 0 else expected + e), 1, 99))
+                    se = round(float(rng.uniform(1.2, 2.2)), 2)
+                    scores.append(
+                        GMFM66Assessment(
+                            patient=p, date=day, score=round(score, 2), se=se, source="synthetic"
+                        )
+                    )
+                demo._spasticity(p, level, treated, baseline, anchor, now, rng)
+                demo._labs(p, treated, baseline, anchor, now, rng)
+            Classification.objects.bulk_create(classes, batch_size=2000)
+            Administration.objects.bulk_create(admins, batch_size=2000)
+            GMFM66Assessment.objects.bulk_create(scores, batch_size=2000)
+            SpasticityAssessment.objects.bulk_create(
+                [r for r in collected if isinstance(r, SpasticityAssessment)], batch_size=2000
+            )
+            LabValue.objects.bulk_create(
+                [r for r in collected if isinstance(r, LabValue)], batch_size=2000
+            )
+            collected.clear()
+            firsts = {}
+            for a in admins:
+                firsts.setdefault(a.patient_id, a)
+            for a in firsts.values():
+                demo._adverse_events(a, now, rng)
+            AdverseEvent.objects.bulk_create(collected, batch_size=2000)
+    finally:
+        demo._save = saved
+    return {
+        "patients": len(patients),
+        "administrations": len(admins),
+        "gmfm66": len(scores),
+        "spasticity": SpasticityAssessment.objects.count(),
+        "labs": LabValue.objects.count(),
+        "adverse_events": AdverseEvent.objects.count(),
+    }
+
+
 class _Data:
     def __init__(self, table: pd.DataFrame, spasticity: pd.DataFrame):
         self.table, self.spasticity = table, spasticity

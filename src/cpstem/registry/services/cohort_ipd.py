@@ -2,9 +2,10 @@
 registry's analysis table (:mod:`cpstem.registry.services.analysis`), filtered by site, product,
 GMFCS level and synthetic records, for the patients the user may see.
 
-The tables are built once per data version (:func:`analysis.cached`); the figures of one set of
-filters are cached per data version, visible sites and filters, so that the page and its plots
-(separate SVG requests) cost a cache lookup after the first view.
+The tables are kept per data version (:func:`analysis.cached`: built once, then only the
+children whose records changed are rebuilt); the figures of one set of filters are cached per
+data version, visible sites and filters, so that the page and its plots (separate SVG requests,
+each drawn on its first request) cost a cache lookup after the first view.
 
 Units: excess in GMFM-66 points with 95 % t CIs; proportions as percentages with exact
 (Clopper–Pearson) 95 % CIs in percent too.
@@ -287,22 +288,33 @@ def compute(table: pd.DataFrame, spast: pd.DataFrame, f: Filters) -> dict[str, A
     }
 
 
-def figures(user: Any, f: Filters) -> dict[str, Any]:
-    """:func:`compute` for the patients ``user`` may see, cached per data version."""
-    version = analysis.data_version()
-    sites = visible_site_ids(user)
-    key = f"cpstem-cohort:{version}:{sites}:{f.key()}"
+#: The analysis tables the dashboard reads.
+PARTS = ("gmfm", "spasticity")
+
+
+def _key(kind: str, user: Any, f: Filters, current: dict[str, analysis.Mark]) -> str:
+    """Cache key of one user's figures: data version of the tables read, the sites the user
+    may see (site separation: never another site's figures) and the filters."""
+    version = analysis.data_version(PARTS, current)
+    return f"cpstem-cohort-{kind}:{version}:{visible_site_ids(user)}:{f.key()}"
+
+
+def figures(
+    user: Any, f: Filters, current: dict[str, analysis.Mark] | None = None
+) -> dict[str, Any]:
+    """:func:`compute` for the patients ``user`` may see, cached per data version
+    (``current``: the :func:`analysis.marks` of this request, to read them once)."""
+    current = current if current is not None else analysis.marks()
+    key = _key("figures", user, f, current)
     hit = cache.get(key)
     if hit is None:
-        data = analysis.cached()
+        data = analysis.cached(PARTS, current)
+        sites = visible_site_ids(user)
         visible = None
         if sites is not None:
-            ids = data.table.loc[:, "patient_id"].unique().tolist()
             from cpstem.registry.models import Patient
 
-            visible = set(
-                Patient.objects.filter(pk__in=ids, site_id__in=sites).values_list("pk", flat=True)
-            )
+            visible = set(Patient.objects.filter(site_id__in=sites).values_list("pk", flat=True))
         table, spast = filtered(data, visible, f)
         hit = compute(table, spast, f)
         cache.set(key, hit, timeout=3600)
@@ -488,12 +500,12 @@ PLOTS: dict[str, Callable[[dict[str, Any]], bytes]] = {
 
 
 def plot(user: Any, f: Filters, name: str) -> bytes:
-    """One dashboard plot as SVG, cached with the figures."""
-    version = analysis.data_version()
-    key = f"cpstem-cohort-plot:{name}:{version}:{visible_site_ids(user)}:{f.key()}"
+    """One dashboard plot as SVG, cached with the figures (drawn on first request)."""
+    current = analysis.marks()
+    key = _key(f"plot-{name}", user, f, current)
     hit = cache.get(key)
     if hit is None:
-        hit = PLOTS[name](figures(user, f))
+        hit = PLOTS[name](figures(user, f, current))
         cache.set(key, hit, timeout=3600)
     return hit
 
