@@ -8,7 +8,11 @@
     (``--sm-children``, default 1,000 x 10: at 10,000 it takes minutes and often fails to
     converge), against cpstem on that same cohort;
 (c) the dashboard's cohort figures at 10,000 children: excess_change by product / GMFCS /
-    age band, responders, treatment_effect (ANCOVA and IPTW), dose_response.
+    age band, responders, treatment_effect (ANCOVA and IPTW), dose_response;
+(d) the registry dashboard's figure tables and plots on a simulated analysis table;
+(e) the dashboard page itself on a bulk-loaded registry of 10,000 children (Django test client,
+    SQLite): cold (first request after a data change) and warm for every filter combination of
+    ``COMBINATIONS``, against the uncached path in the same run (``--only registry``).
 
 Run: ``make bench`` or ``.venv/bin/python bench/outcomes.py [--children 10000] [--visits 10]``.
 Needs Rscript with lme4 (``make r-lme4``) and statsmodels. Record the figures in bench/README.md.
@@ -191,7 +195,9 @@ def load_registry(n_children: int, seed: int = 2024) -> dict[str, int]:
     (:func:`cpstem.registry.demo`: the IPD simulator laid on the configured reference curves,
     treated children and concurrent controls, products, doses, spasticity, IL-6/CRP, adverse
     events) on four sites, with ``bulk_create`` (no audit history, no GMFM-88 sheets: the demo's
-    per-record audited saves would take an hour at this size). Returns the record counts."""
+    per-record audited saves would take an hour at this size). Every child is synthetic, but only
+    every other one is *flagged* ``is_synthetic`` so that the dashboard's "exclude synthetic"
+    filter has children left (a throw-away bench registry). Returns the record counts."""
     from datetime import timedelta
 
     from django.db import transaction
@@ -254,7 +260,7 @@ def load_registry(n_children: int, seed: int = 2024) -> dict[str, int]:
                         enrolment_date=anchor,
                         consent_date=baseline - timedelta(days=14),
                         consent_version="1.0 (synthetic)",
-                        is_synthetic=True,
+                        is_synthetic=i % 2 == 0,  # half flagged, for the synthetic filter
                     )
                     for i, (treated, anchor, baseline, birth, level, _) in enumerate(plan)
                 ],
@@ -336,6 +342,139 @@ def load_registry(n_children: int, seed: int = 2024) -> dict[str, int]:
     }
 
 
+#: Filter combinations of the dashboard benchmark (query strings; every filter alone, pairs,
+#: all four, other visits and the population method).
+COMBINATIONS = (
+    "",
+    "site=BENCH-A",
+    "product=ucb",
+    "gmfcs=3",
+    "exclude_synthetic=on",
+    "site=BENCH-B&product=uc_msc",
+    "site=BENCH-C&gmfcs=2",
+    "product=ucb&gmfcs=4",
+    "gmfcs=1&exclude_synthetic=on",
+    "site=BENCH-D&product=ucb&gmfcs=3&exclude_synthetic=on",
+    "months=6",
+    "months=24&method=population",
+)
+
+
+def bench_registry_dashboard(children: int, peer_combinations: int) -> None:
+    """The dashboard through Django's test client on a registry of ``children`` (bulk-loaded by
+    :func:`load_registry`, SQLite in a temporary data dir): server time of the page (its
+    figures) for every combination of :data:`COMBINATIONS` cold — the first request after a
+    data change (a GMFM-66 added through the audited write path) — and warm (the same request
+    again), then its five plots. Peer, in the same run: the uncached path (the table built
+    child by child through ``compare()`` and every figure computed) on the first
+    ``peer_combinations`` combinations."""
+    import os
+    import random
+
+    folder = Path(tempfile.mkdtemp(prefix="cpstem-bench-dash-"))
+    os.environ["CPSTEM_DATA_DIR"] = str(folder / "data")
+    os.environ.pop("CPSTEM_DATABASE_URL", None)
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    from cpstem.registry import setup
+
+    setup.start()
+    from datetime import timedelta
+
+    from django.test import Client
+
+    from cpstem.registry import users
+    from cpstem.registry.clock import today
+    from cpstem.registry.models import GMFM66Assessment, Patient
+    from cpstem.registry.services import analysis, cohort_ipd, write
+
+    t0 = time.perf_counter()
+    counts = load_registry(children)
+    print(f"  loaded {counts} in {time.perf_counter() - t0:.1f} s (bulk)")
+    admin = users.create_user("bench-admin", "admin", None, "bench-password-123")
+    clin = users.create_user("bench-clin", "clinician", "BENCH-A", "bench-password-123")
+    web, web_clin = Client(), Client()
+    web.force_login(admin)
+    web_clin.force_login(clin)
+    ids = list(Patient.objects.values_list("id", flat=True))
+    rnd = random.Random(5)
+
+    def page(client: Client, query: str) -> float:
+        t = time.perf_counter()
+        r = client.get("/dashboard/?" + query)
+        assert r.status_code == 200, r.status_code
+        return time.perf_counter() - t
+
+    def plots(client: Client, query: str) -> float:
+        t = time.perf_counter()
+        for name in cohort_ipd.PLOTS:
+            assert client.get(f"/dashboard/plot/{name}.svg?{query}").status_code == 200
+        return time.perf_counter() - t
+
+    def change() -> None:
+        p = Patient.objects.get(pk=rnd.choice(ids))
+        day = today() - timedelta(days=rnd.randint(0, 30))
+        write.save(
+            GMFM66Assessment(patient=p, date=day, score=50.0, se=1.5, duplicate_confirmed=True),
+            reason="bench: a new assessment",
+        )
+
+    web.get("/patients/")  # the process's imports, not the dashboard's work
+    t = page(web, "")
+    print(f"  first request after the server started (tables built from scratch): {t:.2f} s")
+    rows = []
+    for query in COMBINATIONS:
+        change()
+        cold = page(web, query)
+        warm = min(page(web, query) for _ in range(3))
+        cold_plots = plots(web, query)
+        warm_plots = plots(web, query)
+        rows.append((query or "(none)", cold, warm, cold_plots, warm_plots))
+    change()
+    rows.append(("clinician of BENCH-A", page(web_clin, ""), page(web_clin, ""), 0.0, 0.0))
+    print(f"  {'filters':<52} {'cold':>8} {'warm':>8} {'plots cold':>11} {'warm':>8}")
+    for q, c, w, pc, pw in rows:
+        print(
+            f"  {q:<52} {c * 1000:6.0f}ms {w * 1000:6.0f}ms {pc * 1000:9.0f}ms {pw * 1000:6.0f}ms"
+        )
+    cold_all = [r[1] for r in rows]
+    warm_all = [r[2] for r in rows]
+    print(
+        f"  page cold: median {np.median(cold_all) * 1000:.0f} ms, max {max(cold_all) * 1000:.0f}"
+        f" ms; warm: median {np.median(warm_all) * 1000:.0f} ms, max {max(warm_all) * 1000:.0f} ms"
+    )
+    peer = []
+    for query in COMBINATIONS[:peer_combinations]:
+        t = time.perf_counter()
+        data = analysis.build_per_child()
+        form_filters = _filters(query)
+        table, sp = cohort_ipd.filtered(data, None, form_filters)
+        cohort_ipd.compute(table, sp, form_filters)
+        peer.append(time.perf_counter() - t)
+    if peer:
+        ours = np.median(cold_all[: len(peer)])
+        print(
+            f"  peer (uncached: table child by child + every figure), {len(peer)} combinations:"
+            f" median {np.median(peer):.2f} s; cold page {ours * 1000:.0f} ms:"
+            f" {np.median(peer) / ours:.0f}x"
+        )
+
+
+def _filters(query: str):  # type: ignore[no-untyped-def]
+    from urllib.parse import parse_qs
+
+    from cpstem.registry.services.cohort_ipd import Filters
+
+    q = {k: v[0] for k, v in parse_qs(query).items()}
+    return Filters(
+        months=int(q.get("months", 12)),
+        method=q.get("method", "anchored"),
+        site=q.get("site"),
+        product=q.get("product"),
+        gmfcs=int(q["gmfcs"]) if "gmfcs" in q else None,
+        exclude_synthetic="exclude_synthetic" in q,
+    )
+
+
 class _Data:
     def __init__(self, table: pd.DataFrame, spasticity: pd.DataFrame):
         self.table, self.spasticity = table, spasticity
@@ -348,8 +487,11 @@ def main() -> None:
     parser.add_argument("--sm-children", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
+        "--peer-combinations", type=int, default=3, help="(e) uncached peer: combinations run"
+    )
+    parser.add_argument(
         "--only",
-        choices=["lme4", "statsmodels", "dashboard", "page"],
+        choices=["lme4", "statsmodels", "dashboard", "page", "registry"],
         help="run one part: (a) lme4, (b) statsmodels or (c) dashboard",
     )
     args = parser.parse_args()
@@ -368,6 +510,9 @@ def main() -> None:
     if args.only in (None, "dashboard"):
         print(f"\n(c) dashboard cohort figures at {args.children:,} children")
         bench_dashboard(big, args.repeats)
+    if args.only in (None, "registry"):
+        print(f"\n(e) the dashboard page on a registry of {args.children:,} children")
+        bench_registry_dashboard(args.children, args.peer_combinations)
     if args.only in (None, "page"):
         print(f"\n(d) the registry dashboard's figures at {args.children:,} children x 6 visits")
         bench_dashboard_page(args.children, args.repeats)

@@ -216,13 +216,14 @@ def build_per_child(patients: QuerySet[Patient] | None = None) -> AnalysisData:
                 pid,
             )
         )
-        for r in change.rows:
+        later = [o for o in obs[pid] if o.day > max(anchor["day"], base.day)]
+        for r, o in zip(change.rows, later, strict=True):
             rows.append(
                 (
                     *head,
                     round(r.months_since, 4),
                     r.score,
-                    next((o.se for o in obs[pid] if o.day == r.day), None),
+                    o.se,
                     r.expected_population,
                     r.expected_anchored,
                     r.excess_population,

@@ -263,10 +263,20 @@ def _effect(table: pd.DataFrame, f: Filters) -> tuple[dict[str, Any] | None, str
 
 def compute(table: pd.DataFrame, spast: pd.DataFrame, f: Filters) -> dict[str, Any]:
     """Every figure of the dashboard for these rows (plain data; plots drawn from it)."""
+    return compute_gmfm(table, f) | compute_spasticity(spast)
+
+
+def compute_spasticity(spast: pd.DataFrame) -> dict[str, Any]:
+    """The spasticity figures (they do not depend on the visit or method filters)."""
+    spasticity, spasticity_error = _spasticity(spast)
+    return {"spasticity": spasticity, "spasticity_error": spasticity_error}
+
+
+def compute_gmfm(table: pd.DataFrame, f: Filters) -> dict[str, Any]:
+    """The figures of the GMFM-66 analysis table."""
     children = table.drop_duplicates("patient_id")
     responder_rows, responder_error = _responder_rows(table, f)
     dose, dose_error = _dose(table, f)
-    spasticity, spasticity_error = _spasticity(spast)
     effect, effect_error = _effect(table, f)
     return {
         "filters": asdict(f),
@@ -280,8 +290,6 @@ def compute(table: pd.DataFrame, spast: pd.DataFrame, f: Filters) -> dict[str, A
         "trajectories": _trajectory_rows(table),
         "dose": dose,
         "dose_error": dose_error,
-        "spasticity": spasticity,
-        "spasticity_error": spasticity_error,
         "effect": effect,
         "effect_error": effect_error,
         "warning": OBSERVATIONAL_WARNING,
@@ -316,9 +324,62 @@ def figures(
 
             visible = set(Patient.objects.filter(site_id__in=sites).values_list("pk", flat=True))
         table, spast = filtered(data, visible, f)
-        hit = compute(table, spast, f)
+        # the GMFM-66 figures per GMFM-66 table version; the spasticity figures per spasticity
+        # table version and set of children (adding a GMFM-66 leaves them as they are)
+        v = analysis.versions(current)
+        gkey = f"cpstem-cohort-gmfm:{v['gmfm']}:{sites}:{f.key()}"
+        gmfm = cache.get(gkey)
+        if gmfm is None:
+            gmfm = compute_gmfm(table, f)
+            cache.set(gkey, gmfm, timeout=3600)
+        children = hashlib.sha256(np.sort(spast["patient_id"].to_numpy(np.int64)).tobytes())
+        skey = f"cpstem-cohort-spasticity:{v['spasticity']}:{children.hexdigest()[:32]}"
+        spasticity = cache.get(skey)
+        if spasticity is None:
+            spasticity = compute_spasticity(spast)
+            cache.set(skey, spasticity, timeout=3600)
+        hit = gmfm | spasticity
         cache.set(key, hit, timeout=3600)
     return hit
+
+
+def registry_summary(
+    user: Any, patients: Any, current: dict[str, analysis.Mark] | None = None
+) -> dict[str, Any]:
+    """The dashboard's registry counts, GMFCS distribution and adverse events by product
+    (:mod:`cpstem.registry.services.cohort`) for the patients ``user`` may see, each cached
+    per version of the records it counts, visible sites (and for adverse events the day:
+    follow-up runs to today)."""
+    from cpstem.registry.clock import today
+    from cpstem.registry.models import AdverseEvent, GMFM88Assessment
+    from cpstem.registry.services import cohort
+
+    current = current if current is not None else analysis.marks()
+    extra = {m.__name__: analysis.Mark.of(m) for m in (AdverseEvent, GMFM88Assessment)}
+    marks = current | extra
+    sites = repr(visible_site_ids(user))
+    out = {}
+    for kind, names, compute_it in (
+        ("counts", sorted(marks), lambda: cohort.counts(patients)),
+        (
+            "gmfcs",
+            ["Site", "Patient", "Classification"],
+            lambda: cohort.gmfcs_distribution(patients),
+        ),
+        (
+            "ae",
+            ["Site", "Patient", "Administration", "AdverseEvent", today().isoformat()],
+            lambda: cohort.ae_by_product(patients),
+        ),
+    ):
+        text = "|".join([*(repr(marks.get(n, n)) for n in names), sites])
+        key = f"cpstem-cohort-{kind}:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+        hit = cache.get(key)
+        if hit is None:
+            hit = compute_it()
+            cache.set(key, hit, timeout=3600)
+        out[kind] = hit
+    return out
 
 
 # --- plots (SVG) ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 
 from cpstem.registry import exporter, privacy
 from cpstem.registry.cohort_forms import CohortFilterForm
-from cpstem.registry.services import analysis, cohort, cohort_ipd
+from cpstem.registry.services import analysis, cohort_ipd
 from cpstem.registry.services.trajectory import curve_set
 
 #: At most this many children are listed as "left out" on the page (all are in the XLSX).
@@ -42,6 +42,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     f = form.filters()
     current = analysis.marks()  # the data version, read once per request
     left_out = _left_out(proj, patients, current)
+    summary = cohort_ipd.registry_summary(request.user, patients, current)
     query = request.GET.urlencode()
     return render(
         request,
@@ -52,12 +53,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "query": query,
             "ipd": cohort_ipd.figures(request.user, f, current),
             "plots": list(cohort_ipd.PLOTS),
-            "counts": cohort.counts(patients),
+            "counts": summary["counts"],
             "not_analysable": left_out[:LEFT_OUT_SHOWN],
             "n_not_analysable": len(left_out),
             "months": f.months,
-            "ae": cohort.ae_by_product(patients),
-            "gmfcs": cohort.gmfcs_distribution(patients),
+            "ae": summary["ae"],
+            "gmfcs": summary["gmfcs"],
             "curve_set": curve_set(),
         },
     )
@@ -93,7 +94,7 @@ def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
             "rate_ci_lower": r["rate_ci"][0],
             "rate_ci_upper": r["rate_ci"][1],
         }
-        for r in cohort.ae_by_product(patients)
+        for r in cohort_ipd.registry_summary(request.user, patients, current)["ae"]
     ]
     for r in ae:
         for k in ("proportion", "proportion_ci", "rate_ci"):
