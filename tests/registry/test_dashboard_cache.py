@@ -197,3 +197,16 @@ def test_warm_page_does_not_recompute(web, sites, monkeypatch):
     # another visit: the GMFM-66 figures again, the spasticity figures from the cache
     admin.get("/dashboard/?months=6")
     assert counted == {"gmfm": 2, "spasticity": 1}
+
+
+def test_patient_page_shows_the_spasticity_change(web, sites):
+    """T's left hamstrings: MAS 2 on 2024-05-01, 1+ on 2024-11-02: one grade less (ordinal
+    3 -> 2). A Tardieu pair added to both assessments (R2 - R1: 110 - 80 = 30, then
+    110 - 95 = 15 degrees) gives a dynamic component 15 degrees smaller."""
+    t, _ = hand_cohort(sites)
+    for s, r1 in zip(t.spasticityassessment_set.order_by("date"), (80.0, 95.0), strict=True):
+        s.tardieu = [{"muscle": "hamstrings", "side": "left", "r1_deg": r1, "r2_deg": 110.0}]
+        write.save(s, reason="Tardieu added")
+    html = web("admin").get(f"/patients/{t.pk}/").content.decode()
+    cell = html.split('class="spasticity-change nowrap">', 1)[1].split("</td>", 1)[0]
+    assert cell == "MAS -1 grade (2 → 1+); R2 − R1 -15°"
