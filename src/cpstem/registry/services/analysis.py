@@ -845,6 +845,8 @@ _KEPT: dict[str, _Kept] = {}
 _LOCK = threading.Lock()
 #: Beyond this many changed children a table is rebuilt whole.
 PATCH_LIMIT = 2000
+#: Audit entries read again before the last one seen (see :func:`_changed_children`).
+AUDIT_MARGIN = 200
 
 
 def forget() -> None:
@@ -865,11 +867,16 @@ def _changed_children(part: str, old: dict[str, Mark], new: dict[str, Mark]) -> 
             return None
         hist = model.history.model.objects
         key = "id" if model is Patient else "patient_id"
-        entries = list(
-            hist.filter(history_id__gt=a.audit_id or 0).values_list("history_type", "id", key)
+        # a margin of earlier entries too: on PostgreSQL a transaction may commit an entry with
+        # a smaller id after a larger one was seen (cheap: those children are rebuilt again)
+        since = (a.audit_id or 0) - AUDIT_MARGIN
+        rows = list(
+            hist.filter(history_id__gt=since).values_list("history_id", "history_type", "id", key)
         )
-        added = [e for e in entries if e[0] == "+"]
-        removed = sum(e[0] == "-" for e in entries)
+        entries = [r[1:] for r in rows]
+        new_entries = [r[1:] for r in rows if r[0] > (a.audit_id or 0)]
+        added = [e for e in new_entries if e[0] == "+"]
+        removed = sum(e[0] == "-" for e in new_entries)
         if a.count + len(added) - removed != b.count:
             return None  # rows added or deleted without an audit entry (bulk): rebuild
         if (b.last_pk or 0) > max([a.last_pk or 0, *(e[1] for e in added)]):
