@@ -863,8 +863,8 @@ def _changed_children(part: str, old: dict[str, Mark], new: dict[str, Mark]) -> 
         a, b = old[model.__name__], new[model.__name__]
         if a == b:
             continue
-        if model is Site:
-            return None
+        if model is Site or (b.audit_id or 0) < (a.audit_id or 0):
+            return None  # a site renamed, or the audit trail went back (a restored backup)
         hist = model.history.model.objects
         key = "id" if model is Patient else "patient_id"
         # a margin of earlier entries too: on PostgreSQL a transaction may commit an entry with
@@ -891,13 +891,19 @@ def _changed_children(part: str, old: dict[str, Mark], new: dict[str, Mark]) -> 
     return changed
 
 
-def _patch(kept: _Kept, part: str, changed: set[int]) -> tuple[pd.DataFrame, tuple[Skipped, ...]]:
-    """``kept`` with the rows of the ``changed`` children rebuilt, in the children's order."""
+def _patch(
+    kept: _Kept, part: str, changed: set[int]
+) -> tuple[pd.DataFrame, tuple[Skipped, ...]] | None:
+    """``kept`` with the rows of the ``changed`` children rebuilt, in the children's order
+    (``None`` when a kept child is no longer in the registry unannounced: rebuild)."""
+    ids = np.asarray(Patient.objects.values_list("id", flat=True), np.int64)
+    old = kept.frame
+    old = old[~old["patient_id"].isin(changed)]
+    if not np.isin(old["patient_id"].to_numpy(np.int64), ids).all():
+        return None
     fresh = build(Patient.objects.filter(pk__in=changed), parts=(part,))
     new = {"gmfm": fresh.table, "spasticity": fresh.spasticity, "labs": fresh.labs}[part]
-    old = kept.frame
-    frame = pd.concat([old[~old["patient_id"].isin(changed)], new], ignore_index=True)
-    ids = np.asarray(Patient.objects.values_list("id", flat=True), np.int64)
+    frame = pd.concat([old, new], ignore_index=True)
     order = np.argsort(ids, kind="stable")
     pid = frame["patient_id"].to_numpy(np.int64)
     rank = order[np.searchsorted(ids[order], pid)]
@@ -916,8 +922,9 @@ def _part(part: str, current: dict[str, Mark], config: str) -> _Kept:
     changed = None
     if kept is not None and kept.config == config:
         changed = _changed_children(part, kept.marks, mine)
-    if kept is not None and changed is not None:
-        frame, skipped = _patch(kept, part, changed)
+    patched = _patch(kept, part, changed) if kept is not None and changed is not None else None
+    if patched is not None:
+        frame, skipped = patched
     else:
         fresh = build(parts=(part,))
         frame = {"gmfm": fresh.table, "spasticity": fresh.spasticity, "labs": fresh.labs}[part]
