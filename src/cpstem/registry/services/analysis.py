@@ -18,6 +18,12 @@ Columns beyond the contract (documented in ``docs/analysis-table.md``):
 ``dose_cells_per_kg_cumulative`` (cells per kg of all administrations up to that assessment),
 ``synthetic`` (demo record), and — only in :func:`build`'s frame, never exported —
 ``patient_id`` (the database key, for the dashboard's site filter).
+
+:func:`build` is vectorised (a few queries, then NumPy: 10,000 children in about half a second
+for the GMFM-66 table); :func:`build_per_child` computes the same rows child by child through
+:func:`~cpstem.outcomes.change.compare` and is the reference the tests hold it to.
+:func:`cached` keeps the tables in the process per data version (:func:`marks`) and, after a
+change, rebuilds only the children the audit trail names.
 """
 
 from __future__ import annotations
