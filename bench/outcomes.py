@@ -8,7 +8,11 @@
     (``--sm-children``, default 1,000 x 10: at 10,000 it takes minutes and often fails to
     converge), against cpstem on that same cohort;
 (c) the dashboard's cohort figures at 10,000 children: excess_change by product / GMFCS /
-    age band, responders, treatment_effect (ANCOVA and IPTW), dose_response.
+    age band, responders, treatment_effect (ANCOVA and IPTW), dose_response;
+(d) the registry dashboard's figure tables and plots on a simulated analysis table;
+(e) the dashboard page itself on a bulk-loaded registry of 10,000 children (Django test client,
+    SQLite): cold (first request after a data change) and warm for every filter combination of
+    ``COMBINATIONS``, against the uncached path in the same run (``--only registry``).
 
 Run: ``make bench`` or ``.venv/bin/python bench/outcomes.py [--children 10000] [--visits 10]``.
 Needs Rscript with lme4 (``make r-lme4``) and statsmodels. Record the figures in bench/README.md.
@@ -186,6 +190,291 @@ def bench_dashboard_page(children: int, repeats: int) -> None:
     print(f"  filtering the cached table: {t * 1000:.0f} ms ({kept.sum():,} rows)")
 
 
+def load_registry(n_children: int, seed: int = 2024) -> dict[str, int]:
+    """Bulk-load a SYNTHETIC registry of ``n_children`` drawn as ``cpstem demo load`` draws them
+    (:func:`cpstem.registry.demo`: the IPD simulator laid on the configured reference curves,
+    treated children and concurrent controls, products, doses, spasticity, IL-6/CRP, adverse
+    events) on four sites, with ``bulk_create`` (no audit history, no GMFM-88 sheets: the demo's
+    per-record audited saves would take an hour at this size). Every child is synthetic, but only
+    every other one is *flagged* ``is_synthetic`` so that the dashboard's "exclude synthetic"
+    filter has children left (a throw-away bench registry). Returns the record counts."""
+    from datetime import timedelta
+
+    from django.db import transaction
+
+    from cpstem.outcomes.dates import DAYS_PER_YEAR
+    from cpstem.registry import demo, users
+    from cpstem.registry.clock import today
+    from cpstem.registry.models import (
+        Administration,
+        AdverseEvent,
+        Classification,
+        GMFM66Assessment,
+        LabValue,
+        Patient,
+        SpasticityAssessment,
+    )
+    from cpstem.registry.services.trajectory import curve_set
+
+    rng = np.random.default_rng(seed)
+    sim = simulate_cohort(
+        n_children,
+        visits=demo.VISITS,
+        effect=demo.EFFECT,
+        seed=seed,
+        confounding=0.5,
+        dose_slope=demo.DOSE_SLOPE,
+        jitter_months=0.15,
+    )
+    k = len(demo.VISITS)
+    first = sim.iloc[::k].reset_index(drop=True)
+    months = sim["months"].to_numpy(float).reshape(n_children, k)
+    excess = sim["excess_anchored"].to_numpy(float).reshape(n_children, k)
+    cs, now = curve_set(), today()
+    sites = [
+        users.get_site(f"BENCH-{c}", create=True, name=f"Bench site {c} (synthetic)")
+        for c in "ABCD"
+    ]
+    collected: list = []
+    saved = demo._save
+    demo._save = collected.append  # demo's record generators, collected for bulk_create
+    try:
+        with transaction.atomic():
+            plan = []
+            for _, row in first.iterrows():
+                treated = row["group"] == "cells"
+                anchor = now - timedelta(days=int(rng.integers(200, 900)))
+                baseline = anchor - timedelta(days=int(rng.integers(3, 20)))
+                age0 = float(row["age_baseline_years"])
+                birth = baseline - timedelta(days=round(age0 * DAYS_PER_YEAR))
+                plan.append((treated, anchor, baseline, birth, int(row["gmfcs"]), age0))
+            patients = Patient.objects.bulk_create(
+                [
+                    Patient(
+                        site=sites[i % 4],
+                        study_id=f"SYN-B-{i:05d}",
+                        birth_date=birth,
+                        sex="FM"[i % 2],
+                        gmfcs=level,
+                        group="cells" if treated else "control",
+                        enrolment_date=anchor,
+                        consent_date=baseline - timedelta(days=14),
+                        consent_version="1.0 (synthetic)",
+                        is_synthetic=i % 2 == 0,  # half flagged, for the synthetic filter
+                    )
+                    for i, (treated, anchor, baseline, birth, level, _) in enumerate(plan)
+                ],
+                batch_size=2000,
+            )
+            admins, classes, scores = [], [], []
+            for i, (p, (treated, anchor, baseline, birth, level, age0)) in enumerate(
+                zip(patients, plan, strict=True)
+            ):
+                classes.append(
+                    Classification(patient=p, date=baseline, system="gmfcs", level=level)
+                )
+                if treated:
+                    choices = demo.PRODUCTS[str(first.at[i, "product"])]
+                    product, origin, scale = choices[int(rng.integers(0, len(choices)))]
+                    weight = round(float(8 + 2.3 * age0 + rng.normal(0, 1.5)), 1)
+                    per_kg = float(first.at[i, "dose_cells_per_kg"]) * scale
+                    days = [anchor]
+                    if rng.random() < 0.2 and demo._day(anchor, 6) <= now:
+                        days.append(demo._day(anchor, 6))
+                    for day in days:
+                        admins.append(
+                            Administration(
+                                patient=p,
+                                date=day,
+                                product=product,
+                                origin=origin,
+                                route=str(first.at[i, "route"]),
+                                cells_total=per_kg * weight,
+                                weight_kg=weight,
+                                dose_cells_per_kg=per_kg,
+                                dose_confirmed=True,
+                            )
+                        )
+                curve = cs.curve(level)
+                own = float(np.clip(rng.normal(1.0, 0.08), 0.75, 1.25)) * curve.limit
+                base_age = (baseline - birth).days / DAYS_PER_YEAR
+                base_score = own * float(curve.fraction(base_age))
+                for m, e in zip(months[i], excess[i], strict=True):
+                    day = baseline if m == 0 else demo._day(anchor, float(m))
+                    if day > now or (m and rng.random() < 0.1):
+                        continue
+                    age = (day - birth).days / DAYS_PER_YEAR
+                    expected = own * (float(curve.fraction(age)) - float(curve.fraction(base_age)))
+                    score = float(np.clip(base_score + (0.0 if m == 0 else expected + e), 1, 99))
+                    se = round(float(rng.uniform(1.2, 2.2)), 2)
+                    scores.append(
+                        GMFM66Assessment(
+                            patient=p, date=day, score=round(score, 2), se=se, source="synthetic"
+                        )
+                    )
+                demo._spasticity(p, level, treated, baseline, anchor, now, rng)
+                demo._labs(p, treated, baseline, anchor, now, rng)
+            Classification.objects.bulk_create(classes, batch_size=2000)
+            Administration.objects.bulk_create(admins, batch_size=2000)
+            GMFM66Assessment.objects.bulk_create(scores, batch_size=2000)
+            SpasticityAssessment.objects.bulk_create(
+                [r for r in collected if isinstance(r, SpasticityAssessment)], batch_size=2000
+            )
+            LabValue.objects.bulk_create(
+                [r for r in collected if isinstance(r, LabValue)], batch_size=2000
+            )
+            collected.clear()
+            firsts = {}
+            for a in admins:
+                firsts.setdefault(a.patient_id, a)
+            for a in firsts.values():
+                demo._adverse_events(a, now, rng)
+            AdverseEvent.objects.bulk_create(collected, batch_size=2000)
+    finally:
+        demo._save = saved
+    return {
+        "patients": len(patients),
+        "administrations": len(admins),
+        "gmfm66": len(scores),
+        "spasticity": SpasticityAssessment.objects.count(),
+        "labs": LabValue.objects.count(),
+        "adverse_events": AdverseEvent.objects.count(),
+    }
+
+
+#: Filter combinations of the dashboard benchmark (query strings; every filter alone, pairs,
+#: all four, other visits and the population method).
+COMBINATIONS = (
+    "",
+    "site=BENCH-A",
+    "product=ucb",
+    "gmfcs=3",
+    "exclude_synthetic=on",
+    "site=BENCH-B&product=uc_msc",
+    "site=BENCH-C&gmfcs=2",
+    "product=ucb&gmfcs=4",
+    "gmfcs=1&exclude_synthetic=on",
+    "site=BENCH-D&product=ucb&gmfcs=3&exclude_synthetic=on",
+    "months=6",
+    "months=24&method=population",
+)
+
+
+def bench_registry_dashboard(children: int, peer_combinations: int) -> None:
+    """The dashboard through Django's test client on a registry of ``children`` (bulk-loaded by
+    :func:`load_registry`, SQLite in a temporary data dir): server time of the page (its
+    figures) for every combination of :data:`COMBINATIONS` cold — the first request after a
+    data change (a GMFM-66 added through the audited write path) — and warm (the same request
+    again), then its five plots. Peer, in the same run: the uncached path (the table built
+    child by child through ``compare()`` and every figure computed) on the first
+    ``peer_combinations`` combinations."""
+    import os
+    import random
+
+    folder = Path(tempfile.mkdtemp(prefix="cpstem-bench-dash-"))
+    os.environ["CPSTEM_DATA_DIR"] = str(folder / "data")
+    os.environ.pop("CPSTEM_DATABASE_URL", None)
+    os.environ.pop("DJANGO_SETTINGS_MODULE", None)
+    from cpstem.registry import setup
+
+    setup.start()
+    from datetime import timedelta
+
+    from django.test import Client
+
+    from cpstem.registry import users
+    from cpstem.registry.clock import today
+    from cpstem.registry.models import GMFM66Assessment, Patient
+    from cpstem.registry.services import analysis, cohort_ipd, write
+
+    t0 = time.perf_counter()
+    counts = load_registry(children)
+    print(f"  loaded {counts} in {time.perf_counter() - t0:.1f} s (bulk)")
+    admin = users.create_user("bench-admin", "admin", None, "bench-password-123")
+    clin = users.create_user("bench-clin", "clinician", "BENCH-A", "bench-password-123")
+    web, web_clin = Client(), Client()
+    web.force_login(admin)
+    web_clin.force_login(clin)
+    ids = list(Patient.objects.values_list("id", flat=True))
+    rnd = random.Random(5)
+
+    def page(client: Client, query: str) -> float:
+        t = time.perf_counter()
+        r = client.get("/dashboard/?" + query)
+        assert r.status_code == 200, r.status_code
+        return time.perf_counter() - t
+
+    def plots(client: Client, query: str) -> float:
+        t = time.perf_counter()
+        for name in cohort_ipd.PLOTS:
+            assert client.get(f"/dashboard/plot/{name}.svg?{query}").status_code == 200
+        return time.perf_counter() - t
+
+    def change() -> None:
+        p = Patient.objects.get(pk=rnd.choice(ids))
+        day = today() - timedelta(days=rnd.randint(0, 30))
+        write.save(
+            GMFM66Assessment(patient=p, date=day, score=50.0, se=1.5, duplicate_confirmed=True),
+            reason="bench: a new assessment",
+        )
+
+    web.get("/patients/")  # the process's imports, not the dashboard's work
+    t = page(web, "")
+    print(f"  first request after the server started (tables built from scratch): {t:.2f} s")
+    rows = []
+    for query in COMBINATIONS:
+        change()
+        cold = page(web, query)
+        warm = min(page(web, query) for _ in range(3))
+        cold_plots = plots(web, query)
+        warm_plots = plots(web, query)
+        rows.append((query or "(none)", cold, warm, cold_plots, warm_plots))
+    change()
+    rows.append(("clinician of BENCH-A", page(web_clin, ""), page(web_clin, ""), 0.0, 0.0))
+    print(f"  {'filters':<52} {'cold':>8} {'warm':>8} {'plots cold':>11} {'warm':>8}")
+    for q, c, w, pc, pw in rows:
+        print(
+            f"  {q:<52} {c * 1000:6.0f}ms {w * 1000:6.0f}ms {pc * 1000:9.0f}ms {pw * 1000:6.0f}ms"
+        )
+    cold_all = [r[1] for r in rows]
+    warm_all = [r[2] for r in rows]
+    print(
+        f"  page cold: median {np.median(cold_all) * 1000:.0f} ms, max {max(cold_all) * 1000:.0f}"
+        f" ms; warm: median {np.median(warm_all) * 1000:.0f} ms, max {max(warm_all) * 1000:.0f} ms"
+    )
+    peer = []
+    for query in COMBINATIONS[:peer_combinations]:
+        t = time.perf_counter()
+        data = analysis.build_per_child()
+        form_filters = _filters(query)
+        table, sp = cohort_ipd.filtered(data, None, form_filters)
+        cohort_ipd.compute(table, sp, form_filters)
+        peer.append(time.perf_counter() - t)
+    if peer:
+        ours = np.median(cold_all[: len(peer)])
+        print(
+            f"  peer (uncached: table child by child + every figure), {len(peer)} combinations:"
+            f" median {np.median(peer):.2f} s; cold page {ours * 1000:.0f} ms:"
+            f" {np.median(peer) / ours:.0f}x"
+        )
+
+
+def _filters(query: str):  # type: ignore[no-untyped-def]
+    from urllib.parse import parse_qs
+
+    from cpstem.registry.services.cohort_ipd import Filters
+
+    q = {k: v[0] for k, v in parse_qs(query).items()}
+    return Filters(
+        months=int(q.get("months", 12)),
+        method=q.get("method", "anchored"),
+        site=q.get("site"),
+        product=q.get("product"),
+        gmfcs=int(q["gmfcs"]) if "gmfcs" in q else None,
+        exclude_synthetic="exclude_synthetic" in q,
+    )
+
+
 class _Data:
     def __init__(self, table: pd.DataFrame, spasticity: pd.DataFrame):
         self.table, self.spasticity = table, spasticity
@@ -198,8 +487,11 @@ def main() -> None:
     parser.add_argument("--sm-children", type=int, default=1_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument(
+        "--peer-combinations", type=int, default=3, help="(e) uncached peer: combinations run"
+    )
+    parser.add_argument(
         "--only",
-        choices=["lme4", "statsmodels", "dashboard", "page"],
+        choices=["lme4", "statsmodels", "dashboard", "page", "registry"],
         help="run one part: (a) lme4, (b) statsmodels or (c) dashboard",
     )
     args = parser.parse_args()
@@ -218,6 +510,9 @@ def main() -> None:
     if args.only in (None, "dashboard"):
         print(f"\n(c) dashboard cohort figures at {args.children:,} children")
         bench_dashboard(big, args.repeats)
+    if args.only in (None, "registry"):
+        print(f"\n(e) the dashboard page on a registry of {args.children:,} children")
+        bench_registry_dashboard(args.children, args.peer_combinations)
     if args.only in (None, "page"):
         print(f"\n(d) the registry dashboard's figures at {args.children:,} children x 6 visits")
         bench_dashboard_page(args.children, args.repeats)

@@ -12,6 +12,14 @@ from cpstem.registry.models import Patient
 from tests.factories import PASSWORD, Api
 
 
+@pytest.fixture(autouse=True)
+def _fresh_analysis_tables():
+    """The dashboard keeps its analysis tables in the process: none from another test."""
+    from cpstem.registry.services import analysis
+
+    analysis.forget()
+
+
 @pytest.fixture
 def sites(db):
     return users.get_site("LUB", create=True, name="Lublin"), users.get_site(

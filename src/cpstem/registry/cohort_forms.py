@@ -40,6 +40,12 @@ class CohortFilterForm(forms.Form):
     exclude_synthetic = forms.BooleanField(required=False, label="exclude synthetic children")
 
     def __init__(self, data: Any, user: Any):
+        # the visit and method shown are the ones used: 12 months, child-anchored by default
+        # (an unbound select would show its first option and submit it)
+        data = data.copy()
+        for name, default in (("months", "12"), ("method", "anchored")):
+            if not data.get(name):
+                data[name] = default
         super().__init__(data)
         sites = Site.objects.order_by("code")
         ids = visible_site_ids(user)

@@ -136,3 +136,62 @@ def test_errors_are_coded():
     with pytest.raises(OutcomeError) as err:
         spasticity_change(bad)
     assert (err.value.code, err.value.field) == ("invalid_choice", "side")
+
+
+def test_newton_fit_equals_statsmodels_ordered_model():
+    """Six categories, clustered limbs: the Newton-Raphson estimates and the model-based SEs
+    are statsmodels' ``OrderedModel`` (BFGS to a 1e-10 gradient) to 1e-6."""
+    import warnings
+
+    from statsmodels.miscmodels.ordinal_model import OrderedModel
+
+    from cpstem.outcomes.ipd.spasticity import _pairs
+    from cpstem.outcomes.ipd.table import validate_spasticity_table
+
+    pairs, _ = _pairs(
+        validate_spasticity_table(simulate_spasticity(400, seed=3, child_sd=1.0)), 12.0
+    )
+    muscles = pd.get_dummies(pairs["muscle"], drop_first=True, dtype=float).to_numpy()
+    x = np.column_stack(
+        [(pairs["group"] == "cells").to_numpy(float), pairs["mas_0"].to_numpy(float), muscles]
+    )
+    y = pairs["mas_1"].to_numpy(float)
+    assert len(np.unique(y)) == 6
+    fit = fit_ordinal(y, x, pairs["child"].to_numpy())
+    codes = np.unique(y, return_inverse=True)[1]
+    model = OrderedModel(codes, x, distr="logit")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = model.fit(method="bfgs", disp=False, maxiter=5000, gtol=1e-10)
+    params = np.asarray(ref.params)
+    np.testing.assert_allclose(fit.beta, params[: x.shape[1]], atol=1e-6)
+    cuts = np.asarray(model.transform_threshold_params(params))[1:-1]
+    np.testing.assert_allclose(fit.cuts, cuts, atol=1e-6)
+    se = np.sqrt(np.diag(fit.cov_model))[: x.shape[1]]
+    np.testing.assert_allclose(se, np.asarray(ref.bse)[: x.shape[1]], rtol=1e-5)
+    assert fit.converged
+
+
+def test_pairs_take_the_latest_baseline_and_the_nearest_follow_up():
+    """Ties and gaps: two baselines (months -1 and 0: the later), follow-ups at 5 and 7 months
+    (equally near 6: the earlier), a limb without a follow-up, a missing grade."""
+    from cpstem.outcomes.ipd.spasticity import _pairs
+    from cpstem.outcomes.ipd.table import validate_spasticity_table
+
+    rows = [
+        ("a", "cells", "hamstrings", "left", -1.0, 1),
+        ("a", "cells", "hamstrings", "left", 0.0, 3),
+        ("a", "cells", "hamstrings", "left", 7.0, 1),
+        ("a", "cells", "hamstrings", "left", 5.0, 2),
+        ("a", "cells", "hamstrings", "right", 0.0, 2),
+        ("b", "control", "hip_adductors", "left", 0.0, 4),
+        ("b", "control", "hip_adductors", "left", 6.0, np.nan),
+        ("b", "control", "gastrocnemius_soleus", "left", 0.0, 4),
+        ("b", "control", "gastrocnemius_soleus", "left", 6.5, 5),
+    ]
+    t = pd.DataFrame(rows, columns=["child", "group", "muscle", "side", "months", "mas"])
+    pairs, _ = _pairs(validate_spasticity_table(t), 6.0)
+    assert pairs[["child", "muscle", "side", "mas_0", "mas_1"]].values.tolist() == [
+        ["a", "hamstrings", "left", 3, 2],
+        ["b", "gastrocnemius_soleus", "left", 4, 5],
+    ]

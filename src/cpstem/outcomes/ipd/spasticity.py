@@ -86,20 +86,54 @@ class SpasticityChangeResult(FrameResult):
         return "\n".join(lines)
 
 
-def _pairs(data: pd.DataFrame, months: float) -> tuple[pd.DataFrame, str]:
-    """Baseline and follow-up of each limb at ``months`` (columns ``*_0`` and ``*_1``)."""
+def _limbs(data: pd.DataFrame) -> np.ndarray:
+    """Each row's limb (child x muscle group x side) as an integer, in the sorted order of
+    (child, muscle, side)."""
+    return data.groupby(KEY, sort=True, dropna=False).ngroup().to_numpy(np.int64)
+
+
+def _first_of_each(limb: np.ndarray, order: np.ndarray) -> np.ndarray:
+    """Row positions: the first row of each limb in ``order``, sorted by limb."""
+    _, first = np.unique(limb[order], return_index=True)
+    return order[first]
+
+
+def _pairs(
+    data: pd.DataFrame, months: float, limb: np.ndarray | None = None
+) -> tuple[pd.DataFrame, str]:
+    """Baseline and follow-up of each limb at ``months`` (columns ``*_0`` and ``*_1``): the
+    baseline is the limb's latest assessment at ``months <= 0``, the follow-up its assessment
+    nearest ``months`` inside the window (ties: the earlier month, then the first row)."""
     win = window(months)
-    m = data["months"]
-    base = data[m <= 0].sort_values([*KEY, "months"], kind="mergesort")
-    base = base.drop_duplicates(KEY, keep="last")
-    follow = data[(m > 0) & (m >= win.lower) & (m <= win.upper)].copy()
-    follow["_dist"] = (follow["months"] - months).abs()
-    follow = follow.sort_values([*KEY, "_dist", "months"], kind="mergesort")
-    follow = follow.drop_duplicates(KEY, keep="first")
+    limb = _limbs(data) if limb is None else limb
+    m = data["months"].to_numpy(float)
+    row = np.arange(len(m))
+    b = np.flatnonzero(m <= 0)
+    # latest: sort by limb, then months descending, then the later row first
+    base = _first_of_each(limb[b], np.lexsort((-row[b], -m[b], limb[b])))
+    base = b[base]
+    f = np.flatnonzero((m > 0) & (m >= win.lower) & (m <= win.upper))
+    follow = f[_first_of_each(limb[f], np.lexsort((row[f], m[f], np.abs(m[f] - months), limb[f])))]
+    _, fi, bi = np.intersect1d(limb[follow], limb[base], assume_unique=True, return_indices=True)
+    follow, base = follow[fi], base[bi]
     cols = ["mas", "tardieu_r1_deg", "tardieu_r2_deg"]
-    pairs = follow[[*KEY, "group", *cols]].merge(
-        base[[*KEY, *cols]], on=KEY, suffixes=("_1", "_0"), how="inner"
-    )
+    pairs = data.iloc[follow][[*KEY, "group", *cols]].reset_index(drop=True)
+    pairs.columns = [*KEY, "group", *(f"{c}_1" for c in cols)]
+    before = data.iloc[base][cols].reset_index(drop=True)
+    for c in cols:
+        pairs[f"{c}_0"] = before[c].to_numpy()
+    pairs = pairs[
+        [
+            *KEY,
+            "group",
+            "mas_1",
+            "tardieu_r1_deg_1",
+            "tardieu_r2_deg_1",
+            "mas_0",
+            "tardieu_r1_deg_0",
+            "tardieu_r2_deg_0",
+        ]
+    ]
     return pairs[pairs["mas_0"].notna() & pairs["mas_1"].notna()], win.label()
 
 
@@ -202,10 +236,11 @@ def spasticity_change(
     if not targets:
         raise OutcomeError("months: give at least one month", code="empty", field="months")
     data = validate_spasticity_table(table)
+    limb = _limbs(data)
     rows: list[dict] = []
     comparisons = []
     for target in targets:
-        pairs, win = _pairs(data, target)
+        pairs, win = _pairs(data, target, limb)
         rows.extend(_per_muscle(pairs, target, win, level))
         comp = _comparison(pairs, target, level)
         if comp is not None:

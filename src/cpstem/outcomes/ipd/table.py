@@ -200,8 +200,9 @@ def _check_required(table: pd.DataFrame, names: list[str], what: str) -> None:
 
 def _check_choice(values: pd.Series, name: str, allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
-    raw = values.to_numpy(object)
-    bad = np.flatnonzero(~pd.Series(raw).isin(allowed).to_numpy() & pd.notna(raw))
+    ok = values.isin(allowed).to_numpy(bool) | values.isna().to_numpy(bool)
+    bad = np.flatnonzero(~ok)
+    raw = values.to_numpy(object) if len(bad) else np.empty(0, object)
     if len(bad):
         raise _fail(
             f"{name} {raw[bad[0]]!r}: allowed {', '.join(repr(a) for a in allowed)}",
@@ -236,9 +237,8 @@ def validate_spasticity_table(table: pd.DataFrame) -> pd.DataFrame:
     labels = out["mas_label"].astype(object).where(out["mas_label"].notna(), "")
     labels = labels.astype(str).str.strip()
     given = (labels != "") & ~np.isnan(mas)
-    expected = pd.Series(
-        [MAS_LABELS[int(v)] if not np.isnan(v) else "" for v in mas], index=out.index
-    )
+    codes = np.where(np.isnan(mas), len(MAS_LABELS), mas).astype(np.int64)
+    expected = pd.Series(np.array([*MAS_LABELS, ""], dtype=object)[codes], index=out.index)
     wrong = np.flatnonzero((given & (labels != expected)).to_numpy())
     if len(wrong):
         i = wrong[0]

@@ -2,9 +2,10 @@
 registry's analysis table (:mod:`cpstem.registry.services.analysis`), filtered by site, product,
 GMFCS level and synthetic records, for the patients the user may see.
 
-The tables are built once per data version (:func:`analysis.cached`); the figures of one set of
-filters are cached per data version, visible sites and filters, so that the page and its plots
-(separate SVG requests) cost a cache lookup after the first view.
+The tables are kept per data version (:func:`analysis.cached`: built once, then only the
+children whose records changed are rebuilt); the figures of one set of filters are cached per
+data version, visible sites and filters, so that the page and its plots (separate SVG requests,
+each drawn on its first request) cost a cache lookup after the first view.
 
 Units: excess in GMFM-66 points with 95 % t CIs; proportions as percentages with exact
 (Clopper–Pearson) 95 % CIs in percent too.
@@ -262,10 +263,20 @@ def _effect(table: pd.DataFrame, f: Filters) -> tuple[dict[str, Any] | None, str
 
 def compute(table: pd.DataFrame, spast: pd.DataFrame, f: Filters) -> dict[str, Any]:
     """Every figure of the dashboard for these rows (plain data; plots drawn from it)."""
+    return compute_gmfm(table, f) | compute_spasticity(spast)
+
+
+def compute_spasticity(spast: pd.DataFrame) -> dict[str, Any]:
+    """The spasticity figures (they do not depend on the visit or method filters)."""
+    spasticity, spasticity_error = _spasticity(spast)
+    return {"spasticity": spasticity, "spasticity_error": spasticity_error}
+
+
+def compute_gmfm(table: pd.DataFrame, f: Filters) -> dict[str, Any]:
+    """The figures of the GMFM-66 analysis table."""
     children = table.drop_duplicates("patient_id")
     responder_rows, responder_error = _responder_rows(table, f)
     dose, dose_error = _dose(table, f)
-    spasticity, spasticity_error = _spasticity(spast)
     effect, effect_error = _effect(table, f)
     return {
         "filters": asdict(f),
@@ -279,34 +290,96 @@ def compute(table: pd.DataFrame, spast: pd.DataFrame, f: Filters) -> dict[str, A
         "trajectories": _trajectory_rows(table),
         "dose": dose,
         "dose_error": dose_error,
-        "spasticity": spasticity,
-        "spasticity_error": spasticity_error,
         "effect": effect,
         "effect_error": effect_error,
         "warning": OBSERVATIONAL_WARNING,
     }
 
 
-def figures(user: Any, f: Filters) -> dict[str, Any]:
-    """:func:`compute` for the patients ``user`` may see, cached per data version."""
-    version = analysis.data_version()
-    sites = visible_site_ids(user)
-    key = f"cpstem-cohort:{version}:{sites}:{f.key()}"
+#: The analysis tables the dashboard reads.
+PARTS = ("gmfm", "spasticity")
+
+
+def _key(kind: str, user: Any, f: Filters, current: dict[str, analysis.Mark]) -> str:
+    """Cache key of one user's figures: data version of the tables read, the sites the user
+    may see (site separation: never another site's figures) and the filters."""
+    version = analysis.data_version(PARTS, current)
+    return f"cpstem-cohort-{kind}:{version}:{visible_site_ids(user)}:{f.key()}"
+
+
+def figures(
+    user: Any, f: Filters, current: dict[str, analysis.Mark] | None = None
+) -> dict[str, Any]:
+    """:func:`compute` for the patients ``user`` may see, cached per data version
+    (``current``: the :func:`analysis.marks` of this request, to read them once)."""
+    current = current if current is not None else analysis.marks()
+    key = _key("figures", user, f, current)
     hit = cache.get(key)
     if hit is None:
-        data = analysis.cached()
+        data = analysis.cached(PARTS, current)
+        sites = visible_site_ids(user)
         visible = None
         if sites is not None:
-            ids = data.table.loc[:, "patient_id"].unique().tolist()
             from cpstem.registry.models import Patient
 
-            visible = set(
-                Patient.objects.filter(pk__in=ids, site_id__in=sites).values_list("pk", flat=True)
-            )
+            visible = set(Patient.objects.filter(site_id__in=sites).values_list("pk", flat=True))
         table, spast = filtered(data, visible, f)
-        hit = compute(table, spast, f)
+        # the GMFM-66 figures per GMFM-66 table version; the spasticity figures per spasticity
+        # table version and set of children (adding a GMFM-66 leaves them as they are)
+        v = analysis.versions(current)
+        gkey = f"cpstem-cohort-gmfm:{v['gmfm']}:{sites}:{f.key()}"
+        gmfm = cache.get(gkey)
+        if gmfm is None:
+            gmfm = compute_gmfm(table, f)
+            cache.set(gkey, gmfm, timeout=3600)
+        children = hashlib.sha256(np.sort(spast["patient_id"].to_numpy(np.int64)).tobytes())
+        skey = f"cpstem-cohort-spasticity:{v['spasticity']}:{children.hexdigest()[:32]}"
+        spasticity = cache.get(skey)
+        if spasticity is None:
+            spasticity = compute_spasticity(spast)
+            cache.set(skey, spasticity, timeout=3600)
+        hit = gmfm | spasticity
         cache.set(key, hit, timeout=3600)
     return hit
+
+
+def registry_summary(
+    user: Any, patients: Any, current: dict[str, analysis.Mark] | None = None
+) -> dict[str, Any]:
+    """The dashboard's registry counts, GMFCS distribution and adverse events by product
+    (:mod:`cpstem.registry.services.cohort`) for the patients ``user`` may see, each cached
+    per version of the records it counts, visible sites (and for adverse events the day:
+    follow-up runs to today)."""
+    from cpstem.registry.clock import today
+    from cpstem.registry.models import AdverseEvent, GMFM88Assessment
+    from cpstem.registry.services import cohort
+
+    current = current if current is not None else analysis.marks()
+    extra = {m.__name__: analysis.Mark.of(m) for m in (AdverseEvent, GMFM88Assessment)}
+    marks = current | extra
+    sites = repr(visible_site_ids(user))
+    out = {}
+    for kind, names, compute_it in (
+        ("counts", sorted(marks), lambda: cohort.counts(patients)),
+        (
+            "gmfcs",
+            ["Site", "Patient", "Classification"],
+            lambda: cohort.gmfcs_distribution(patients),
+        ),
+        (
+            "ae",
+            ["Site", "Patient", "Administration", "AdverseEvent", today().isoformat()],
+            lambda: cohort.ae_by_product(patients),
+        ),
+    ):
+        text = "|".join([*(repr(marks.get(n, n)) for n in names), sites])
+        key = f"cpstem-cohort-{kind}:" + hashlib.sha256(text.encode()).hexdigest()[:32]
+        hit = cache.get(key)
+        if hit is None:
+            hit = compute_it()
+            cache.set(key, hit, timeout=3600)
+        out[kind] = hit
+    return out
 
 
 # --- plots (SVG) ------------------------------------------------------------------------------
@@ -488,12 +561,12 @@ PLOTS: dict[str, Callable[[dict[str, Any]], bytes]] = {
 
 
 def plot(user: Any, f: Filters, name: str) -> bytes:
-    """One dashboard plot as SVG, cached with the figures."""
-    version = analysis.data_version()
-    key = f"cpstem-cohort-plot:{name}:{version}:{visible_site_ids(user)}:{f.key()}"
+    """One dashboard plot as SVG, cached with the figures (drawn on first request)."""
+    current = analysis.marks()
+    key = _key(f"plot-{name}", user, f, current)
     hit = cache.get(key)
     if hit is None:
-        hit = PLOTS[name](figures(user, f))
+        hit = PLOTS[name](figures(user, f, current))
         cache.set(key, hit, timeout=3600)
     return hit
 

@@ -11,18 +11,19 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
-from cpstem.outcomes.cohort import change_table, summarise_change
 from cpstem.registry import access, exporter, privacy
 from cpstem.registry.cohort_forms import CohortFilterForm
-from cpstem.registry.services import analysis, cohort, cohort_ipd, queries
+from cpstem.registry.services import analysis, cohort_ipd, queries
 from cpstem.registry.services.trajectory import curve_set
 
 #: At most this many children are listed as "left out" on the page (all are in the XLSX).
 LEFT_OUT_SHOWN = 50
 
 
-def _left_out(proj: privacy.Projection, patients) -> list[dict[str, str]]:
-    skipped = analysis.cached().skipped
+def _left_out(proj: privacy.Projection, patients, current=None) -> list[dict[str, str]]:
+    skipped = analysis.cached(cohort_ipd.PARTS, current).skipped
+    if not skipped:
+        return []
     visible = patients.filter(pk__in=[s.patient_id for s in skipped])
     names = dict(visible.values_list("pk", proj.id_field))
     return [
@@ -39,9 +40,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     patients = proj.patients()
     form = CohortFilterForm(request.GET, request.user)
     f = form.filters()
-    left_out = _left_out(proj, patients)
-    rows, _ = cohort.change_rows(patients, f.months)
-    table = change_table(rows)
+    current = analysis.marks()  # the data version, read once per request
+    left_out = _left_out(proj, patients, current)
+    summary = cohort_ipd.registry_summary(request.user, patients, current)
     query = request.GET.urlencode()
     return render(
         request,
@@ -50,17 +51,14 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             "form": form,
             "filters": f,
             "query": query,
-            "ipd": cohort_ipd.figures(request.user, f),
+            "ipd": cohort_ipd.figures(request.user, f, current),
             "plots": list(cohort_ipd.PLOTS),
-            "counts": cohort.counts(patients),
-            # the earlier mean (SD) summaries, kept in the context for compatibility
-            "change_product": cohort.records(summarise_change(table, ("product",))),
-            "change": cohort.records(summarise_change(table, ("product", "gmfcs"))),
+            "counts": summary["counts"],
             "not_analysable": left_out[:LEFT_OUT_SHOWN],
             "n_not_analysable": len(left_out),
             "months": f.months,
-            "ae": cohort.ae_by_product(patients),
-            "gmfcs": cohort.gmfcs_distribution(patients),
+            "ae": summary["ae"],
+            "gmfcs": summary["gmfcs"],
             "curve_set": curve_set(),
             "query_counts": queries.counts(queries.visible(request.user))
             if access.sees_monitoring(request.user)
@@ -88,7 +86,8 @@ def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
     proj = privacy.project(request.user)
     patients = proj.patients()
     f = CohortFilterForm(request.GET, request.user).filters()
-    fig = cohort_ipd.figures(request.user, f)
+    current = analysis.marks()
+    fig = cohort_ipd.figures(request.user, f, current)
     ae = [
         r
         | {
@@ -98,7 +97,7 @@ def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
             "rate_ci_lower": r["rate_ci"][0],
             "rate_ci_upper": r["rate_ci"][1],
         }
-        for r in cohort.ae_by_product(patients)
+        for r in cohort_ipd.registry_summary(request.user, patients, current)["ae"]
     ]
     for r in ae:
         for k in ("proportion", "proportion_ci", "rate_ci"):
@@ -107,7 +106,7 @@ def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
         fig,
         {
             "adverse_events": pd.DataFrame(ae),
-            "left_out": pd.DataFrame(_left_out(proj, patients)),
+            "left_out": pd.DataFrame(_left_out(proj, patients, current)),
         },
     )
     response = HttpResponse(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import date
@@ -17,7 +18,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from cpstem.errors import CpstemError
-from cpstem.measures.spasticity import MuscleGroup
+from cpstem.measures.errors import MeasureError
+from cpstem.measures.spasticity import MAS, MuscleGroup
 from cpstem.registry import access, privacy
 from cpstem.registry.clock import today
 from cpstem.registry.errors import FieldErrors, StaleVersion
@@ -200,6 +202,32 @@ def _timeline(proj: privacy.Projection, p: Patient) -> list[dict]:
     return sorted(items, key=lambda i: i["sort"], reverse=True)
 
 
+def _spasticity_change(assessments: list, muscle: str, side: str) -> str:
+    """The limb's change from its first to its last assessment: Modified Ashworth in grades of
+    the ordinal coding 0, 1, 1+, 2, 3, 4 (1 -> 1+ is one grade) and the Tardieu dynamic
+    component R2 - R1 in degrees (the analyses' definitions, :mod:`cpstem.outcomes.ipd`)."""
+    grades, dynamic = [], []
+    for s in assessments:
+        for r in s.mas:
+            if (r["muscle"], r["side"]) == (muscle, side):
+                with contextlib.suppress(MeasureError):  # a legacy grade: not counted
+                    grades.append(MAS.parse(r["grade"]))
+        for r in s.tardieu:
+            if (r["muscle"], r["side"]) == (muscle, side) and None not in (
+                r.get("r1_deg"),
+                r.get("r2_deg"),
+            ):
+                dynamic.append(float(r["r2_deg"]) - float(r["r1_deg"]))
+    parts = []
+    if len(grades) >= 2:
+        d = grades[-1].ordinal - grades[0].ordinal
+        what = "no change" if d == 0 else f"{d:+d} grade{'s' if abs(d) > 1 else ''}"
+        parts.append(f"MAS {what} ({grades[0]} → {grades[-1]})")
+    if len(dynamic) >= 2:
+        parts.append(f"R2 − R1 {dynamic[-1] - dynamic[0]:+g}°")
+    return "; ".join(parts)
+
+
 def _spasticity_table(proj: privacy.Projection, p: Patient) -> tuple[list, list]:
     """Columns (the assessments' times as the role may see them) and one row per muscle."""
     assessments = list(p.spasticityassessment_set.order_by("date"))
@@ -219,6 +247,7 @@ def _spasticity_table(proj: privacy.Projection, p: Patient) -> tuple[list, list]
             "muscle": MuscleGroup(m).label,
             "side": s,
             "values": [cells[(m, s)].get(i, "") for i in range(len(assessments))],
+            "change": _spasticity_change(assessments, m, s),
         }
         for (m, s) in sorted(cells, key=lambda k: (order.get(k[0], 99), k[1]))
     ]
