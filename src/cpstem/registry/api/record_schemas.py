@@ -10,6 +10,7 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, create_model
 
 from cpstem.registry.api.schemas import (
+    WithQuality,
     AdministrationIn,
     AdverseEventIn,
     AdverseEventOut,
@@ -94,7 +95,7 @@ class Dependants(Schema):
     dependants: list[str]
 
 
-class Versioned(Schema):
+class Versioned(WithQuality):
     id: int
     version: int = Field(..., description="+1 on every change; the ETag is this number quoted")
 

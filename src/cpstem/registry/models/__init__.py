@@ -7,6 +7,7 @@ from cpstem.registry.models.assessments import (
     LabValue,
     SpasticityAssessment,
 )
+from cpstem.registry.models.locking import Lock, Signature
 from cpstem.registry.models.patients import Classification, Patient
 from cpstem.registry.models.safety import AdverseEvent
 from cpstem.registry.models.schedule import FollowUpVisit
@@ -35,10 +36,12 @@ __all__ = [
     "GMFM66Assessment",
     "GMFM88Assessment",
     "LabValue",
+    "Lock",
     "Patient",
     "Profile",
     "RehabEpisode",
     "Role",
+    "Signature",
     "Site",
     "SpasticityAssessment",
 ]
