@@ -10,7 +10,6 @@ from ninja import Field, Schema
 from pydantic import ConfigDict, create_model
 
 from cpstem.registry.api.schemas import (
-    WithQuality,
     AdministrationIn,
     AdverseEventIn,
     AdverseEventOut,
@@ -23,6 +22,7 @@ from cpstem.registry.api.schemas import (
     PatientIn,
     RehabIn,
     SpasticityIn,
+    WithQuality,
 )
 
 REASON_DOC = (

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
+from itertools import pairwise
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -225,7 +226,7 @@ def dose_weight(data: PatientData, p: dict[str, Any]) -> Iterator[Finding]:
         near = [w for w in _weights(data, p, a) if abs((w[0] - a.date).days) <= max_days]
         if not near:
             continue
-        day, kg, where = min(near, key=lambda w: (abs((w[0] - a.date).days), w[0]))
+        _day, kg, where = min(near, key=lambda w: (abs((w[0] - a.date).days), w[0]))
         other = a.cells_total / kg
         change = (other - own) / own
         if abs(change) > tol:
@@ -299,7 +300,7 @@ def gmfcs_jump(data: PatientData, p: dict[str, Any]) -> Iterator[Finding]:
             by_system.setdefault(c.system, []).append(c)
     for system, rows in by_system.items():
         rows.sort(key=lambda c: (c.date, c.pk))
-        for prev, cur in zip(rows, rows[1:], strict=False):
+        for prev, cur in pairwise(rows):
             if abs(cur.level - prev.level) > step:
                 yield data.finding(
                     "gmfcs_jump",

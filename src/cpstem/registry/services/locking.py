@@ -161,12 +161,10 @@ def _unlock(user: AnyUser, reason: object, **target: Any) -> Lock:
     _require_admin(user)
     text = changes.check_reason(reason)
     with transaction.atomic():
-        lock = (
-            Lock.objects.select_for_update().filter(unlocked_at__isnull=True, **target).first()
-        )
+        lock = Lock.objects.select_for_update().filter(unlocked_at__isnull=True, **target).first()
         if lock is None:
             raise FieldErrors.one("__all__", "not locked", "not_locked")
-        lock.unlocked_by = user  # type: ignore[assignment]
+        lock.unlocked_by = user
         lock.unlocked_at = timezone.now()
         lock.unlock_reason = text
         lock._change_reason = text

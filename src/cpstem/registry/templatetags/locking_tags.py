@@ -27,9 +27,7 @@ def patient_monitoring(context: template.Context, pk: int) -> dict[str, Any]:
         "pk": pk,
         "lock": locking.active_lock(patient.pk, patient.site_id),
         "latest": Signature.objects.filter(patient=patient).order_by("-signed_at", "-id").first(),
-        "findings": []
-        if access.is_pseudonymised(user)
-        else data_quality.check_patient(patient.pk),
+        "findings": [] if access.is_pseudonymised(user) else data_quality.check_patient(patient.pk),
         "may_sign": signatures.may_sign(user, patient),
         "is_admin": role == Role.ADMIN,
     }

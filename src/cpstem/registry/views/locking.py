@@ -62,12 +62,12 @@ def refuse_when_locked(view: View) -> View:
             response = view(request, *args, **kwargs)
         except Locked as exc:
             return locked_response(request, exc, patient)
-        if request.method == "POST" and response.status_code == 302 and patient is not None:
-            if Patient.objects.filter(pk=patient.pk).exists():
-                for f in data_quality.check_patient(patient.pk):
-                    messages.warning(
-                        request, f"Data quality — {data_quality.RULES[f.rule].title}: {f.message}"
-                    )
+        saved = request.method == "POST" and response.status_code == 302
+        if saved and patient is not None and Patient.objects.filter(pk=patient.pk).exists():
+            for f in data_quality.check_patient(patient.pk):
+                messages.warning(
+                    request, f"Data quality — {data_quality.RULES[f.rule].title}: {f.message}"
+                )
         return response
 
     return wrapped

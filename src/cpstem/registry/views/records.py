@@ -26,8 +26,8 @@ from cpstem.registry.models import (
 )
 from cpstem.registry.services import write
 from cpstem.registry.views import deletion, details, editing
-from cpstem.registry.views.locking import refuse_when_locked
 from cpstem.registry.views.common import visible_patient
+from cpstem.registry.views.locking import refuse_when_locked
 
 
 @dataclass(frozen=True)
