@@ -369,3 +369,13 @@ def test_the_password_is_not_in_the_audit_trail(people, patient):
     signatures.sign(patient, people["clin"], PASSWORD, _request())
     for row in Signature.history.all().values():
         assert PASSWORD not in str(row)
+
+
+def test_api_lock_out_after_too_many_wrong_passwords_is_429_json(api, patient, settings):
+    settings.AXES_FAILURE_LIMIT = 2
+    path = f"/patients/{patient.pk}/signatures"
+    assert api("clin").post(path, {"password": "wrong-1"}).status_code == 403
+    r = api("clin").post(path, {"password": "wrong-2"})
+    assert r.status_code == 429 and r.json()["code"] == "locked_out"
+    r = api("clin").post(path, {"password": PASSWORD})  # the right one: still locked out
+    assert r.status_code == 429 and Signature.objects.count() == 0

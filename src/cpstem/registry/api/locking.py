@@ -6,7 +6,7 @@
   ``{"detail", "code": "locked", "lock": {scope, locked_by, locked_at, reason, ...}}``.
 - ``POST /patients/{pk}/signatures`` (``{"password": ..., "meaning": "complete_and_correct"}``;
   an admin or a clinician of the patient's site): 201 with the signature; a wrong password is
-  a 403 (code ``wrong_password``), counted by the log-in throttling (then ``locked_out``).
+  a 403 (code ``wrong_password``), counted by the log-in throttling (then 429, ``locked_out``).
   The password is never stored, logged or echoed. ``GET /patients/{pk}/signatures``: all of
   them, newest first, with ``valid`` false once a later change superseded them.
 - ``GET /checks?site=CODE``: the data-quality findings of the caller's patients.
@@ -20,10 +20,11 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
+from pydantic import field_validator
 
 from cpstem.registry import access
 from cpstem.registry.api.common import patient_for, reject_unknown_query
-from cpstem.registry.api.schemas import In, Message, answers
+from cpstem.registry.api.schemas import In, Message, _no_nul, answers
 from cpstem.registry.errors import FieldErrors, SignatureRefused
 from cpstem.registry.models import Patient, Role, Signature, Site
 from cpstem.registry.services import data_quality, locking, signatures
@@ -160,19 +161,25 @@ def unlock_site(request: HttpRequest, code: str, payload: ReasonIn) -> dict[str,
 
 @router.post(
     "/patients/{pk}/signatures",
-    response=answers({201: SignatureOut}, 400, 404) | {403: Refused},
+    response=answers({201: SignatureOut}, 400, 404) | {403: Refused, 429: Refused},
     tags=["monitoring"],
 )
 def sign_patient(request: HttpRequest, pk: int, payload: SignIn) -> Status:
     """Sign the patient's data electronically by re-entering the password (21 CFR Part 11
     style): an admin, or a clinician of the patient's site. A wrong password is refused (403,
-    code ``wrong_password``) and counted by the log-in throttling."""
+    code ``wrong_password``) and counted by the log-in throttling; after too many failures the
+    account is locked out for the cool-off time (429, code ``locked_out``)."""
     patient = patient_for(request, pk)
     try:
         s = signatures.sign(patient, request.user, payload.password, request, payload.meaning)
     except SignatureRefused as exc:
         if exc.code == "unknown_meaning":
             raise FieldErrors.one("meaning", exc.message, exc.code) from None
+        if exc.code == "locked_out":
+            # answered here as JSON (the lock-out itself stays recorded by django-axes),
+            # instead of the log-in page's HTML lock-out answer of the axes middleware
+            request.axes_locked_out = False  # type: ignore[attr-defined]
+            return Status(429, {"detail": exc.message, "code": exc.code})
         return Status(403, {"detail": exc.message, "code": exc.code})
     return Status(201, signatures.describe(s))
 
@@ -192,6 +199,8 @@ def list_signatures(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
 
 
 class ChecksFilter(Schema):
+    _text = field_validator("*", mode="before")(_no_nul)
+
     site: str | None = Field(None, max_length=16, description="A site code, e.g. LUB")
 
 
@@ -201,6 +210,8 @@ def list_checks(request: HttpRequest, filters: Query[ChecksFilter]) -> dict[str,
     admins; researchers get 403: findings name study IDs and dates), with every rule
     explained."""
     reject_unknown_query(request, {"site"})
+    if len(request.GET.getlist("site")) > 1:
+        raise FieldErrors.one("site", "give one site code", "repeated_parameter")
     if access.is_pseudonymised(request.user):
         raise PermissionDenied("data-quality findings name study IDs: not for researchers")
     qs = Patient.objects.visible_to(request.user)
