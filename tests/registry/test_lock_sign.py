@@ -211,7 +211,7 @@ def test_api_lock_answers_423_on_every_write_and_unlock_needs_a_reason(api, peop
     assert api("clin").post(base + "/lock", {"reason": REASON}).status_code == 403
     r = api("admin").post(base + "/lock", {"reason": REASON})
     assert (
-        r.status_code == 200 and r.json()["scope"] == "patient" and r.json()["locked_by"] == "ada"
+        r.status_code == 201 and r.json()["scope"] == "patient" and r.json()["locked_by"] == "ada"
     )
     r = api("clin").post(
         base + "/labs", {"date": "2024-05-02", "analyte": "CRP", "value": 1, "unit": "mg/L"}
@@ -230,7 +230,7 @@ def test_api_lock_answers_423_on_every_write_and_unlock_needs_a_reason(api, peop
     assert r.status_code == 422 and "reason" in r.json()["errors"]
     r = api("admin").post(base + "/unlock", {"reason": " "})
     assert r.status_code == 422 and r.json()["codes"] == {"reason": ["required"]}
-    assert api("admin").post(base + "/unlock", {"reason": "done"}).status_code == 200
+    assert api("admin").post(base + "/unlock", {"reason": "done"}).status_code == 201
     assert (
         api("clin").patch(base + f"/labs/{lab.pk}", {"value": 5, "reason": "typo"}).status_code
         == 200
@@ -241,13 +241,13 @@ def test_api_site_lock_is_admin_only(api, sites, patient):
     assert api("clin").post("/sites/LUB/lock", {"reason": REASON}).status_code == 403
     assert api("admin").post("/sites/NOPE/lock", {"reason": REASON}).status_code == 404
     r = api("admin").post("/sites/LUB/lock", {"reason": REASON})
-    assert r.status_code == 200 and r.json()["site"] == "LUB"
+    assert r.status_code == 201 and r.json()["site"] == "LUB"
     r = api("clin").post(
         f"/patients/{patient.pk}/classifications",
         {"date": "2023-01-01", "system": "gmfcs", "level": "II"},
     )
     assert r.status_code == 423 and r.json()["lock"]["scope"] == "site"
-    assert api("admin").post("/sites/LUB/unlock", {"reason": "done"}).status_code == 200
+    assert api("admin").post("/sites/LUB/unlock", {"reason": "done"}).status_code == 201
 
 
 def test_api_clinician_of_another_site_cannot_reach_the_lock(api, patient):
@@ -379,3 +379,35 @@ def test_api_lock_out_after_too_many_wrong_passwords_is_429_json(api, patient, s
     assert r.status_code == 429 and r.json()["code"] == "locked_out"
     r = api("clin").post(path, {"password": PASSWORD})  # the right one: still locked out
     assert r.status_code == 429 and Signature.objects.count() == 0
+
+
+def test_the_django_admin_honours_the_lock(web, people, patient):
+    lab = _lab(patient)
+    locking.lock_patient(patient, people["admin"], REASON)
+    c = web("admin")
+    url = f"/admin/registry/labvalue/{lab.pk}/change/"
+    r = c.post(
+        url,
+        {
+            "patient": patient.pk,
+            "date": "2024-05-01",
+            "analyte": "CRP",
+            "value": "9",
+            "unit": "mg/L",
+        },
+    )
+    assert r.status_code == 403
+    assert c.post(f"/admin/registry/labvalue/{lab.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert LabValue.objects.get(pk=lab.pk).value == 3.2
+    locking.unlock_patient(patient, people["admin"], "freeze lifted")
+    r = c.post(
+        url,
+        {
+            "patient": patient.pk,
+            "date": "2024-05-01",
+            "analyte": "CRP",
+            "value": "9",
+            "unit": "mg/L",
+        },
+    )
+    assert r.status_code == 302 and LabValue.objects.get(pk=lab.pk).value == 9

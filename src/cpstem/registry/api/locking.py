@@ -1,8 +1,9 @@
 """Locks, electronic signatures and data-quality findings.
 
 - ``POST /patients/{pk}/lock`` / ``/unlock`` and ``POST /sites/{code}/lock`` / ``/unlock``
-  (admin only, ``{"reason": ...}`` required): 200 with the lock. While a lock is in force every
-  write of the patient's data is answered with **423 Locked** and a JSON body
+  (admin only, ``{"reason": ...}`` required): 201 with the lock (its state after the call).
+  While a lock is in force every write of the patient's data is answered with **423 Locked**
+  and a JSON body
   ``{"detail", "code": "locked", "lock": {scope, locked_by, locked_at, reason, ...}}``.
 - ``POST /patients/{pk}/signatures`` (``{"password": ..., "meaning": "complete_and_correct"}``;
   an admin or a clinician of the patient's site): 201 with the signature; a wrong password is
@@ -121,23 +122,27 @@ def _admin(request: HttpRequest) -> None:
         raise PermissionDenied("only an administrator locks or unlocks data")
 
 
-LOCK_ANSWERS = answers({200: LockOut}, 400, 403, 404)
+LOCK_ANSWERS = answers({201: LockOut}, 400, 403, 404)
 
 
 @router.post("/patients/{pk}/lock", response=LOCK_ANSWERS, tags=["monitoring"])
-def lock_patient(request: HttpRequest, pk: int, payload: ReasonIn) -> dict[str, Any]:
+def lock_patient(request: HttpRequest, pk: int, payload: ReasonIn) -> Status:
     """Lock a patient (admin only): every change of its data is then refused with 423."""
     patient = patient_for(request, pk)
     _admin(request)
-    return locking.describe(locking.lock_patient(patient, request.user, payload.reason))
+    return Status(
+        201, locking.describe(locking.lock_patient(patient, request.user, payload.reason))
+    )
 
 
 @router.post("/patients/{pk}/unlock", response=LOCK_ANSWERS, tags=["monitoring"])
-def unlock_patient(request: HttpRequest, pk: int, payload: ReasonIn) -> dict[str, Any]:
+def unlock_patient(request: HttpRequest, pk: int, payload: ReasonIn) -> Status:
     """Unlock a patient (admin only; a reason is required)."""
     patient = patient_for(request, pk)
     _admin(request)
-    return locking.describe(locking.unlock_patient(patient, request.user, payload.reason))
+    return Status(
+        201, locking.describe(locking.unlock_patient(patient, request.user, payload.reason))
+    )
 
 
 def _site(request: HttpRequest, code: str) -> Site:
@@ -146,17 +151,17 @@ def _site(request: HttpRequest, code: str) -> Site:
 
 
 @router.post("/sites/{code}/lock", response=LOCK_ANSWERS, tags=["monitoring"])
-def lock_site(request: HttpRequest, code: str, payload: ReasonIn) -> dict[str, Any]:
+def lock_site(request: HttpRequest, code: str, payload: ReasonIn) -> Status:
     """Lock a whole site (admin only), e.g. for an analysis freeze."""
     site = _site(request, code)
-    return locking.describe(locking.lock_site(site, request.user, payload.reason))
+    return Status(201, locking.describe(locking.lock_site(site, request.user, payload.reason)))
 
 
 @router.post("/sites/{code}/unlock", response=LOCK_ANSWERS, tags=["monitoring"])
-def unlock_site(request: HttpRequest, code: str, payload: ReasonIn) -> dict[str, Any]:
+def unlock_site(request: HttpRequest, code: str, payload: ReasonIn) -> Status:
     """Unlock a site (admin only; a reason is required)."""
     site = _site(request, code)
-    return locking.describe(locking.unlock_site(site, request.user, payload.reason))
+    return Status(201, locking.describe(locking.unlock_site(site, request.user, payload.reason)))
 
 
 @router.post(
