@@ -411,3 +411,11 @@ def test_the_django_admin_honours_the_lock(web, people, patient):
         },
     )
     assert r.status_code == 302 and LabValue.objects.get(pk=lab.pk).value == 9
+
+
+def test_researchers_see_no_signature_or_lock_details(api, web, people, patient):
+    signatures.sign(patient, people["clin"], PASSWORD, _request())
+    locking.lock_patient(patient, people["admin"], REASON)
+    assert api("researcher").get(f"/patients/{patient.pk}/signatures").status_code == 403
+    page = web("researcher").get(f"/patients/{patient.pk}/").content.decode()
+    assert "clara" not in page and REASON not in page and 'id="signature-banner"' not in page

@@ -23,7 +23,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import field_validator
 
-from cpstem.registry import access
+from cpstem.registry import access, privacy
 from cpstem.registry.api.common import patient_for, reject_unknown_query
 from cpstem.registry.api.schemas import In, Message, _no_nul, answers
 from cpstem.registry.errors import FieldErrors, SignatureRefused
@@ -191,12 +191,14 @@ def sign_patient(request: HttpRequest, pk: int, payload: SignIn) -> Status:
 
 @router.get(
     "/patients/{pk}/signatures",
-    response=answers({200: list[SignatureOut]}, 404),
+    response=answers({200: list[SignatureOut]}, 403, 404),
     tags=["monitoring"],
 )
 def list_signatures(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
-    """The patient's signatures, newest first (``valid`` false: superseded by a change)."""
+    """The patient's signatures, newest first (``valid`` false: superseded by a change).
+    Closed to researchers, as the audit trail is (names of staff, times)."""
     patient = patient_for(request, pk)
+    privacy.project(request.user).require("audit_trail")
     return [
         signatures.describe(s)
         for s in Signature.objects.filter(patient=patient).order_by("-signed_at", "-id")

@@ -15,13 +15,13 @@ register = template.Library()
 
 @register.inclusion_tag("registry/locking/_patient_banner.html", takes_context=True)
 def patient_monitoring(context: template.Context, pk: int) -> dict[str, Any]:
-    """Lock in force, latest signature (valid or superseded), data-quality findings (not for
-    researchers: they name calendar dates), and the sign / lock links the role may use."""
+    """Lock in force, latest signature (valid or superseded), data-quality findings and the
+    sign / lock links the role may use; nothing for researchers (staff, times, dates)."""
     request = context.get("request")
     user = getattr(request, "user", None)
     patient = Patient.objects.filter(pk=pk).first()
-    if patient is None:
-        return {}
+    if patient is None or access.is_pseudonymised(user):
+        return {}  # researchers: staff names, times and dates are not in their view
     role = access.role_of(user)
     return {
         "pk": pk,

@@ -138,7 +138,9 @@ def site_locks(request: HttpRequest) -> HttpResponse:
         )
     }
     rows = [{"site": s, "lock": open_locks.get(s.pk)} for s in Site.objects.order_by("code")]
-    past = Lock.objects.select_related("site", "patient", "locked_by", "unlocked_by")[:100]
+    past = list(Lock.objects.select_related("site", "patient", "locked_by", "unlocked_by")[:100])
+    for lk in past:
+        lk.what = f"patient {lk.patient.study_id}" if lk.patient_id else f"site {lk.site.code}"
     return render(
         request,
         "registry/locking/site_locks.html",
@@ -210,9 +212,9 @@ def quality_page(request: HttpRequest) -> HttpResponse:
     if code:
         qs = qs.filter(site__code=code)
     findings = data_quality.check_patients(qs)
-    by_site: dict[str, list[data_quality.Finding]] = {}
+    by_site: dict[str, list[dict[str, Any]]] = {}
     for f in findings:
-        by_site.setdefault(f.site, []).append(f)
+        by_site.setdefault(f.site, []).append(f.to_dict() | {"label": f.study_id})
     ids = access.visible_site_ids(request.user)
     sites = Site.objects.all() if ids is None else Site.objects.filter(pk__in=ids)
     return render(
