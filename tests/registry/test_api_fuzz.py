@@ -7,6 +7,10 @@ content type, body schema), an invalid request must be refused, and the roles mu
 monitor and a researcher never write, a researcher never gets a study ID or a calendar date, a
 clinician of another site gets nothing about the patient. Monitors write only the monitoring
 operations (queries, verifications); researchers get none of them.
+
+The lock and signature operations (patient and site lock/unlock, signatures, checks) are fuzzed like
+every other: a lock fuzzed by the admin makes the later writes of that run 423 (documented),
+a fuzzed password is a wrong one (403, counted by the log-in throttling).
 """
 
 from __future__ import annotations
@@ -160,7 +164,9 @@ def test_api_conforms_to_its_schema_for_every_role(in_process, people, patient, 
     records = _one_of_each(patient)
     tokens = {r: ApiToken.objects.issue(people[r], "fuzz")[1] for r in ROLES}
     operation = in_process[path][method]
-    params = {"pk": patient.pk} if "{pk}" in path else {}
+    params: dict[str, object] = {"pk": patient.pk} if "{pk}" in path else {}
+    if "{code}" in path:  # the site lock operations: the patient's own site
+        params["code"] = patient.site.code
     if (model := RECORD_PATHS.get(path.removeprefix("/api/v1"))) is not None:
         params["rid"] = records[model].pk  # a single-record operation on a real record
     if "{qid}" in path:

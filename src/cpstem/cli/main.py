@@ -6,6 +6,7 @@ import typer
 
 from cpstem import __version__
 from cpstem.cli import (
+    check,
     curves,
     data,
     design,
@@ -41,6 +42,7 @@ app.command("import")(data.import_)
 app.command("backup")(data.backup)
 app.command("restore")(data.restore)
 app.command("remind")(worklist.remind)
+app.command("check")(check.check)
 app.add_typer(redcap.app, name="redcap")
 
 

@@ -71,6 +71,9 @@ def role_context(request: HttpRequest) -> dict[str, Any]:
     return {
         "role": role,
         "can_write": role in (Role.ADMIN, Role.CLINICIAN),
+        # the data-quality page (monitors, admins) and the locks page (admins)
+        "may_check_quality": role in (Role.ADMIN, Role.MONITOR),
+        "may_lock": role == Role.ADMIN,
         "proj": privacy.project(user),
         "user_site": site_of(user) if role else None,
     }

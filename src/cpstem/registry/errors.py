@@ -143,3 +143,23 @@ class HasDependants(RegistryError):
             code=self.default_code,
             params={"dependants": self.dependants},
         )
+
+
+class Locked(RegistryError):
+    """A change refused because the patient (or the patient's whole site) is locked, e.g. for an
+    analysis freeze: nothing was written. ``lock`` describes the lock in force (scope, who,
+    since when, why) for the page or the API answer (423 Locked)."""
+
+    default_code = "locked"
+
+    def __init__(self, message: str, lock: Mapping[str, Any]):
+        self.lock = dict(lock)
+        super().__init__(message, code=self.default_code, params={"lock": self.lock})
+
+
+class SignatureRefused(RegistryError):
+    """An electronic signature refused: wrong password (``wrong_password``, counted by the
+    log-in throttling), too many failures (``locked_out``), a role that may not sign
+    (``not_allowed``) or an unknown meaning (``unknown_meaning``)."""
+
+    default_code = "signature_refused"

@@ -3,7 +3,8 @@
 Bearer-token auth (``cpstem token create NAME``). Invalid input -> 422 with field-level
 messages ``{"detail": ..., "errors": {"field": ["message"]}}``; a body that is not JSON -> 400;
 no token -> 401; read-only role -> 403; a patient of another site -> 404 (its existence is not
-revealed). Every operation documents these answers in the schema.
+revealed); a write of a locked patient or site -> 423 Locked (``{"detail", "code": "locked",
+"lock": {...}}``, see :mod:`.locking`). Every operation documents these answers in the schema.
 
 One Router per aggregate: :mod:`.patients` (patients and their classifications),
 :mod:`.treatment` (administrations, rehabilitation), :mod:`.assessments` (GMFM-88/66,
@@ -14,6 +15,8 @@ for change), with its bodies in :mod:`.record_schemas`.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.exceptions import PermissionDenied
@@ -29,13 +32,14 @@ from cpstem.registry.api import (
     assessments,
     fhir,
     monitoring,
+    locking,
     patients,
     records,
     safety,
     treatment,
     worklist,
 )
-from cpstem.registry.errors import FieldErrors, HasDependants, StaleVersion
+from cpstem.registry.errors import FieldErrors, HasDependants, Locked, StaleVersion
 from cpstem.registry.models import ApiToken
 
 
@@ -53,6 +57,38 @@ class RegistryAPI(NinjaAPI):
         """Operation ids as when the API was one module (``cpstem_registry_api_<view>``), so
         clients generated from the schema keep their method names."""
         return "cpstem_registry_api_" + operation.view_func.__name__
+
+    def create_response(
+        self,
+        request: HttpRequest,
+        data: Any,
+        *,
+        status: int | None = None,
+        temporal_response: HttpResponse | None = None,
+    ) -> HttpResponse:
+        """A successful write's answer carries the patient's data-quality findings
+        (``data_quality``, see :mod:`cpstem.registry.services.data_quality`)."""
+        code = temporal_response.status_code if temporal_response else status
+        if (
+            request.method in ("POST", "PATCH")
+            and code in (200, 201)
+            and isinstance(data, dict)
+            and "data_quality" in data
+        ):
+            data = {**data, "data_quality": _findings(request, data)}
+        return super().create_response(
+            request, data, status=status, temporal_response=temporal_response
+        )
+
+
+def _findings(request: HttpRequest, data: dict[str, Any]) -> list[dict[str, Any]]:
+    from cpstem.registry.services import data_quality
+
+    match = getattr(request, "resolver_match", None)
+    pk = (match.kwargs.get("pk") if match else None) or data.get("id")
+    if pk is None:
+        return []
+    return [f.to_dict() for f in data_quality.check_patient(int(pk))]
 
 
 api = RegistryAPI(
@@ -97,6 +133,13 @@ def has_dependants(request: HttpRequest, exc: HasDependants) -> HttpResponse:
     return api.create_response(request, body, status=409)
 
 
+@api.exception_handler(Locked)
+def locked(request: HttpRequest, exc: Locked) -> HttpResponse:
+    """423 Locked: the patient or its site is locked; nothing was written."""
+    body = {"detail": exc.message, "code": exc.code, "lock": exc.lock}
+    return api.create_response(request, body, status=423)
+
+
 @api.exception_handler(PermissionDenied)
 def forbidden(request: HttpRequest, exc: PermissionDenied) -> HttpResponse:
     return api.create_response(request, {"detail": str(exc) or "not allowed"}, status=403)
@@ -117,6 +160,7 @@ for _module in (
     worklist,
     fhir,
     monitoring,
+    locking,
 ):
     api.add_router("", _module.router)
 

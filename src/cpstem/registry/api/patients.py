@@ -81,7 +81,7 @@ def list_patients(request: HttpRequest, filters: Query[PatientFilter]) -> _Proje
     return _ProjectedList(qs, proj)
 
 
-@router.post("/patients", response=answers({201: PatientOut}, 400, 403), tags=["patients"])
+@router.post("/patients", response=answers({201: PatientOut}, 400, 403, 423), tags=["patients"])
 def create_patient(request: HttpRequest, payload: PatientIn) -> Status:
     access.require_write(request.user)
     data = payload.dict()

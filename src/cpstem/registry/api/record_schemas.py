@@ -22,6 +22,7 @@ from cpstem.registry.api.schemas import (
     PatientIn,
     RehabIn,
     SpasticityIn,
+    WithQuality,
 )
 
 REASON_DOC = (
@@ -94,7 +95,7 @@ class Dependants(Schema):
     dependants: list[str]
 
 
-class Versioned(Schema):
+class Versioned(WithQuality):
     id: int
     version: int = Field(..., description="+1 on every change; the ETag is this number quoted")
 

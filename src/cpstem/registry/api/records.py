@@ -115,7 +115,7 @@ class Kind:
 
 
 def _fields(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {n: getattr(obj, n) for n in names}
+    return {n: getattr(obj, n) for n in names if n != "data_quality"}  # filled on a write
 
 
 def _set(obj: Any, data: dict[str, Any], renames: dict[str, str] | None = None) -> None:
@@ -325,7 +325,7 @@ def _delete(obj: models.Model, reason: str | None, if_match: str | None) -> None
     write.delete(obj, reason=reason, expected_version=expected_version(obj, if_match))
 
 
-WRITE_ANSWERS = (400, 403, 404)
+WRITE_ANSWERS = (400, 403, 404, 423)
 
 
 def _register(kind: Kind) -> None:

@@ -98,15 +98,16 @@ class Invalid(Schema):
 
 def answers(ok: dict[int, Any], *codes: int) -> dict[int, Any]:
     """The success response plus the documented error answers: 401 and 422 always, and the
-    given ``codes`` (400 body is not JSON, 403 not allowed for the role, 404 no such patient)."""
+    given ``codes`` (400 body is not JSON, 403 not allowed for the role, 404 no such patient,
+    423 the patient or its site is locked)."""
     out = dict(ok)
     for code in sorted({401, 422, *codes}):
-        out[code] = Invalid if code == 422 else Message
+        out[code] = Invalid if code == 422 else LockedAnswer if code == 423 else Message
     return out
 
 
 READ = (404,)  # reading one patient
-WRITE = (400, 403, 404)  # writing a patient's record
+WRITE = (400, 403, 404, 423)  # writing a patient's record (423: locked)
 
 
 class Pages(LimitOffsetPagination):
@@ -125,7 +126,38 @@ _PATIENT_DOCS: dict[str, dict[str, Any]] = {
 }
 
 
-class Created(Schema):
+class QualityFinding(Schema):
+    """A data-quality finding (a warning, see ``GET /checks``)."""
+
+    rule: str
+    title: str
+    patient_id: int
+    study_id: str
+    site: str
+    record: str
+    record_id: int | None
+    date: str | None
+    message: str
+
+
+class WithQuality(Schema):
+    data_quality: list[QualityFinding] | None = Field(
+        None,
+        description="On a write (POST, PATCH): the data-quality findings of the patient after "
+        "the save, as warnings (empty list: none); null on a read.",
+    )
+
+
+class LockedAnswer(Schema):
+    """423 Locked: the patient or its whole site is locked (``lock``: scope, locked_by,
+    locked_at, reason); nothing was written."""
+
+    detail: str
+    code: str = Field(..., examples=["locked"])
+    lock: dict[str, Any]
+
+
+class Created(WithQuality):
     id: int
 
 
@@ -249,7 +281,7 @@ class AdministrationIn(In):
     notes: str = ""
 
 
-class AdministrationOut(Schema):
+class AdministrationOut(WithQuality):
     id: int
     date: dt.date
     product: str
@@ -287,7 +319,7 @@ class GMFMIn(In):
     )
 
 
-class GMFM66Out(Schema):
+class GMFM66Out(WithQuality):
     id: int
     score: float
     se: float | None
@@ -296,7 +328,7 @@ class GMFM66Out(Schema):
     source: str
 
 
-class GMFMOut(Schema):
+class GMFMOut(WithQuality):
     id: int
     date: dt.date
     total: float
@@ -351,7 +383,7 @@ class SpasticityIn(In):
     )
 
 
-class SpasticityOut(Schema):
+class SpasticityOut(WithQuality):
     id: int
     date: dt.date
     mas: list[dict[str, Any]]
@@ -393,7 +425,7 @@ class AdverseEventIn(In):
     )
 
 
-class AdverseEventOut(Schema):
+class AdverseEventOut(WithQuality):
     id: int
     onset_date: dt.date
     resolution_date: dt.date | None

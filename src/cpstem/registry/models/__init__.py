@@ -8,6 +8,7 @@ from cpstem.registry.models.assessments import (
     SpasticityAssessment,
 )
 from cpstem.registry.models.monitoring import Query, QueryMessage, Verification
+from cpstem.registry.models.locking import Lock, Signature
 from cpstem.registry.models.patients import Classification, Patient
 from cpstem.registry.models.safety import AdverseEvent
 from cpstem.registry.models.schedule import FollowUpVisit
@@ -36,12 +37,14 @@ __all__ = [
     "GMFM66Assessment",
     "GMFM88Assessment",
     "LabValue",
+    "Lock",
     "Patient",
     "Profile",
     "Query",
     "QueryMessage",
     "RehabEpisode",
     "Role",
+    "Signature",
     "Site",
     "SpasticityAssessment",
     "Verification",

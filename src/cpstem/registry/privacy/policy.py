@@ -46,9 +46,11 @@ from cpstem.registry.models import (
     GMFM66Assessment,
     GMFM88Assessment,
     LabValue,
+    Lock,
     Patient,
     Query,
     RehabEpisode,
+    Signature,
     SpasticityAssessment,
     Verification,
 )
@@ -228,6 +230,34 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "verified_by": (T.HIDE, "a member of staff (the monitor)"),
         "verified_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
         "cleared_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+    },
+    # monitoring: locks and electronic signatures are record keeping about the data, by staff;
+    # closed to researchers (the audit trail is), kept here so that every field is decided
+    Lock: {
+        "id": (T.KEY, "lock key"),
+        "patient": (T.KEY, "the patient's random key (empty: a site lock)"),
+        "site": (T.SHOW, "the site code (a centre, not a person)"),
+        "locked_by": (T.HIDE, "staff"),
+        "locked_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+        "reason": (T.HIDE, "free text"),
+        "unlocked_by": (T.HIDE, "staff"),
+        "unlocked_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+        "unlock_reason": (T.HIDE, "free text"),
+    },
+    Signature: {
+        "id": (T.KEY, "signature key"),
+        "patient": (T.KEY, "the patient's random key"),
+        "signer": (T.HIDE, "staff"),
+        "signer_name": (T.HIDE, "staff: a person's name"),
+        "signer_username": (T.HIDE, "staff"),
+        "signer_role": (T.HIDE, "staff: the signer's role (signatures are closed to researchers)"),
+        "meaning_code": (T.HIDE, "signatures are closed to researchers"),
+        "meaning": (T.HIDE, "signatures are closed to researchers"),
+        "signed_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+        "content_hash": (T.HIDE, "record keeping: a fingerprint of the signed data"),
+        "content_version": (T.HIDE, "record keeping: record keys and versions"),
+        "superseded_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
+        "superseded_reason": (T.HIDE, "names the record changed, with its date"),
     },
 }
 

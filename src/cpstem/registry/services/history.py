@@ -93,8 +93,44 @@ def _entries(model, records) -> list[Change]:
     return out
 
 
+def _monitoring(patient: Patient) -> list[Change]:
+    """Locks (of the patient and of its site) and electronic signatures as history entries."""
+    from cpstem.registry.models import Signature
+    from cpstem.registry.services.locking import locks_of
+
+    out = []
+    for lk in locks_of(patient):
+        what = f"patient {patient.study_id}" if lk.patient_id else f"site {lk.site.code}"
+        user = lk.locked_by.get_username() if lk.locked_by_id else "system"
+        out.append(Change(lk.locked_at, user, "locked", "lock", lk.pk, what, (), lk.reason))
+        if lk.unlocked_at is not None:
+            who = lk.unlocked_by.get_username() if lk.unlocked_by_id else "system"
+            out.append(
+                Change(lk.unlocked_at, who, "unlocked", "lock", lk.pk, what, (), lk.unlock_reason)
+            )
+    for s in Signature.objects.filter(patient=patient):
+        summary = f"{s.signer_name}: {s.meaning} (SHA-256 {s.content_hash[:16]}…)"
+        out.append(
+            Change(s.signed_at, s.signer_username, "signed", "signature", s.pk, summary, (), "")
+        )
+        if s.superseded_at is not None:
+            out.append(
+                Change(
+                    s.superseded_at,
+                    "system",
+                    "superseded",
+                    "signature",
+                    s.pk,
+                    f"signature of {s.signer_name} of {s.signed_at:%Y-%m-%d %H:%M}",
+                    (),
+                    s.superseded_reason,
+                )
+            )
+    return out
+
+
 def patient_history(patient: Patient) -> list[Change]:
-    """Newest first."""
+    """Newest first; with the locks and electronic signatures of the patient."""
     entries = _entries(
         Patient, Patient.history.filter(id=patient.pk).select_related("history_user")
     )
@@ -102,4 +138,5 @@ def patient_history(patient: Patient) -> list[Change]:
         entries += _entries(
             model, model.history.filter(patient_id=patient.pk).select_related("history_user")
         )
+    entries += _monitoring(patient)
     return sorted(entries, key=lambda c: c.when, reverse=True)

@@ -14,6 +14,10 @@ against lost updates: it claims the version it is based on (``UPDATE ... WHERE v
 see :mod:`.changes`) first, and a stale one is refused with
 :class:`~cpstem.registry.errors.StaleVersion`. Deleting a record that entered data depends on is
 refused (:class:`~cpstem.registry.errors.HasDependants`); derived data goes with it.
+
+Every write -- one record or a bulk import -- is refused while the patient or its site is
+locked (:class:`~cpstem.registry.errors.Locked`, :mod:`.locking`), and every change marks the
+patient's electronic signatures in force superseded (:mod:`.signatures`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from cpstem.registry.errors import FieldError, FieldErrors
 from cpstem.registry.models import GMFM88Assessment, Patient
 from cpstem.registry.models.base import PatientRecord
 from cpstem.registry.models.patients import DUPLICATE_STUDY_ID, STUDY_ID_CONSTRAINT
-from cpstem.registry.services import changes, queries, verification
+from cpstem.registry.services import changes, locking, queries, signatures, verification
 from cpstem.registry.services.derived import attach_gmfm66, item_map
 from cpstem.registry.services.schedule import refresh_many
 
@@ -79,6 +83,26 @@ def _lock_patient(instance: models.Model) -> None:
         list(Patient.objects.select_for_update().filter(pk=instance.pk).values("pk"))
 
 
+def _patient_id(instance: models.Model) -> int | None:
+    if isinstance(instance, PatientRecord):
+        return instance.patient_id
+    if isinstance(instance, Patient):
+        return instance.pk
+    return None
+
+
+def _guard(instance: models.Model) -> None:
+    """Inside the transaction, before anything is written: refuse the change of a locked
+    patient or site (:class:`~cpstem.registry.errors.Locked`, see :mod:`.locking`)."""
+    locking.refuse_if_locked(instance)
+
+
+def _after(instance: models.Model, what: str) -> None:
+    """After the change, in the same transaction: the patient's signatures in force are
+    superseded (see :mod:`.signatures`)."""
+    signatures.supersede(_patient_id(instance), f"{what} {changes.label(instance)}")
+
+
 def save(
     instance: M,
     exclude: Iterable[str] | None = None,
@@ -99,6 +123,7 @@ def save(
     try:
         with transaction.atomic():
             _lock_patient(instance)
+            _guard(instance)
             if updating:
                 changes.claim(instance, expected_version)
             validate(instance, exclude)
@@ -108,6 +133,7 @@ def save(
             if updating:  # monitoring: a change clears the SDV mark, may answer a query
                 verification.record_changed(instance)
                 queries.link_correction(instance, reason)
+            _after(instance, "changed:" if updating else "created:")
     except IntegrityError as exc:
         raise constraint_error(exc) from None
     return instance
@@ -122,10 +148,14 @@ def delete(
     text = changes.check_reason(reason)
     with transaction.atomic():
         _lock_patient(instance)
+        _guard(instance)
+        patient_id = _patient_id(instance)
+        what = changes.label(instance)
         if changes.is_update(instance):
             changes.claim(instance, expected_version)
         verification.record_changed(instance, deleted=True)  # before the key is gone
         changes.delete_with_dependants(instance, text)
+        signatures.supersede(patient_id, f"deleted: {what}")
 
 
 def create_many(
@@ -142,7 +172,11 @@ def create_many(
     """
     if not instances:
         return []
+    pids = {i.patient_id for i in instances if isinstance(i, PatientRecord)}
+    sids = {i.site_id for i in instances if isinstance(i, Patient)}
     with transaction.atomic():
+        locking.refuse_patients(pids, sids)  # nothing of a locked patient or site
+        signatures.supersede_many(pids, f"{len(instances)} records created by an import")
         return bulk_create_with_history(
             list(instances),
             type(instances[0]),

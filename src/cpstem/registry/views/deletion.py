@@ -20,6 +20,7 @@ from cpstem.registry.models import Patient
 from cpstem.registry.services import changes, write
 from cpstem.registry.views import editing
 from cpstem.registry.views.common import visible_patient
+from cpstem.registry.views.locking import refuse_when_locked
 
 
 def confirm_and_delete(
@@ -81,6 +82,7 @@ def _url(name: str, *args: object) -> str:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@refuse_when_locked
 def patient_delete(request: HttpRequest, pk: int) -> HttpResponse:
     """Delete a child enrolled by mistake: refused while it has records (each is deleted on its
     own, with its own reason)."""

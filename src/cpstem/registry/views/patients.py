@@ -31,6 +31,7 @@ from cpstem.registry.models.treatment import Product
 from cpstem.registry.services import history, trajectory, write
 from cpstem.registry.views import editing, monitoring
 from cpstem.registry.views.common import visible_patient
+from cpstem.registry.views.locking import refuse_when_locked
 
 PAGE_SIZE = 50
 
@@ -319,6 +320,7 @@ def patient_history(request: HttpRequest, pk: int) -> HttpResponse:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@refuse_when_locked
 def patient_edit(request: HttpRequest, pk: int | None = None) -> HttpResponse:
     access.require_write(request.user)
     patient = visible_patient(request, pk) if pk else Patient()

@@ -27,6 +27,7 @@ from cpstem.registry.models import (
 from cpstem.registry.services import write
 from cpstem.registry.views import deletion, details, editing, monitoring
 from cpstem.registry.views.common import visible_patient
+from cpstem.registry.views.locking import refuse_when_locked
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ def _kind(name: str) -> Kind:
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@refuse_when_locked
 def record_edit(request: HttpRequest, pk: int, kind: str, rid: int | None = None) -> HttpResponse:
     access.require_write(request.user)
     patient = visible_patient(request, pk)
@@ -109,6 +111,7 @@ def record_edit(request: HttpRequest, pk: int, kind: str, rid: int | None = None
 @login_required
 @never_cache
 @require_http_methods(["GET", "POST"])
+@refuse_when_locked
 def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpResponse:
     """Confirm (GET) and delete (POST) a record, with a reason for deletion (see
     :mod:`cpstem.registry.views.deletion`)."""
