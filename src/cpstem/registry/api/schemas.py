@@ -278,6 +278,9 @@ class GMFMIn(In):
         ..., description='item number -> score 0-3; "NT", 9 or null = not tested; missing = NT'
     )
     with_aids: bool = False
+    blinded_assessor: bool = Field(
+        False, description="assessed by an assessor blinded to the randomised allocation"
+    )
     goal_dimensions: str = Field("", description="e.g. D,E")
     notes: str = ""
     confirm_duplicate: bool = Field(
@@ -294,6 +297,7 @@ class GMFM66Out(Schema):
     ci_lower: float | None
     ci_upper: float | None
     source: str
+    blinded_assessor: bool = False
 
 
 class GMFMOut(Schema):
@@ -306,6 +310,7 @@ class GMFMOut(Schema):
     goal_dimensions: list[str]
     not_tested: list[int]
     with_aids: bool
+    blinded_assessor: bool = False
     gmfm66: GMFM66Out | None = None
 
 
@@ -315,6 +320,9 @@ class GMFM66In(In):
     se: float | None = None
     ci_lower: float | None = None
     ci_upper: float | None = None
+    blinded_assessor: bool = Field(
+        False, description="assessed by an assessor blinded to the randomised allocation"
+    )
     notes: str = ""
     confirm_duplicate: bool = Field(
         False,
@@ -343,6 +351,9 @@ class SpasticityIn(In):
     date: dt.date
     mas: list[MASIn] = []
     tardieu: list[TardieuIn] = []
+    blinded_assessor: bool = Field(
+        False, description="assessed by an assessor blinded to the randomised allocation"
+    )
     notes: str = ""
     confirm_duplicate: bool = Field(
         False,
@@ -356,6 +367,7 @@ class SpasticityOut(Schema):
     date: dt.date
     mas: list[dict[str, Any]]
     tardieu: list[dict[str, Any]]
+    blinded_assessor: bool = False
 
 
 # --- safety --------------------------------------------------------------------------------

@@ -8,6 +8,13 @@ from cpstem.registry.models.assessments import (
     SpasticityAssessment,
 )
 from cpstem.registry.models.patients import Classification, Patient
+from cpstem.registry.models.randomisation import (
+    AllocationSlot,
+    ConcealedSeed,
+    RandomisationEvent,
+    RandomisationScheme,
+    Unblinding,
+)
 from cpstem.registry.models.safety import AdverseEvent
 from cpstem.registry.models.schedule import FollowUpVisit
 from cpstem.registry.models.sites import ApiToken, Profile, Role, Site
@@ -29,16 +36,21 @@ __all__ = [
     "PATIENT_RECORDS",
     "Administration",
     "AdverseEvent",
+    "AllocationSlot",
     "ApiToken",
     "Classification",
+    "ConcealedSeed",
     "FollowUpVisit",
     "GMFM66Assessment",
     "GMFM88Assessment",
     "LabValue",
     "Patient",
     "Profile",
+    "RandomisationEvent",
+    "RandomisationScheme",
     "RehabEpisode",
     "Role",
     "Site",
     "SpasticityAssessment",
+    "Unblinding",
 ]

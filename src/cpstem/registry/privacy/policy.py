@@ -151,6 +151,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "assessor": (T.HIDE, "a member of staff (names the site's therapist)"),
         "notes": (T.HIDE, "free text"),
         "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
+        "blinded_assessor": (T.SHOW, "boolean: assessed by an assessor blinded to allocation"),
     },
     GMFM66Assessment: _RECORD
     | {
@@ -162,6 +163,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "sheet": (T.KEY, "the GMFM-88 sheet it was computed from"),
         "notes": (T.HIDE, "free text"),
         "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
+        "blinded_assessor": (T.SHOW, "boolean: assessed by an assessor blinded to allocation"),
     },
     SpasticityAssessment: _RECORD
     | {
@@ -169,6 +171,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "tardieu": (T.SHOW, "validated coded ratings and angles"),
         "notes": (T.HIDE, "free text"),
         "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
+        "blinded_assessor": (T.SHOW, "boolean: assessed by an assessor blinded to allocation"),
     },
     LabValue: _RECORD
     | {
