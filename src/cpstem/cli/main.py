@@ -12,6 +12,7 @@ from cpstem.cli import (
     evidence,
     gmfm,
     outcomes,
+    randomisation,
     redcap,
     serve,
     tour,
@@ -42,6 +43,7 @@ app.command("backup")(data.backup)
 app.command("restore")(data.restore)
 app.command("remind")(worklist.remind)
 app.add_typer(redcap.app, name="redcap")
+app.add_typer(randomisation.app, name="randomisation")
 
 
 @app.command()

@@ -29,6 +29,7 @@ from cpstem.registry.api import (
     assessments,
     fhir,
     patients,
+    randomisation,
     records,
     safety,
     treatment,
@@ -106,7 +107,17 @@ def not_found(request: HttpRequest, exc: Http404) -> HttpResponse:
     return api.create_response(request, {"detail": "not found"}, status=404)
 
 
-for _module in (patients, treatment, assessments, safety, analysis, records, worklist, fhir):
+for _module in (
+    patients,
+    treatment,
+    assessments,
+    safety,
+    analysis,
+    records,
+    worklist,
+    fhir,
+    randomisation,
+):
     api.add_router("", _module.router)
 
 __all__ = ["TokenAuth", "api"]

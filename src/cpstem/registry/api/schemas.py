@@ -190,7 +190,9 @@ class PatientOut(Schema):
     mrics: str
     consent_active: bool
     synthetic: bool
-    group: str = Field("cells", description="enrolment group: cells or control")
+    group: str | None = Field(
+        "cells", description="enrolment group: cells or control; null to a blinded role"
+    )
 
 
 class PatientFilter(Schema):

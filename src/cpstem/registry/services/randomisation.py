@@ -507,6 +507,8 @@ def parse_list(s: RandomisationScheme, data: bytes) -> list[tuple[str, int, str]
                 )
                 ok = False
             try:
+                if not (seq_text.isascii() and seq_text.isdigit()):
+                    raise ValueError
                 seq = int(seq_text)
                 if seq < 1:
                     raise ValueError
@@ -626,6 +628,7 @@ def verify(
     regenerated from its concealed seed and compared slot by slot; an uploaded one, when the
     original ``file`` is given, is compared with it (its SHA-256 and its rows)."""
     _require_role(by, (Role.ADMIN, Role.MONITOR), "verifying the randomisation list")
+    s = RandomisationScheme.objects.get(pk=s.pk)  # as stored, not as the caller last read it
     if not s.list_source:
         raise _refuse("list", "there is no list yet", "no_list")
     rows = list(
@@ -811,6 +814,7 @@ def randomise(
                 raise _refuse("list", "the slot was taken meanwhile: try again", "conflict")
             slot.refresh_from_db()
             p.group, p.enrolment_date = slot.arm, on
+            p._history_user = _who(by)  # type: ignore[attr-defined]
             write.save(
                 p,
                 reason=f"randomised ({s.name}): stratum {stratum}, slot {slot.sequence}",
@@ -863,7 +867,8 @@ def status(s: RandomisationScheme) -> dict[str, Any]:
             "stratum", flat=True
         )
     )
-    keys = sorted(set(stratum_keys(s)) | {k for k, _ in allocated} | set(free))
+    keys = stratum_keys(s)
+    keys += sorted(({k for k, _ in allocated} | set(free)) - set(keys))
     rows = [
         {
             "stratum": k,

@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from cpstem.registry import access, privacy
 from cpstem.registry.clock import today
 from cpstem.registry.errors import FieldErrors, RegistryError
-from cpstem.registry.models import Patient
+from cpstem.registry.models import Administration, Patient
 from cpstem.registry.models.randomisation import (
     AllocationSlot,
     Method,
@@ -56,8 +56,8 @@ def _eligible(proj: privacy.Projection) -> list[Patient]:
             allocation__isnull=True,
             consent_date__isnull=False,
             consent_withdrawn_date__isnull=True,
-            administration__isnull=True,
         )
+        .exclude(Exists(Administration.objects.filter(patient=OuterRef("pk"))))
         .order_by(*proj.list_order)[:200]
     )
 
