@@ -41,14 +41,17 @@ from typing import Any
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
+    AllocationSlot,
     Classification,
     FollowUpVisit,
     GMFM66Assessment,
     GMFM88Assessment,
     LabValue,
     Patient,
+    RandomisationEvent,
     RehabEpisode,
     SpasticityAssessment,
+    Unblinding,
 )
 
 
@@ -206,6 +209,37 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "window_start": (T.DATE, "calendar date"),
         "window_end": (T.DATE, "calendar date"),
         "done_on": (T.DATE, "calendar date"),
+    },
+    # Randomisation: researchers read the allocation as the patient's enrolment group; the slots,
+    # the audit log and the unblindings are record keeping (staff, timestamps, free text).
+    AllocationSlot: {
+        "id": (T.KEY, "slot key"),
+        "scheme": (T.KEY, "the randomisation scheme"),
+        "stratum": (T.HIDE, "the concealed list's stratum (site and levels): record keeping"),
+        "sequence": (T.HIDE, "position in the concealed list: record keeping"),
+        "arm": (T.HIDE, "the allocation: researchers read it as the patient's group"),
+        "patient": (T.KEY, "the patient's random key"),
+        "allocated_at": (T.HIDE, "timestamp: a calendar date"),
+        "allocated_by": (T.HIDE, "staff"),
+        "eligibility": (T.HIDE, "the confirmed checklist: record keeping"),
+    },
+    Unblinding: {
+        "id": (T.KEY, "record key"),
+        "patient": (T.KEY, "the patient's random key"),
+        "by": (T.HIDE, "staff"),
+        "role": (T.HIDE, "staff role: record keeping"),
+        "at": (T.HIDE, "timestamp: a calendar date"),
+        "reason": (T.HIDE, "free text"),
+    },
+    RandomisationEvent: {
+        "id": (T.KEY, "record key"),
+        "scheme": (T.KEY, "the randomisation scheme"),
+        "kind": (T.SHOW, "coded step"),
+        "at": (T.HIDE, "timestamp: a calendar date"),
+        "by": (T.HIDE, "staff"),
+        "patient": (T.KEY, "the patient's random key"),
+        "reason": (T.HIDE, "free text"),
+        "detail": (T.HIDE, "hashes, strata, sequence numbers: record keeping"),
     },
 }
 

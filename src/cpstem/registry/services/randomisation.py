@@ -347,11 +347,10 @@ def _no_list_yet(s: RandomisationScheme) -> None:
         raise _refuse(
             "method", "minimisation allocates without a list: nothing to generate", "no_list"
         )
-    if s.list_source:
+    if s.list_source or AllocationSlot.objects.filter(scheme=s).exists():
         raise _refuse(
             "list",
-            f"the list was already {s.list_source} on {s.list_created_at:%Y-%m-%d}: "
-            "a concealed list is never replaced",
+            f"the list was already {s.list_source or 'made'}: a concealed list is never replaced",
             "list_exists",
         )
 
