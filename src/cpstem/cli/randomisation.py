@@ -230,14 +230,16 @@ def status(as_json: AsJson = False, data_dir: DataDir = None) -> None:
         f"[bold]{st['name']}[/bold] · {st['method']} · ratio "
         + ":".join(str(r) for r in st["ratio"])
     )
+    verified = st["verified_at"]
     console.print(
         f"list: {st['list_source'] or 'none'}  sha256 {st['list_sha256'] or '-'}\n"
-        f"verified: {st['verified_at'] or 'never'}"
         + (
-            ""
-            if st["verified_at"] is None
-            else (" (unchanged)" if st["verified_ok"] else " (CHANGED)")
-        )
+            "verified: never"
+            if verified is None
+            else f"verified: {verified:%Y-%m-%d %H:%M} UTC "
+            + ("(unchanged)" if st["verified_ok"] else "(CHANGED)")
+        ),
+        soft_wrap=True,
     )
     table = Table("stratum", *st["arms"], "free slots")
     for r in st["strata_counts"]:
