@@ -574,3 +574,21 @@ def test_cli_upload_errors_and_verify_exit_status(registry):
     )
     r = registry.run("randomisation", "verify", check=False)
     assert r.returncode == 1 and "CHANGED" in r.stdout
+
+
+def test_a_randomised_child_keeps_its_group_and_is_not_deleted(people, sites):
+    from cpstem.registry.errors import HasDependants
+    from cpstem.registry.services import write
+
+    p = _randomised_child(people, sites)  # cells
+    p.refresh_from_db()
+    p.group, p.enrolment_date = "control", p.enrolment_date
+    with pytest.raises(FieldErrors) as exc:
+        write.save(p, reason="typo")
+    assert exc.value.codes == {"group": ["randomised_group"]}
+    p.refresh_from_db()
+    Classification.objects.filter(patient=p).delete()
+    with pytest.raises(HasDependants) as refused:
+        write.delete(p, reason="entered by mistake")
+    assert "randomisation allocation" in str(refused.value.dependants)
+    assert Patient.objects.filter(pk=p.pk).exists()
