@@ -474,7 +474,10 @@ class TrajectoryOut(Schema):
 
 
 class VisitOut(Schema):
-    administration_id: int
+    administration_id: int | None = Field(
+        description="the administration the visit follows; null: a control's enrolment, or "
+        "hidden from a role blind to the allocation"
+    )
     visit: str
     months: int
     date: dt.date
