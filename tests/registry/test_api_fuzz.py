@@ -94,7 +94,7 @@ def _role_rules(role: str, case, response, patient) -> None:
     method, status, body = case.method.upper(), response.status_code, response.text
     where = f"{role}: {method} {case.formatted_path} -> {status}"
     read_only = role in ("monitor", "researcher", "assessor")
-    check = role == "monitor" and case.path in MONITOR_CHECKS
+    check = role == "monitor" and case.path in MONITOR_CHECKS  # (201: the check recorded)
     if read_only and not check and method in ("POST", "PATCH", "DELETE"):
         assert status not in (200, 201, 204), f"read-only role wrote ({where})"
     if role == "assessor" and status == 200 and not Unblinding.objects.exists():

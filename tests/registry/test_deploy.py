@@ -23,7 +23,9 @@ PASSWORD = "a-long-password-77"
 
 def sqlite_only(registry) -> None:
     if registry.env.get("CPSTEM_DATABASE_URL"):
-        pytest.skip("SQLite-only (its file locking and file modes); this test runs in the SQLite suite")
+        pytest.skip(
+            "SQLite-only (its file locking and file modes); this test runs in the SQLite suite"
+        )
 
 
 def stop(proc: subprocess.Popen) -> str:

@@ -423,7 +423,7 @@ def test_api_randomise_then_allocation(people, sites):
     st = clin.get("/randomisation").json()
     assert st["allocated_total"] == {"cells": 1, "control": 0} and st["list_source"] == "uploaded"
     v = Api(people["monitor"]).post("/randomisation/verify", {"reason": "SDV visit"})
-    assert v.status_code == 200 and v.json()["ok"] is True
+    assert v.status_code == 201 and v.json()["ok"] is True
     assert clin.post("/randomisation/generate", {"reason": "x"}).status_code == 403
 
 

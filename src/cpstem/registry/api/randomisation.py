@@ -240,20 +240,22 @@ def upload_list(request: HttpRequest, payload: UploadIn) -> Status:
     return Status(201, _made(made))
 
 
-@router.post("/randomisation/verify", response=answers({200: VerifyOut}, 400, 403, 404))
-def verify_list(request: HttpRequest, payload: VerifyIn) -> dict[str, Any]:
+@router.post("/randomisation/verify", response=answers({201: VerifyOut}, 400, 403, 404))
+def verify_list(request: HttpRequest, payload: VerifyIn) -> Status:
     """Recompute the list's hash (and compare with the uploaded file if given): ``ok`` false
-    when the list changed since it was made (administrators, monitors)."""
+    when the list changed since it was made (administrators, monitors). 201: the check is
+    recorded in the randomisation audit log."""
     access.require_read(request.user)
     s = _scheme()
     file = payload.csv.encode() if payload.csv is not None else None
     res = _coded(lambda: rz.verify(s, file=file, by=request.user, reason=payload.reason))
-    return {
+    body = {
         "ok": res.ok,
         "recorded_sha256": res.recorded_sha256,
         "computed_sha256": res.computed_sha256,
         "problems": list(res.problems),
     }
+    return Status(201, body)
 
 
 @router.post("/patients/{pk}/randomise", response=answers({201: AllocationOut}, *WRITE))
