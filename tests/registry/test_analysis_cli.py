@@ -12,7 +12,12 @@ def test_export_analysis_command(registry, tmp_path):
     r = registry.run("export", "--analysis", str(tmp_path / "t.parquet"))
     assert "analysis table" in r.stdout and "spasticity table" in r.stdout
     table = pd.read_parquet(tmp_path / "t.parquet")
-    assert list(table.columns) == [*COLUMNS, "dose_cells_per_kg_cumulative", "synthetic"]
+    assert list(table.columns) == [
+        *COLUMNS,
+        "dose_cells_per_kg_cumulative",
+        "synthetic",
+        "blinded_assessor",
+    ]
     assert table["child"].str.match(r"^R[0-9A-F]{10}$").all() and table["synthetic"].all()
     assert set(table["group"]) <= {"cells", "control"}
     labs = pd.read_parquet(tmp_path / "t-labs.parquet")

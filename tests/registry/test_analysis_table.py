@@ -88,7 +88,12 @@ def test_export_analysis_is_pseudonymised(sites, tmp_path, suffix):
     assert written["spasticity"][0] == tmp_path / f"analysis-spasticity{suffix}"
     read = pd.read_parquet if suffix == ".parquet" else pd.read_csv
     table = read(out)
-    assert list(table.columns) == [*COLUMNS, "dose_cells_per_kg_cumulative", "synthetic"]
+    assert list(table.columns) == [
+        *COLUMNS,
+        "dose_cells_per_kg_cumulative",
+        "synthetic",
+        "blinded_assessor",
+    ]
     assert set(table["child"]) == {t.research_id, c.research_id}
     frames = [table, read(written["spasticity"][0]), read(written["labs"][0])]
     text = " ".join(f.to_csv(index=False) for f in frames)

@@ -5,17 +5,20 @@ valid and invalid input, in process (Django's WSGI handler on the test database)
 is sent by each role in turn. A response must not be a 5xx, must be documented (status code,
 content type, body schema), an invalid request must be refused, and the roles must hold: a
 monitor and a researcher never write, a researcher never gets a study ID or a calendar date, a
-clinician of another site gets nothing about the patient. Monitors write only the monitoring
-operations (queries, verifications); researchers get none of them.
+clinician of another site gets nothing about the patient, and a blinded assessor never gets the
+allocation of the (randomised) patient unless it was unblinded. Monitors write only the
+monitoring operations (queries, verifications, the randomisation list check); researchers get
+none of them.
 
-The lock and signature operations (patient and site lock/unlock, signatures, checks) are fuzzed like
-every other: a lock fuzzed by the admin makes the later writes of that run 423 (documented),
-a fuzzed password is a wrong one (403, counted by the log-in throttling).
+The lock and signature operations (patient and site lock/unlock, signatures, checks) are fuzzed
+like every other: a lock fuzzed by the admin makes the later writes of that run 423
+(documented), a fuzzed password is a wrong one (403, counted by the log-in throttling).
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import schemathesis
@@ -33,11 +36,13 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from cpstem.registry import users
 from cpstem.registry.api import api
 from cpstem.registry.api.records import RECORD_PATHS
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
+    AllocationSlot,
     ApiToken,
     Classification,
     GMFM66Assessment,
@@ -47,7 +52,10 @@ from cpstem.registry.models import (
     QueryMessage,
     RehabEpisode,
     SpasticityAssessment,
+    Unblinding,
 )
+from cpstem.registry.services import randomisation as rz
+from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
 
@@ -58,7 +66,11 @@ CHECKS = [
     response_schema_conformance,
     negative_data_rejection,
 ]
-ROLES = ("admin", "clin", "monitor", "researcher", "clin_b")
+ROLES = ("admin", "clin", "monitor", "researcher", "clin_b", "assessor")
+#: A monitor's check of the randomisation list records the check, and changes no data.
+MONITOR_CHECKS = ("/api/v1/randomisation/verify",)
+#: An allocation in an answer: the arm, or the enrolment group of the child.
+ALLOCATION = re.compile(r'"(arm|group)":\s*"(cells|control)"')
 EXAMPLES = 25  # per operation; x 5 roles
 
 #: The writes of a monitor (and an administrator): open, close, re-open a query; verify a record.
@@ -98,14 +110,17 @@ def in_process():
 def _role_rules(role: str, case, response, patient) -> None:
     method, status, body = case.method.upper(), response.status_code, response.text
     where = f"{role}: {method} {case.formatted_path} -> {status}"
-    monitor_write = role == "monitor" and case.path in MONITOR_WRITES
-    if role in ("monitor", "researcher") and method in ("POST", "PATCH", "DELETE"):
-        assert monitor_write or status not in (200, 201, 204), f"read-only role wrote ({where})"
+    read_only = role in ("monitor", "researcher", "assessor")
+    allowed = role == "monitor" and (case.path in MONITOR_WRITES or case.path in MONITOR_CHECKS)
+    if read_only and not allowed and method in ("POST", "PATCH", "DELETE"):
+        assert status not in (200, 201, 204), f"read-only role wrote ({where})"
     if role == "researcher" and case.path.startswith(MONITORING):
         assert status not in (200, 201, 204), f"a researcher reached monitoring ({where})"
     if role == "clin_b" and case.path.startswith(MONITORING) and status in (200, 201):
         assert f'"patient_id":{patient.pk}' not in body.replace(" ", ""), where
         assert f'"record_id":{patient.pk}' not in body.replace(" ", ""), where
+    if role == "assessor" and status == 200 and not Unblinding.objects.exists():
+        assert not ALLOCATION.search(body), f"a blinded assessor saw the allocation ({where})"
     if role == "researcher" and status == 200:
         assert patient.study_id not in body, where
         assert patient.birth_date.isoformat() not in body, where
@@ -162,6 +177,11 @@ def _query(patient, user) -> Query:
 @pytest.mark.parametrize(("method", "path"), OPERATIONS, ids=[f"{m} {p}" for m, p in OPERATIONS])
 def test_api_conforms_to_its_schema_for_every_role(in_process, people, patient, method, path):
     records = _one_of_each(patient)
+    people = people | {"assessor": users.create_user("asa", "assessor", "LUB", PASSWORD)}
+    scheme = rz.define_scheme("FUZZ", factors=("site", "gmfcs"), reason="fuzz")
+    rz.upload(scheme, b"stratum,sequence,arm\nLUB|II,1,cells\nLUB|II,2,control\n", reason="fuzz")
+    # the patient is randomised: its group is the allocation (it has cells, so not by the service)
+    AllocationSlot.objects.filter(sequence=1).update(patient=patient)
     tokens = {r: ApiToken.objects.issue(people[r], "fuzz")[1] for r in ROLES}
     operation = in_process[path][method]
     params: dict[str, object] = {"pk": patient.pk} if "{pk}" in path else {}

@@ -13,6 +13,7 @@ from cpstem.cli import (
     evidence,
     gmfm,
     outcomes,
+    randomisation,
     redcap,
     serve,
     tour,
@@ -44,6 +45,7 @@ app.command("restore")(data.restore)
 app.command("remind")(worklist.remind)
 app.command("check")(check.check)
 app.add_typer(redcap.app, name="redcap")
+app.add_typer(randomisation.app, name="randomisation")
 
 
 @app.command()

@@ -18,7 +18,10 @@ user_app = App(help="Registry accounts: roles admin, clinician, monitor, researc
 token_app = App(help="API tokens (Authorization: Bearer <token>).")
 site_app = App(help="Sites (treating centres): clinicians and monitors see their site's patients.")
 
-ROLE_HELP = "admin | clinician (own site, read/write) | monitor (own site, read-only) | researcher"
+ROLE_HELP = (
+    "admin | clinician (own site, read/write) | monitor (own site, read-only) | researcher"
+    " | assessor (own site, read-only, blind to the randomised allocation)"
+)
 Reason = Annotated[
     str | None, typer.Option(help="Why (kept in the audit trail with who and when).")
 ]

@@ -1,7 +1,9 @@
 """Roles and site separation. Views and the API filter querysets with these, never templates.
 
 admin: all sites, read/write (and the Django admin); clinician: own site, read/write;
-monitor: own site, read-only; researcher: all sites, pseudonymised, read-only.
+monitor: own site, read-only; researcher: all sites, pseudonymised, read-only; assessor (a
+blinded assessor): own site, read-only, blind to the randomised allocation (see
+:meth:`cpstem.registry.privacy.Projection.masks`).
 """
 
 from __future__ import annotations

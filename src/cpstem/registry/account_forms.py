@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 
 from cpstem.registry.models import Role, Site
+from cpstem.registry.models.sites import SITE_ROLES
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role]
 
@@ -40,7 +41,7 @@ class _SiteChoice(forms.ModelChoiceField):
 
 def _check_site(cleaned: dict, form: forms.Form) -> None:
     role, site = cleaned.get("role"), cleaned.get("site")
-    if role in (Role.CLINICIAN, Role.MONITOR) and site is None:
+    if role in SITE_ROLES and site is None:
         form.add_error(
             "site",
             forms.ValidationError(

@@ -61,6 +61,7 @@ _GMFM88_FIELDS = (
     "goal_total",
     "n_not_tested",
     "with_aids",
+    "blinded_assessor",
 )
 _AE_FIELDS = ("term", "grade", "serious", "relatedness", "action", "outcome")
 
@@ -140,16 +141,22 @@ def tables(patients: QuerySet[Patient] | None = None) -> dict[str, pd.DataFrame]
                 "goal_total": v["goal_total"],
                 "n_not_tested": v["n_not_tested"],
                 "with_aids": v["with_aids"],
+                "blinded_assessor": v["blinded_assessor"],
                 "se": None,
             }
         )
     for g in GMFM66Assessment.objects.filter(patient_id__in=ids).values(
-        "patient_id", "date", "score", "se"
+        "patient_id", "date", "score", "se", "blinded_assessor"
     ):
         v = project(GMFM66Assessment, g)
         gmfm_rows.append(
             {k: v[k] for k in ("research_id", "age_months", "days_since_first_administration")}
-            | {"instrument": "GMFM-66", "total": v["score"], "se": v["se"]}
+            | {
+                "instrument": "GMFM-66",
+                "total": v["score"],
+                "se": v["se"],
+                "blinded_assessor": v["blinded_assessor"],
+            }
         )
     gmfm_df = pd.DataFrame(gmfm_rows)
     spast = []

@@ -206,7 +206,14 @@ class GMFM88Form(RecordForm):
 
     class Meta:
         model = GMFM88Assessment
-        fields = ["date", "with_aids", "goal_dimensions", "notes", "duplicate_confirmed"]
+        fields = [
+            "date",
+            "with_aids",
+            "blinded_assessor",
+            "goal_dimensions",
+            "notes",
+            "duplicate_confirmed",
+        ]
         widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args: Any, **kwargs: Any):
@@ -247,7 +254,16 @@ class GMFM88Form(RecordForm):
 class GMFM66Form(RecordForm):
     class Meta:
         model = GMFM66Assessment
-        fields = ["date", "score", "se", "ci_lower", "ci_upper", "notes", "duplicate_confirmed"]
+        fields = [
+            "date",
+            "score",
+            "se",
+            "ci_lower",
+            "ci_upper",
+            "blinded_assessor",
+            "notes",
+            "duplicate_confirmed",
+        ]
         widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
 
 
@@ -261,7 +277,7 @@ class SpasticityForm(RecordForm):
 
     class Meta:
         model = SpasticityAssessment
-        fields = ["date", "notes", "duplicate_confirmed"]
+        fields = ["date", "blinded_assessor", "notes", "duplicate_confirmed"]
         widgets = _dates("date") | {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args: Any, **kwargs: Any):

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from cpstem.registry.errors import RegistryError
 from cpstem.registry.models import ApiToken, Profile, Role, Site
+from cpstem.registry.models.sites import SITE_ROLES
 
 
 def cli_reason(reason: str | None) -> str:
@@ -158,7 +159,7 @@ def _check_role(role: str, site: Any) -> None:
             field="role",
             params={"role": role},
         )
-    if role in (Role.CLINICIAN, Role.MONITOR) and not site:
+    if role in SITE_ROLES and not site:
         raise RegistryError(
             f"a {role} needs --site (the site whose patients they see)",
             code="required",
@@ -191,7 +192,7 @@ def set_role(
     researchers see all sites, so theirs is cleared)."""
     user = _user(name)
     profile = Profile.objects.filter(user=user).first()
-    if site is None and role in (Role.CLINICIAN, Role.MONITOR) and profile and profile.site:
+    if site is None and role in SITE_ROLES and profile and profile.site:
         site = profile.site.code
     _check_role(role, site)
     if by is not None and by.pk == user.pk and role != Role.ADMIN:
@@ -203,7 +204,7 @@ def set_role(
     _not_the_last_admin(user, role)
     why = reason or f"role changed to {role}"
     with transaction.atomic():
-        site_obj = get_site(site) if site and role in (Role.CLINICIAN, Role.MONITOR) else None
+        site_obj = get_site(site) if site and role in SITE_ROLES else None
         user.is_staff = user.is_superuser = role == Role.ADMIN
         _audit(user, by, why)
         user.save()

@@ -34,6 +34,7 @@ from cpstem.registry.api import (
     monitoring,
     locking,
     patients,
+    randomisation,
     records,
     safety,
     treatment,
@@ -161,6 +162,7 @@ for _module in (
     fhir,
     monitoring,
     locking,
+    randomisation,
 ):
     api.add_router("", _module.router)
 

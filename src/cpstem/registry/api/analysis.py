@@ -1,5 +1,6 @@
 """Analysis of one child: GMFM-66 trajectory, follow-up schedule and the audit trail."""
 
+from dataclasses import replace
 from typing import Any
 
 from django.http import HttpRequest
@@ -32,6 +33,8 @@ def get_trajectory(request: HttpRequest, pk: int) -> dict[str, Any]:
         t = trajectory.trajectory(patient)
     except CpstemError as exc:  # the child's data cannot be analysed: say why (422), not a 500
         raise FieldErrors({"__all__": [proj.error(exc)]}) from None
+    if proj.masks(patient):  # a blinded role: no administrations (they reveal the arm)
+        t = replace(t, changes=[])
     return proj.trajectory(t, patient.birth_date)
 
 
@@ -47,8 +50,10 @@ def get_schedule(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     patient = patient_for(request, pk)
     proj.require("schedule")
     on = today()
+    masked = proj.masks(patient)
     return [
         visit_out(proj.data(v, patient.birth_date), str(v.status_on(on)))
+        | ({"administration_id": None} if masked else {})
         for v in patient.visits.all()
     ]
 

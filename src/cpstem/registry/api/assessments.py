@@ -46,6 +46,7 @@ def gmfm66_out(obj: GMFM66Assessment) -> dict[str, Any]:
         "ci_lower": obj.ci_lower,
         "ci_upper": obj.ci_upper,
         "source": obj.source,
+        "blinded_assessor": obj.blinded_assessor,
     }
 
 
@@ -62,6 +63,7 @@ def gmfm_out(sheet: GMFM88Assessment) -> dict[str, Any]:
         "goal_dimensions": list(r.goal_dimensions),
         "not_tested": list(r.not_tested),
         "with_aids": r.with_aids,
+        "blinded_assessor": sheet.blinded_assessor,
         "gmfm66": None if g66 is None else gmfm66_out(g66),
     }
 
@@ -109,4 +111,13 @@ def add_gmfm66(request: HttpRequest, pk: int, payload: GMFM66In) -> Status:
 def add_spasticity(request: HttpRequest, pk: int, payload: SpasticityIn) -> Status:
     patient = writable_patient(request, pk)
     obj = save(SpasticityAssessment(patient=patient, **model_data(payload)), payload)
-    return Status(201, {"id": obj.pk, "date": obj.date, "mas": obj.mas, "tardieu": obj.tardieu})
+    return Status(
+        201,
+        {
+            "id": obj.pk,
+            "date": obj.date,
+            "mas": obj.mas,
+            "tardieu": obj.tardieu,
+            "blinded_assessor": obj.blinded_assessor,
+        },
+    )

@@ -18,7 +18,7 @@ router = Router()
 
 @router.get(
     "/patients/{pk}/fhir",
-    response=answers({200: dict[str, Any]}, *READ),
+    response=answers({200: dict[str, Any]}, 403, *READ),
     tags=["FHIR"],
     openapi_extra={
         "responses": {
@@ -36,11 +36,16 @@ router = Router()
         "QuestionnaireResponse (GMFM-88), Procedure + BiologicallyDerivedProduct (cell "
         "administration, dose per kg as an extension), AdverseEvent (CTCAE grade as an "
         "extension), CarePlan (follow-up schedule). Researchers get the pseudonymised form (no "
-        "study ID, no date, no free text). Codes and URLs: docs/fhir.md."
+        "study ID, no date, no free text). A role blind to the randomised allocation (blinded "
+        "assessor) gets 403 unless the child was unblinded (the bundle holds its group and "
+        "cells). Codes and URLs: docs/fhir.md."
     ),
 )
 def patient_fhir(request: HttpRequest, pk: int) -> HttpResponse:
-    bundle = patient_bundle(patient_for(request, pk), privacy.project(request.user))
+    proj = privacy.project(request.user)
+    patient = patient_for(request, pk)
+    proj.require_unmasked(patient)
+    bundle = patient_bundle(patient, proj)
     return HttpResponse(
         json.dumps(bundle, ensure_ascii=False),
         content_type="application/fhir+json; charset=utf-8",

@@ -157,6 +157,7 @@ class GMFM66Record(Versioned):
     ci_upper: float | None
     source: str
     sheet_id: int | None = Field(None, description="the GMFM-88 sheet it was computed from")
+    blinded_assessor: bool = False
     notes: str
 
 
@@ -164,6 +165,7 @@ class SpasticityRecord(Versioned):
     date: dt.date
     mas: list[dict[str, Any]]
     tardieu: list[dict[str, Any]]
+    blinded_assessor: bool = False
     notes: str
 
 

@@ -296,6 +296,8 @@ def _readable(request: HttpRequest, kind: Kind, pk: int, rid: int) -> models.Mod
     proj = privacy.project(request.user)
     patient = patient_for(request, pk)
     proj.require(kind.section)
+    if kind.model is Administration:
+        proj.require_unmasked(patient, "administrations")
     return get_object_or_404(kind.model, pk=rid, patient=patient)
 
 

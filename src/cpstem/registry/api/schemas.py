@@ -222,7 +222,9 @@ class PatientOut(Schema):
     mrics: str
     consent_active: bool
     synthetic: bool
-    group: str = Field("cells", description="enrolment group: cells or control")
+    group: str | None = Field(
+        "cells", description="enrolment group: cells or control; null to a blinded role"
+    )
 
 
 class PatientFilter(Schema):
@@ -310,6 +312,9 @@ class GMFMIn(In):
         ..., description='item number -> score 0-3; "NT", 9 or null = not tested; missing = NT'
     )
     with_aids: bool = False
+    blinded_assessor: bool = Field(
+        False, description="assessed by an assessor blinded to the randomised allocation"
+    )
     goal_dimensions: str = Field("", description="e.g. D,E")
     notes: str = ""
     confirm_duplicate: bool = Field(
@@ -326,6 +331,7 @@ class GMFM66Out(WithQuality):
     ci_lower: float | None
     ci_upper: float | None
     source: str
+    blinded_assessor: bool = False
 
 
 class GMFMOut(WithQuality):
@@ -338,6 +344,7 @@ class GMFMOut(WithQuality):
     goal_dimensions: list[str]
     not_tested: list[int]
     with_aids: bool
+    blinded_assessor: bool = False
     gmfm66: GMFM66Out | None = None
 
 
@@ -347,6 +354,9 @@ class GMFM66In(In):
     se: float | None = None
     ci_lower: float | None = None
     ci_upper: float | None = None
+    blinded_assessor: bool = Field(
+        False, description="assessed by an assessor blinded to the randomised allocation"
+    )
     notes: str = ""
     confirm_duplicate: bool = Field(
         False,
@@ -375,6 +385,9 @@ class SpasticityIn(In):
     date: dt.date
     mas: list[MASIn] = []
     tardieu: list[TardieuIn] = []
+    blinded_assessor: bool = Field(
+        False, description="assessed by an assessor blinded to the randomised allocation"
+    )
     notes: str = ""
     confirm_duplicate: bool = Field(
         False,
@@ -388,6 +401,7 @@ class SpasticityOut(WithQuality):
     date: dt.date
     mas: list[dict[str, Any]]
     tardieu: list[dict[str, Any]]
+    blinded_assessor: bool = False
 
 
 # --- safety --------------------------------------------------------------------------------
@@ -492,7 +506,10 @@ class TrajectoryOut(Schema):
 
 
 class VisitOut(Schema):
-    administration_id: int
+    administration_id: int | None = Field(
+        description="the administration the visit follows; null: a control's enrolment, or "
+        "hidden from a role blind to the allocation"
+    )
     visit: str
     months: int
     date: dt.date

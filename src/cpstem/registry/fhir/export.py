@@ -96,10 +96,13 @@ def category(code: str) -> list[dict[str, Any]]:
 
 
 def confirmed(exts: list, obj: Any) -> None:
-    """The warnings a user confirmed on the record (kept for the round trip)."""
+    """The warnings a user confirmed on the record, and a blinded assessor's flag (kept for the
+    round trip)."""
     for flag in ("duplicate", "relatedness"):
         if getattr(obj, f"{flag}_confirmed", False):
             exts.append(ext("confirmed", valueCode=flag))
+    if getattr(obj, "blinded_assessor", False):  # assessments: the assessor was blinded
+        exts.append(ext("blinded-assessor", valueBoolean=True))
 
 
 class Exporter:

@@ -289,6 +289,7 @@ class _Importer:
             with_aids=bool(_ext(r, "with-aids", "valueBoolean", False)),
             goal_dimensions=_ext(r, "goal-dimensions", "valueString", ""),
             duplicate_confirmed=_confirmed(r, "duplicate"),
+            blinded_assessor=bool(_ext(r, "blinded-assessor", "valueBoolean", False)),
             notes=_texts(r).get("notes", ""),
         )
         self.save(r, g, "GMFM-88 sheets")
@@ -318,6 +319,7 @@ class _Importer:
             source=source,
             sheet=sheet,
             duplicate_confirmed=_confirmed(r, "duplicate"),
+            blinded_assessor=bool(_ext(r, "blinded-assessor", "valueBoolean", False)),
             notes=_note(r),
         )
         self.save(r, s, "GMFM-66 scores")
@@ -357,6 +359,7 @@ class _Importer:
             mas=mas,
             tardieu=tardieu,
             duplicate_confirmed=_confirmed(panel, "duplicate"),
+            blinded_assessor=bool(_ext(panel, "blinded-assessor", "valueBoolean", False)),
             notes=_note(panel),
         )
         self.save(panel, s, "spasticity assessments")

@@ -10,6 +10,13 @@ from cpstem.registry.models.assessments import (
 from cpstem.registry.models.monitoring import Query, QueryMessage, Verification
 from cpstem.registry.models.locking import Lock, Signature
 from cpstem.registry.models.patients import Classification, Patient
+from cpstem.registry.models.randomisation import (
+    AllocationSlot,
+    ConcealedSeed,
+    RandomisationEvent,
+    RandomisationScheme,
+    Unblinding,
+)
 from cpstem.registry.models.safety import AdverseEvent
 from cpstem.registry.models.schedule import FollowUpVisit
 from cpstem.registry.models.sites import ApiToken, Profile, Role, Site
@@ -31,8 +38,10 @@ __all__ = [
     "PATIENT_RECORDS",
     "Administration",
     "AdverseEvent",
+    "AllocationSlot",
     "ApiToken",
     "Classification",
+    "ConcealedSeed",
     "FollowUpVisit",
     "GMFM66Assessment",
     "GMFM88Assessment",
@@ -42,10 +51,13 @@ __all__ = [
     "Profile",
     "Query",
     "QueryMessage",
+    "RandomisationEvent",
+    "RandomisationScheme",
     "RehabEpisode",
     "Role",
     "Signature",
     "Site",
     "SpasticityAssessment",
     "Verification",
+    "Unblinding",
 ]

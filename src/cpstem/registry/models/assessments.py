@@ -31,6 +31,11 @@ class GMFM88Assessment(PatientRecord):
     assessor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    blinded_assessor = models.BooleanField(
+        "assessed by a blinded assessor",
+        default=False,
+        help_text="The assessor did not know the child's randomised allocation",
+    )
     notes = models.TextField(blank=True)
     duplicate_confirmed = models.BooleanField(
         "confirm a second assessment on this day",
@@ -104,6 +109,11 @@ class GMFM66Assessment(PatientRecord):
     )
     sheet = models.OneToOneField(
         GMFM88Assessment, null=True, blank=True, on_delete=models.CASCADE, related_name="gmfm66"
+    )
+    blinded_assessor = models.BooleanField(
+        "assessed by a blinded assessor",
+        default=False,
+        help_text="The assessor did not know the child's randomised allocation",
     )
     notes = models.TextField(blank=True)
     duplicate_confirmed = models.BooleanField(
@@ -226,6 +236,11 @@ class SpasticityAssessment(PatientRecord):
 
     mas = models.JSONField("Modified Ashworth", default=list, blank=True)
     tardieu = models.JSONField("Modified Tardieu", default=list, blank=True)
+    blinded_assessor = models.BooleanField(
+        "assessed by a blinded assessor",
+        default=False,
+        help_text="The assessor did not know the child's randomised allocation",
+    )
     notes = models.TextField(blank=True)
     duplicate_confirmed = models.BooleanField(
         "confirm a second assessment on this day",

@@ -327,6 +327,7 @@ class Patient(Versioned):
             problems = check_event_date(self.enrolment_date, self.birth_date, "enrolment date")
             if problems:
                 errors.setdefault("enrolment_date", []).extend(problems)
+        self.clean_allocation(errors)
         if not self.is_control:
             return
         if self.enrolment_date is None:
@@ -347,6 +348,22 @@ class Patient(Versioned):
                     "control_has_administrations",
                     administrations=n,
                 )
+
+    def clean_allocation(self, errors: Errors) -> None:
+        """A randomised child's group is its allocation (``randomised_group``)."""
+        if self.pk is None or self._state.adding:
+            return
+        from cpstem.registry.models.randomisation import AllocationSlot
+
+        arm = AllocationSlot.objects.filter(patient_id=self.pk).values_list("arm", flat=True)
+        if arm and arm[0] != self.group:
+            add_error(
+                errors,
+                "group",
+                f"this child was randomised to {arm[0]}: the enrolment group is the allocation",
+                "randomised_group",
+                allocation=arm[0],
+            )
 
     def schedule_anchors(self) -> list[tuple[int | None, date]]:
         """The (key, date) each follow-up schedule starts from: every administration of a

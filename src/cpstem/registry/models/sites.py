@@ -39,6 +39,13 @@ class Role(models.TextChoices):
     CLINICIAN = "clinician", "Clinician (own site, read/write)"
     MONITOR = "monitor", "Monitor (own site, read-only)"
     RESEARCHER = "researcher", "Researcher (all sites, pseudonymised, read-only)"
+    ASSESSOR = "assessor", "Blinded assessor (own site, read-only, blind to allocation)"
+
+
+#: Roles that see one site's patients (and need a site).
+SITE_ROLES = ("clinician", "monitor", "assessor")
+#: Roles blind to the randomised allocation (see :mod:`cpstem.registry.privacy`).
+BLINDED_ROLES = ("assessor",)
 
 
 class Profile(models.Model):
@@ -87,7 +94,7 @@ def visible_site_ids(user: AnyUser) -> list[int] | None:
     role = role_of(user)
     if role in (Role.ADMIN, Role.RESEARCHER):
         return None
-    if role in (Role.CLINICIAN, Role.MONITOR):
+    if role in SITE_ROLES:
         site = site_of(user)
         return [site.pk] if site else []
     return []

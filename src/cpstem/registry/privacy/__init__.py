@@ -29,7 +29,7 @@ from cpstem.registry import access
 from cpstem.registry.errors import FieldError
 from cpstem.registry.models import Patient
 from cpstem.registry.models.patients import PatientQuerySet
-from cpstem.registry.models.sites import AnyUser, Role
+from cpstem.registry.models.sites import BLINDED_ROLES, AnyUser, Role
 from cpstem.registry.privacy.policy import (
     COARSEN,
     FIELDS,
@@ -67,6 +67,19 @@ _CLOSED_TO_RESEARCHERS = {
     "carries calendar dates and free text)",
     "worklist": "the work-list names children by study ID and calendar dates: it is not part "
     "of the pseudonymised research view",
+}
+
+
+#: Parts of the data closed to roles blind to the randomised allocation (section -> reason).
+_CLOSED_TO_BLINDED = {
+    "audit_trail": "the audit trail records the child's enrolment group: your role is blind to "
+    "the randomised allocation",
+    "allocation": "your role is blind to the randomised allocation",
+    "administrations": "cell administrations reveal the randomised allocation: your role is "
+    "blind to it",
+    "worklist": "the work-list shows the dates of cell administrations: your role is blind to "
+    "the randomised allocation",
+    "randomisation": "the randomisation page shows allocations: your role is blind to them",
 }
 
 
@@ -117,7 +130,28 @@ class Projection:
     @property
     def pseudonymised(self) -> bool:
         """Research view (also for an account without a role: fail closed)."""
-        return self.role not in (Role.ADMIN, Role.CLINICIAN, Role.MONITOR)
+        return self.role not in (Role.ADMIN, Role.CLINICIAN, Role.MONITOR, Role.ASSESSOR)
+
+    @property
+    def blinded(self) -> bool:
+        """A role blind to the randomised allocation (a blinded assessor): it never sees a
+        child's enrolment group, cell administrations, the trajectory's comparison after them
+        or the audit trail -- unless the child was unblinded (:meth:`masks`)."""
+        return self.role in BLINDED_ROLES
+
+    def masks(self, p: Patient) -> bool:
+        """Whether this role must not see ``p``'s allocation: a blinded role, and the child not
+        unblinded (an emergency unblinding ends the blind for that child, for every role)."""
+        if not self.blinded:
+            return False
+        from cpstem.registry.models.randomisation import Unblinding
+
+        return not Unblinding.objects.filter(patient_id=p.pk).exists()
+
+    def require_unmasked(self, p: Patient, section: str = "allocation") -> None:
+        """PermissionDenied (403 with the reason) when ``p``'s allocation is masked for the role."""
+        if self.masks(p):
+            raise PermissionDenied(_CLOSED_TO_BLINDED[section])
 
     @property
     def id_label(self) -> str:
@@ -154,15 +188,24 @@ class Projection:
         return self.role in (Role.ADMIN, Role.MONITOR)
 
     @property
+    def may_see_randomisation(self) -> bool:
+        """The randomisation design page: administrators, clinicians and monitors."""
+        return self.role in (Role.ADMIN, Role.CLINICIAN, Role.MONITOR)
+
+    @property
     def may_see_worklist(self) -> bool:
         return self.role is not None and self.allows("worklist")
 
     def allows(self, section: str) -> bool:
+        if self.blinded and section in _CLOSED_TO_BLINDED:
+            return False
         return not (self.pseudonymised and section in _CLOSED_TO_RESEARCHERS)
 
     def require(self, section: str) -> None:
         """PermissionDenied (a 403 with the reason) when the role may not see ``section``."""
         if not self.allows(section):
+            if self.blinded and section in _CLOSED_TO_BLINDED:
+                raise PermissionDenied(_CLOSED_TO_BLINDED[section])
             raise PermissionDenied(_CLOSED_TO_RESEARCHERS[section])
 
     def patients(self) -> PatientQuerySet:
@@ -264,7 +307,7 @@ class Projection:
             "mrics": v["mrics"],
             "consent_active": p.consent_active,
             "synthetic": v["is_synthetic"],
-            "group": v["group"],
+            "group": None if self.masks(p) else v["group"],
         }
 
     def data(self, obj: models.Model, birth: date | None = None) -> dict[str, Any]:
@@ -313,6 +356,9 @@ class Projection:
     def patient(self, p: Patient) -> dict[str, Any]:
         """The patient for a template: :meth:`record` plus label, site code, current age."""
         out = self.record(p)
+        if self.masks(p):
+            out.pop("group", None)
+            out["group_display"] = "blinded (your role is blind to the allocation)"
         if "birth_date" in out:
             out["birth_date"] = When(p.birth_date, 0)
         return out | {

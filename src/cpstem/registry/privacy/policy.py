@@ -41,6 +41,7 @@ from typing import Any
 from cpstem.registry.models import (
     Administration,
     AdverseEvent,
+    AllocationSlot,
     Classification,
     FollowUpVisit,
     GMFM66Assessment,
@@ -49,10 +50,12 @@ from cpstem.registry.models import (
     Lock,
     Patient,
     Query,
+    RandomisationEvent,
     RehabEpisode,
     Signature,
     SpasticityAssessment,
     Verification,
+    Unblinding,
 )
 
 
@@ -155,6 +158,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "assessor": (T.HIDE, "a member of staff (names the site's therapist)"),
         "notes": (T.HIDE, "free text"),
         "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
+        "blinded_assessor": (T.SHOW, "boolean: assessed by an assessor blinded to allocation"),
     },
     GMFM66Assessment: _RECORD
     | {
@@ -166,6 +170,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "sheet": (T.KEY, "the GMFM-88 sheet it was computed from"),
         "notes": (T.HIDE, "free text"),
         "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
+        "blinded_assessor": (T.SHOW, "boolean: assessed by an assessor blinded to allocation"),
     },
     SpasticityAssessment: _RECORD
     | {
@@ -173,6 +178,7 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "tardieu": (T.SHOW, "validated coded ratings and angles"),
         "notes": (T.HIDE, "free text"),
         "duplicate_confirmed": (T.SHOW, "boolean: second assessment that day confirmed"),
+        "blinded_assessor": (T.SHOW, "boolean: assessed by an assessor blinded to allocation"),
     },
     LabValue: _RECORD
     | {
@@ -258,6 +264,37 @@ FIELDS: dict[type, dict[str, tuple[T, str]]] = {
         "content_version": (T.HIDE, "record keeping: record keys and versions"),
         "superseded_at": (T.HIDE, "record-keeping timestamp: a calendar date"),
         "superseded_reason": (T.HIDE, "names the record changed, with its date"),
+    },
+    # Randomisation: researchers read the allocation as the patient's enrolment group; the slots,
+    # the audit log and the unblindings are record keeping (staff, timestamps, free text).
+    AllocationSlot: {
+        "id": (T.KEY, "slot key"),
+        "scheme": (T.KEY, "the randomisation scheme"),
+        "stratum": (T.HIDE, "the concealed list's stratum (site and levels): record keeping"),
+        "sequence": (T.HIDE, "position in the concealed list: record keeping"),
+        "arm": (T.HIDE, "the allocation: researchers read it as the patient's group"),
+        "patient": (T.KEY, "the patient's random key"),
+        "allocated_at": (T.HIDE, "timestamp: a calendar date"),
+        "allocated_by": (T.HIDE, "staff"),
+        "eligibility": (T.HIDE, "the confirmed checklist: record keeping"),
+    },
+    Unblinding: {
+        "id": (T.KEY, "record key"),
+        "patient": (T.KEY, "the patient's random key"),
+        "by": (T.HIDE, "staff"),
+        "role": (T.HIDE, "staff role: record keeping"),
+        "at": (T.HIDE, "timestamp: a calendar date"),
+        "reason": (T.HIDE, "free text"),
+    },
+    RandomisationEvent: {
+        "id": (T.KEY, "record key"),
+        "scheme": (T.KEY, "the randomisation scheme"),
+        "kind": (T.SHOW, "coded step"),
+        "at": (T.HIDE, "timestamp: a calendar date"),
+        "by": (T.HIDE, "staff"),
+        "patient": (T.KEY, "the patient's random key"),
+        "reason": (T.HIDE, "free text"),
+        "detail": (T.HIDE, "hashes, strata, sequence numbers: record keeping"),
     },
 }
 

@@ -16,7 +16,9 @@ table (:attr:`AnalysisData.skipped` says why).
 
 Columns beyond the contract (documented in ``docs/analysis-table.md``):
 ``dose_cells_per_kg_cumulative`` (cells per kg of all administrations up to that assessment),
-``synthetic`` (demo record), and — only in :func:`build`'s frame, never exported —
+``synthetic`` (demo record), ``blinded_assessor`` (every GMFM-66 of that day was recorded as
+assessed by an assessor blinded to the randomised allocation), and — only in :func:`build`'s
+frame, never exported —
 ``patient_id`` (the database key, for the dashboard's site filter).
 
 :func:`build` is vectorised (a few queries, then NumPy: 10,000 children in about half a second
@@ -62,7 +64,7 @@ from cpstem.registry.services.schedule import rules
 from cpstem.registry.services.trajectory import curve_set
 
 #: Documented columns after the contract ones (see the module docs).
-EXTRA_COLUMNS = ("dose_cells_per_kg_cumulative", "synthetic")
+EXTRA_COLUMNS = ("dose_cells_per_kg_cumulative", "synthetic", "blinded_assessor")
 ANALYSIS_COLUMNS = (*COLUMNS, *EXTRA_COLUMNS)
 SPASTICITY_EXPORT_COLUMNS = tuple(SPASTICITY_COLUMNS)
 LAB_EXPORT_COLUMNS = tuple(LAB_COLUMNS)
@@ -155,12 +157,14 @@ def build_per_child(patients: QuerySet[Patient] | None = None) -> AnalysisData:
     ):
         levels[pid].append((day, level))
     obs: dict[int, list[Observation]] = defaultdict(list)
-    for pid, day, score, se in (
+    blinded: dict[tuple[int, date], bool] = {}
+    for pid, day, score, se, by_blinded in (
         GMFM66Assessment.objects.filter(patient_id__in=ids)
         .order_by("date")
-        .values_list("patient_id", "date", "score", "se")
+        .values_list("patient_id", "date", "score", "se", "blinded_assessor")
     ):
         obs[pid].append(Observation(day, score, se))
+        blinded[(pid, day)] = blinded.get((pid, day), True) and bool(by_blinded)
 
     cs, rl = curve_set(), rules()
     rows: list[tuple] = []
@@ -219,6 +223,7 @@ def build_per_child(patients: QuerySet[Patient] | None = None) -> AnalysisData:
                 0.0,
                 cumulative(base.day),
                 i["is_synthetic"],
+                blinded.get((pid, base.day), False),
                 pid,
             )
         )
@@ -236,6 +241,7 @@ def build_per_child(patients: QuerySet[Patient] | None = None) -> AnalysisData:
                     r.excess_anchored,
                     cumulative(r.day),
                     i["is_synthetic"],
+                    blinded.get((pid, r.day), False),
                     pid,
                 )
             )
@@ -246,6 +252,7 @@ def build_per_child(patients: QuerySet[Patient] | None = None) -> AnalysisData:
     table["excess_anchored"] = table["excess_anchored"].astype(float)
     table["gmfcs"] = table["gmfcs"].astype("int64")
     table["synthetic"] = table["synthetic"].astype(bool)
+    table["blinded_assessor"] = table["blinded_assessor"].astype(bool)
     return AnalysisData(
         table=table,
         spasticity=_by_child(_spasticity_per_row(ids, info, anchors), ids),

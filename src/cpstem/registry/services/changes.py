@@ -106,6 +106,8 @@ def blocking(instance: models.Model) -> list[str]:
             if n:
                 name = model._meta.verbose_name if n == 1 else model._meta.verbose_name_plural
                 out.append(f"{n} {name}")
+        if hasattr(instance, "allocation"):  # a randomised child stays in the trial's record
+            out.append("its randomisation allocation (record a consent withdrawal instead)")
         return out
     if isinstance(instance, Administration):
         return [f"adverse event {ae}" for ae in instance.adverse_events.order_by("date", "id")]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING
@@ -117,6 +117,8 @@ def chart(patient: Patient, fmt: str = "svg", projection: Projection | None = No
     """The trajectory chart as the role sees it (``projection``; default: full data). For
     researchers the ages are whole months and nothing carries a calendar date."""
     t = trajectory(patient)
+    if projection is not None and projection.masks(patient):
+        t = replace(t, changes=[])  # a blinded role: no administrations on the chart
     birth, observations, changes = (
         projection.plot_inputs(patient.birth_date, t.observations, t.changes)
         if projection is not None

@@ -105,6 +105,8 @@ def record_detail(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
         return redirect("registry:gmfm88", pk=pk, rid=rid)
     proj = privacy.project(request.user)
     patient = visible_patient(request, pk)
+    if kind == "administration":  # cells reveal the randomised arm to a blinded role
+        proj.require_unmasked(patient, "administrations")
     k = KINDS[kind]
     obj = get_object_or_404(k.model, pk=rid, patient=patient)
     shown = proj.record(obj, patient.birth_date)

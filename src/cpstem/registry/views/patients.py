@@ -32,6 +32,7 @@ from cpstem.registry.services import history, trajectory, write
 from cpstem.registry.views import editing, monitoring
 from cpstem.registry.views.common import visible_patient
 from cpstem.registry.views.locking import refuse_when_locked
+from cpstem.registry.views.randomisation import randomisation_context
 
 PAGE_SIZE = 50
 
@@ -56,7 +57,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         qs = qs.filter(site__code=f["site"])
     if f.get("gmfcs"):
         qs = qs.filter(gmfcs=f["gmfcs"])
-    if f.get("product"):
+    if f.get("product") and not proj.blinded:  # a product filter would reveal the arm
         qs = qs.filter(
             Exists(Administration.objects.filter(patient=OuterRef("pk"), product=f["product"]))
         )
@@ -70,7 +71,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         | {
             "next_due": proj.when(p.next_due, p.birth_date),
             "is_overdue": p.is_overdue,
-            "first_admin": proj.when(p.first_admin, p.birth_date),
+            "first_admin": None if proj.masks(p) else proj.when(p.first_admin, p.birth_date),
         }
         for p in page.object_list
     ]
@@ -94,7 +95,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             "overdue": bool(f.get("overdue")),
             "filter_errors": form.errors,
             "sites": sites,
-            "products": Product.choices,
+            "products": [] if proj.blinded else Product.choices,
             "levels": LEVELS,
             "querystring": params.urlencode(),
         },
@@ -258,7 +259,10 @@ def _spasticity_table(proj: privacy.Projection, p: Patient) -> tuple[list, list]
 def detail_context(request: HttpRequest, proj: privacy.Projection, p: Patient) -> dict[str, Any]:
     """What the patient page (and its printable summary) shows, as the role may see it."""
     birth = p.birth_date
+    masked = proj.masks(p)  # a blinded role: nothing that reveals the randomised arm
     visits = proj.visits(p.visits.select_related("administration", "patient"), birth, today())
+    if masked:
+        visits = [v | {"after": "", "administration_id": None} for v in visits]
     spast_dates, spast_rows = _spasticity_table(proj, p)
     try:
         traj = trajectory.trajectory(p)
@@ -266,12 +270,16 @@ def detail_context(request: HttpRequest, proj: privacy.Projection, p: Patient) -
         traj = None
         reason = proj.reason(exc.code, exc.message)
         messages.warning(request, f"Trajectory not analysable: {reason}")
+    timeline = _timeline(proj, p)
+    if masked:
+        timeline = [i for i in timeline if i["kind"] != "administration"]
     return {
         "patient": proj.patient(p),
-        "timeline": _timeline(proj, p),
+        "timeline": timeline,
         "visits": visits,
         "traj_level": traj.level if traj else None,
-        "changes": proj.trajectory_view(traj, birth) if traj else [],
+        "changes": proj.trajectory_view(traj, birth) if traj and not masked else [],
+        "randomisation": randomisation_context(request, proj, p),
         "spast_dates": spast_dates,
         "spast_rows": spast_rows,
         "adverse_events": [proj.record(e, birth) for e in p.adverseevent_set.order_by("-date")],
