@@ -8,7 +8,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("registry", "0007_enrolment_group"),
+        ("registry", "0009_lock_sign"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -7,8 +7,8 @@ from cpstem.registry.models.assessments import (
     LabValue,
     SpasticityAssessment,
 )
-from cpstem.registry.models.monitoring import Query, QueryMessage, Verification
 from cpstem.registry.models.locking import Lock, Signature
+from cpstem.registry.models.monitoring import Query, QueryMessage, Verification
 from cpstem.registry.models.patients import Classification, Patient
 from cpstem.registry.models.randomisation import (
     AllocationSlot,
@@ -58,6 +58,6 @@ __all__ = [
     "Signature",
     "Site",
     "SpasticityAssessment",
-    "Verification",
     "Unblinding",
+    "Verification",
 ]

@@ -54,8 +54,8 @@ from cpstem.registry.models import (
     RehabEpisode,
     Signature,
     SpasticityAssessment,
-    Verification,
     Unblinding,
+    Verification,
 )
 
 
