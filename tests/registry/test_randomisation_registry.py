@@ -347,6 +347,9 @@ def test_a_blinded_assessor_sees_no_allocation_anywhere(people, sites, web):
     assert c.get(f"/patients/{p.pk}/administration/{admin.pk}/").status_code == 403
     assert c.get("/randomisation/").status_code == 403
     assert c.get("/worklist/").status_code == 403
+    assert c.get("/dashboard/").status_code == 403  # figures by enrolment group
+    assert c.get("/dashboard.xlsx").status_code == 403
+    assert c.get("/dashboard/plot/excess.svg").status_code == 403
     assert "Cells" not in c.get("/patients/").content.decode().split("<table")[-1]
     # the unblinded roles see it
     assert Api(people["clin"]).get(f"/patients/{p.pk}/allocation").json()["arm"] == "cells"

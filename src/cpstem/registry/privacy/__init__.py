@@ -80,6 +80,8 @@ _CLOSED_TO_BLINDED = {
     "worklist": "the work-list shows the dates of cell administrations: your role is blind to "
     "the randomised allocation",
     "randomisation": "the randomisation page shows allocations: your role is blind to them",
+    "cohort": "the cohort figures compare the enrolment groups: your role is blind to the "
+    "randomised allocation",
 }
 
 
@@ -191,6 +193,11 @@ class Projection:
     def may_see_randomisation(self) -> bool:
         """The randomisation design page: administrators, clinicians and monitors."""
         return self.role in (Role.ADMIN, Role.CLINICIAN, Role.MONITOR)
+
+    @property
+    def may_see_cohort(self) -> bool:
+        """The cohort dashboard (figures by group): closed to a blinded role."""
+        return self.allows("cohort")
 
     @property
     def may_see_worklist(self) -> bool:

@@ -513,15 +513,23 @@ def _gmfm_table(
 ) -> tuple[pd.DataFrame, list[Skipped]]:
     n = len(ch.ids)
     rows = list(
-        _of(GMFM66Assessment, patients).values_list("patient_id", "date", "score", "se", "id")
+        _of(GMFM66Assessment, patients).values_list(
+            "patient_id", "date", "score", "se", "id", "blinded_assessor"
+        )
     )
-    pid, days, scores, ses, oids = _columns(rows, 5)
+    pid, days, scores, ses, oids, by_blinded = _columns(rows, 6)
     child = ch.index(np.asarray(pid, np.int64)) if rows else np.zeros(0, np.int64)
     day = _ordinals(days)
     order = np.lexsort((np.asarray(oids, np.int64), day, child))
     child, day = child[order], day[order]
     score = np.asarray(scores, float)[order]
     se = np.asarray(ses, float)[order] if rows else np.zeros(0)
+    # blinded: every GMFM-66 of that child and day was assessed by a blinded assessor
+    flags = np.asarray(by_blinded, bool)[order] if rows else np.zeros(0, bool)
+    _, same_day, per_day = np.unique(
+        child * np.int64(10_000_000) + day, return_inverse=True, return_counts=True
+    )
+    blinded = (np.bincount(same_day, weights=flags, minlength=len(per_day)) == per_day)[same_day]
     level = _levels(ch, patients)
     has_obs = np.bincount(child, minlength=n) > 0
     ok = has_obs & (ch.anchor != _NO_DAY) & (level > 0)
@@ -597,6 +605,7 @@ def _gmfm_table(
             "excess_anchored": np.where(is_follow, change - anchored, 0.0),
             "dose_cells_per_kg_cumulative": _cumulative(ch, c, day[row_obs]),
             "synthetic": ch.synthetic[c],
+            "blinded_assessor": blinded[row_obs] if len(row_obs) else np.zeros(0, bool),
             "patient_id": ch.ids[c],
         }
     )
@@ -741,6 +750,7 @@ def _typed_table(table: pd.DataFrame) -> pd.DataFrame:
         table[name] = table[name].astype(float)
     table["gmfcs"] = table["gmfcs"].astype("int64")
     table["synthetic"] = table["synthetic"].astype(bool)
+    table["blinded_assessor"] = table["blinded_assessor"].astype(bool)
     return table
 
 

@@ -37,6 +37,7 @@ def _left_out(proj: privacy.Projection, patients, current=None) -> list[dict[str
 @never_cache
 def dashboard(request: HttpRequest) -> HttpResponse:
     proj = privacy.project(request.user)
+    proj.require("cohort")
     patients = proj.patients()
     form = CohortFilterForm(request.GET, request.user)
     f = form.filters()
@@ -71,6 +72,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @never_cache
 def dashboard_plot(request: HttpRequest, name: str) -> HttpResponse:
     """One of the dashboard's plots (SVG) for the same filters as the page."""
+    privacy.project(request.user).require("cohort")
     if name not in cohort_ipd.PLOTS:
         raise Http404("no such plot")
     f = CohortFilterForm(request.GET, request.user).filters()
@@ -84,6 +86,7 @@ def dashboard_xlsx(request: HttpRequest) -> HttpResponse:
     import pandas as pd
 
     proj = privacy.project(request.user)
+    proj.require("cohort")
     patients = proj.patients()
     f = CohortFilterForm(request.GET, request.user).filters()
     current = analysis.marks()
