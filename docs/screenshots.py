@@ -94,6 +94,11 @@ def main() -> None:
             page.locator("#trajectory").screenshot(path=OUT / "registry-trajectory.png")
             page.goto(base + best + "gmfm88/new/")
             page.screenshot(path=OUT / "registry-gmfm88.png")
+            page.goto(base + "/dashboard/")
+            page.wait_for_function(
+                "[...document.querySelectorAll('main img')].every(i => i.naturalWidth > 0)"
+            )
+            page.screenshot(path=OUT / "registry-dashboard.png", full_page=False)
             browser.close()
     finally:
         server.terminate()

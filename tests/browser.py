@@ -14,3 +14,6 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+#: The password of every account of the browser tests' registry (tests/e2e/conftest.py).
+E2E_PASSWORD = "browser-test-password-1"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import CHROMIUM_ARGS
+from tests.browser import CHROMIUM_ARGS, E2E_PASSWORD
 from tests.registry.cli_env import Registry
 from tests.system import chromium
 
-PASSWORD = "browser-test-password-1"
+PASSWORD = E2E_PASSWORD
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import openpyxl
 import pytest
 
-from tests.e2e.conftest import PASSWORD
+from tests.browser import E2E_PASSWORD as PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser import E2E_PASSWORD as PASSWORD  # the e2e registry's accounts
+
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 LOCK_REASON = "analysis freeze for the interim report"
-PASSWORD = "browser-test-password-1"  # the e2e registry's accounts (tests/e2e/conftest.py)
 
 CREATE = """
 from datetime import date

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import PASSWORD
+from tests.browser import E2E_PASSWORD as PASSWORD
 
 #: The concealed list (hand-written): the first slot of LUB, GMFCS I-II is cells.
 LIST = "stratum,sequence,arm\nLUB|I-II,1,cells\nLUB|I-II,2,control\n"

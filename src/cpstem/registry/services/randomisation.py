@@ -388,34 +388,43 @@ def generate(
         seed=seed,
     )
     rows = [(k, q, a) for k, q, _, _, a in design.entries]
+    return _store_list(
+        s, rows, ListSource.GENERATED, EventKind.GENERATED, by, why,
+        seed=seed, design_sha256=design.sha256,
+    )  # fmt: skip
+
+
+def _store_list(
+    s: RandomisationScheme,
+    rows: list[tuple[str, int, str]],
+    source: str,
+    kind: str,
+    by: AnyUser,
+    why: str,
+    seed: int | None = None,
+    design_sha256: str = "",
+    upload_sha256: str = "",
+) -> ListMade:
+    """Store a generated or uploaded list in one transaction (a scheme has one list, never
+    replaced): the slots, the concealed seed, the hashes and the audit event."""
     with transaction.atomic():
         s = RandomisationScheme.objects.select_for_update().get(pk=s.pk)
         _no_list_yet(s)
         AllocationSlot.objects.bulk_create(
             AllocationSlot(scheme=s, stratum=k, sequence=q, arm=a) for k, q, a in rows
         )
-        ConcealedSeed.objects.create(scheme=s, seed=seed)
-        s.list_source, s.list_created_at = ListSource.GENERATED, timezone.now()
+        if seed is not None:
+            ConcealedSeed.objects.create(scheme=s, seed=seed)
+        s.list_source, s.list_created_at = source, timezone.now()
         s.list_created_by = _who(by)
         s.list_sha256 = _digest(canonical(s, rows))
-        s.design_sha256 = design.sha256
+        s.design_sha256 = design_sha256 or s.design_sha256
+        s.upload_sha256 = upload_sha256 or s.upload_sha256
         _save_scheme(s, by, why)
-        made = ListMade(
-            ListSource.GENERATED,
-            len(rows),
-            len({k for k, _, _ in rows}),
-            s.list_sha256,
-            design_sha256=design.sha256,
-        )
-        _event(
-            s,
-            EventKind.GENERATED,
-            by,
-            why,
-            slots=made.slots,
-            list_sha256=s.list_sha256,
-            design_sha256=design.sha256,
-        )
+        hashes = {"design_sha256": design_sha256} if design_sha256 else {}
+        hashes |= {"upload_sha256": upload_sha256} if upload_sha256 else {}
+        made = ListMade(source, len(rows), len({k for k, _, _ in rows}), s.list_sha256, **hashes)
+        _event(s, kind, by, why, slots=made.slots, list_sha256=s.list_sha256, **hashes)
     return made
 
 
@@ -571,34 +580,9 @@ def upload(
     _require_role(by, (Role.ADMIN,), "uploading the randomisation list")
     why = _reason(reason, "uploading the list")
     rows = parse_list(s, data)
-    with transaction.atomic():
-        s = RandomisationScheme.objects.select_for_update().get(pk=s.pk)
-        _no_list_yet(s)
-        AllocationSlot.objects.bulk_create(
-            AllocationSlot(scheme=s, stratum=k, sequence=q, arm=a) for k, q, a in rows
-        )
-        s.list_source, s.list_created_at = ListSource.UPLOADED, timezone.now()
-        s.list_created_by = _who(by)
-        s.list_sha256 = _digest(canonical(s, rows))
-        s.upload_sha256 = _digest(data)
-        _save_scheme(s, by, why)
-        made = ListMade(
-            ListSource.UPLOADED,
-            len(rows),
-            len({k for k, _, _ in rows}),
-            s.list_sha256,
-            upload_sha256=s.upload_sha256,
-        )
-        _event(
-            s,
-            EventKind.UPLOADED,
-            by,
-            why,
-            slots=made.slots,
-            list_sha256=s.list_sha256,
-            upload_sha256=s.upload_sha256,
-        )
-    return made
+    return _store_list(
+        s, rows, ListSource.UPLOADED, EventKind.UPLOADED, by, why, upload_sha256=_digest(data)
+    )
 
 
 @dataclass(frozen=True)
