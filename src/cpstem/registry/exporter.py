@@ -77,7 +77,7 @@ def tables(patients: QuerySet[Patient] | None = None) -> dict[str, pd.DataFrame]
     first_admin: dict[int, object] = {}
     for pid, day in (
         Administration.objects.filter(patient_id__in=ids)
-        .order_by("date")
+        .order_by("date", "id")
         .values_list("patient_id", "date")
     ):
         first_admin.setdefault(pid, day)

@@ -89,7 +89,7 @@ def list_gmfm(request: HttpRequest, pk: int) -> list[dict[str, Any]]:
     proj = privacy.project(request.user)
     patient = patient_for(request, pk)
     proj.require("gmfm_sheets")
-    return [gmfm_out(s) for s in patient.gmfm88assessment_set.order_by("date")]
+    return [gmfm_out(s) for s in patient.gmfm88assessment_set.order_by("date", "id")]
 
 
 @router.post(

@@ -463,7 +463,7 @@ class Patient(Versioned):
 
     def level_on(self, system: str, on: date) -> int | None:
         """The level recorded on or before a day (else the first one recorded)."""
-        rows = list(self.classification_set.filter(system=system).order_by("date"))
+        rows = list(self.classification_set.filter(system=system).order_by("date", "id"))
         before = [c for c in rows if c.date <= on]
         if before:
             return before[-1].level

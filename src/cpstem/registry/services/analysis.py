@@ -160,7 +160,7 @@ def build_per_child(patients: QuerySet[Patient] | None = None) -> AnalysisData:
     blinded: dict[tuple[int, date], bool] = {}
     for pid, day, score, se, by_blinded in (
         GMFM66Assessment.objects.filter(patient_id__in=ids)
-        .order_by("date")
+        .order_by("date", "id")  # same-day assessments in the order entered, on any database
         .values_list("patient_id", "date", "score", "se", "blinded_assessor")
     ):
         obs[pid].append(Observation(day, score, se))

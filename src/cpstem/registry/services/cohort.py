@@ -99,7 +99,7 @@ def change_rows(
     levels: dict[int, list[tuple[date, int]]] = defaultdict(list)
     for pid, day, level in (
         Classification.objects.filter(patient_id__in=first, system="gmfcs")
-        .order_by("date")
+        .order_by("date", "id")
         .values_list("patient_id", "date", "level")
     ):
         levels[pid].append((day, level))

@@ -232,7 +232,7 @@ def _spasticity_change(assessments: list, muscle: str, side: str) -> str:
 
 def _spasticity_table(proj: privacy.Projection, p: Patient) -> tuple[list, list]:
     """Columns (the assessments' times as the role may see them) and one row per muscle."""
-    assessments = list(p.spasticityassessment_set.order_by("date"))
+    assessments = list(p.spasticityassessment_set.order_by("date", "id"))
     cells: dict[tuple[str, str], dict[int, str]] = defaultdict(dict)
     for i, s in enumerate(assessments):
         for r in s.mas:
