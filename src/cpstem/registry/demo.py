@@ -181,6 +181,17 @@ def _day(anchor: date, months: float) -> date:
     return anchor + timedelta(days=round(months * DAYS_PER_YEAR / 12))
 
 
+SUBTYPES = ["spastic_bilateral", "spastic_unilateral", "dyskinetic_dystonic"]
+
+
+def _topography(subtype: str, drawn: str) -> str:
+    """A topography that agrees with the SCPE subtype: unilateral spastic CP is hemiplegia,
+    bilateral CP is not (the same random draw as before, so the rest of the demo is unchanged)."""
+    if subtype == "spastic_unilateral":
+        return "hemiplegia"
+    return "tetraplegia" if drawn == "hemiplegia" else drawn
+
+
 def _patient(site, study_id: str, sim: pd.DataFrame, rng, cs, now: date) -> Patient:
     """One synthetic child from the simulator's rows (one per visit) of one child."""
     first_row = sim.iloc[0]
@@ -197,8 +208,8 @@ def _patient(site, study_id: str, sim: pd.DataFrame, rng, cs, now: date) -> Pati
         sex=str(rng.choice(["F", "M"])),
         gestational_age_weeks=Decimal(f"{rng.uniform(26, 41):.1f}"),
         birth_weight_g=int(rng.uniform(800, 3900)),
-        subtype=str(rng.choice(["spastic_bilateral", "spastic_unilateral", "dyskinetic_dystonic"])),
-        topography=str(rng.choice(["diplegia", "tetraplegia", "hemiplegia"])),
+        subtype=(subtype := str(rng.choice(SUBTYPES))),
+        topography=_topography(subtype, str(rng.choice(["diplegia", "tetraplegia", "hemiplegia"]))),
         mrics=str(rng.choice(["B1", "B2", "C1", "C2", "E"])),
         hie=bool(rng.random() < 0.2),
         maternal_infection=bool(rng.random() < 0.15),
