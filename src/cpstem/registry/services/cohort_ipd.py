@@ -520,7 +520,8 @@ def plot_dose(fig_data: dict[str, Any]) -> bytes:
     ax.axhline(0, color="grey", linewidth=1)
     ax.set_xlabel("log10 cells per kg (first administration)")
     ax.set_ylabel("excess GMFM-66 change (points)")
-    ax.legend(frameon=False, fontsize=8)
+    if ax.get_legend_handles_labels()[1]:  # no fit (too few children): the points only
+        ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return _svg(fig)
 
