@@ -588,3 +588,24 @@ def test_admin_shows_a_gmfm_item_error_on_its_form(web, patient):
     errors = r.context["adminform"].form.errors.as_data()
     assert [e.code for e in errors["__all__"]] == ["invalid_score"]
     assert not GMFM88Assessment.objects.exists()
+
+
+def test_import_reads_the_blinded_assessor_flag_for_the_sheet_and_its_gmfm66(patient, tmp_path):
+    path = tmp_path / "blind.csv"
+    path.write_text(
+        "study_id,date,item_1,blinded_assessor,gmfm66,gmfm66_se\n"
+        f"{patient.study_id},2023-01-02,2,yes,41.5,1.2\n"
+        f"{patient.study_id},2023-02-02,2,,,\n"
+    )
+    assert importer.import_gmfm(path).sheets == 2
+    sheets = dict(patient.gmfm88assessment_set.values_list("date", "blinded_assessor"))
+    assert sheets == {date(2023, 1, 2): True, date(2023, 2, 2): False}
+    (g66,) = patient.gmfm66assessment_set.all()
+    assert g66.blinded_assessor is True and g66.score == 41.5
+
+
+def test_import_refuses_a_blinded_assessor_value_that_is_not_yes_or_no(patient, tmp_path):
+    problems = _csv_problems(
+        tmp_path, patient, {"date": "2023-01-02", "item_1": "2", "blinded_assessor": "maybe"}
+    )
+    assert problems == [("blinded_assessor", "invalid")]

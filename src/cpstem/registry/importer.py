@@ -2,14 +2,16 @@
 
 Format (UTF-8 CSV, one row per sheet, header required, ``#`` lines are comments)::
 
-    site,study_id,date,item_1,item_2,...,item_88,with_aids,goal_dimensions,gmfm66,gmfm66_se,notes
+    site,study_id,date,item_1,...,item_88,with_aids,blinded_assessor,goal_dimensions,gmfm66,gmfm66_se,notes
 
 * ``study_id`` and ``date`` (YYYY-MM-DD) are required; ``site`` (site code) is required when a
   study ID exists at more than one site.
 * ``item_1`` ... ``item_88``: 0, 1, 2, 3, or NT / 9 / blank for not tested; a missing item
   column means not tested.
-* optional: ``with_aids`` (yes/no), ``goal_dimensions`` (e.g. ``D,E``), ``gmfm66`` and
-  ``gmfm66_se`` (a GMFM-66 from the GMAE for the same day), ``notes``.
+* optional: ``with_aids`` (yes/no), ``blinded_assessor`` (yes/no: assessed by an assessor blind
+  to the randomised allocation; it applies to the row's GMFM-66 too), ``goal_dimensions``
+  (e.g. ``D,E``), ``gmfm66`` and ``gmfm66_se`` (a GMFM-66 from the GMAE for the same day),
+  ``notes``.
 * any other column is refused (code ``unknown_column``), naming the closest known column: a
   misspelt ``note`` column would otherwise be dropped silently.
 * every cell but ``notes`` is a code, date or number: a digit of another script (``٣``) or an
@@ -56,6 +58,7 @@ COLUMNS = (
     "date",
     *ITEM_COLUMNS,
     "with_aids",
+    "blinded_assessor",
     "goal_dimensions",
     "gmfm66",
     "gmfm66_se",
@@ -155,8 +158,8 @@ def unknown_columns(name: str, unknown: list[str]) -> RegistryError:
     hint = " (items are item_1 ... item_88)" if any(c.startswith("item_") for c in unknown) else ""
     return RegistryError(
         f"{name}: unknown column(s) {', '.join(unknown)}{hint}: {named}; the columns are site, "
-        "study_id, date, item_1 ... item_88, with_aids, goal_dimensions, gmfm66, gmfm66_se, "
-        "notes. Nothing was imported",
+        "study_id, date, item_1 ... item_88, with_aids, blinded_assessor, goal_dimensions, "
+        "gmfm66, gmfm66_se, notes. Nothing was imported",
         code="unknown_column",
         field=unknown[0],
         params={"columns": unknown, "suggestions": suggestions},
@@ -268,6 +271,8 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
     parsed = pd.to_datetime(df["date"].str.strip(), format="%Y-%m-%d", errors="coerce")
     col = lambda name: df[name] if name in df.columns else pd.Series([""] * n)  # noqa: E731
     aids_text, goals, notes = col("with_aids"), col("goal_dimensions"), col("notes")
+    blind_text = col("blinded_assessor")
+    blinded: list[bool] = []
     item_cols = [(c, c.removeprefix("item_"), df[c].tolist()) for c in ITEM_COLUMNS if c in df]
     sheets: list[GMFM88Assessment] = []
     for i in range(n):
@@ -301,11 +306,21 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
         aids = _YES.get(aids_text.iat[i].strip().lower())
         if aids is None:
             err(i, "with_aids", f"with_aids {aids_text.iat[i]!r}: use yes or no", "invalid")
+        blind = _YES.get(blind_text.iat[i].strip().lower())
+        if blind is None:
+            err(
+                i,
+                "blinded_assessor",
+                f"blinded_assessor {blind_text.iat[i]!r}: use yes or no",
+                "invalid",
+            )
+        blinded.append(bool(blind))
         sheet = GMFM88Assessment(
             patient=patient,
             date=day,
             items={number: values[i] for _, number, values in item_cols},
             with_aids=bool(aids),
+            blinded_assessor=bool(blind),
             goal_dimensions=goals.iat[i].strip(),
             notes=notes.iat[i],
             assessor=user,
@@ -370,7 +385,12 @@ def validate(path: Path, user: AbstractBaseUser | None = None) -> Checked:
             if score is None or (se and se_value is None):
                 continue
             g66 = GMFM66Assessment(
-                patient=patients[i], date=dates[i], score=score, se=se_value, source="gmae"
+                patient=patients[i],
+                date=dates[i],
+                score=score,
+                se=se_value,
+                source="gmae",
+                blinded_assessor=blinded[i],
             )
             g66.same_day_checked = True
             p, d = patients[i], dates[i]
