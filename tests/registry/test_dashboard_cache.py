@@ -227,3 +227,25 @@ def test_an_audit_trail_that_went_back_rebuilds_the_tables(sites, monkeypatch):
         }
     monkeypatch.setattr(analysis, "_patch", lambda *a: pytest.fail("patched, not rebuilt"))
     _same(analysis.cached(), analysis.build())
+
+
+def test_a_server_process_warms_the_tables_in_the_background(monkeypatch):
+    """`cpstem serve` (and each gunicorn worker) builds the kept tables once at start, in a
+    daemon thread; a failure is logged, not raised; CPSTEM_WARM_DASHBOARD=0 turns it off."""
+    calls = []
+    monkeypatch.setattr(analysis, "cached", lambda *a, **k: calls.append("built"))
+    monkeypatch.delenv("CPSTEM_WARM_DASHBOARD", raising=False)
+    thread = analysis.warm_in_background()
+    assert thread is not None and thread.daemon
+    thread.join(10)
+    assert calls == ["built"]
+
+    def broken(*a, **k):
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(analysis, "cached", broken)
+    thread = analysis.warm_in_background()
+    thread.join(10)  # logged, the thread ends quietly
+    assert not thread.is_alive()
+    monkeypatch.setenv("CPSTEM_WARM_DASHBOARD", "0")
+    assert analysis.warm_in_background() is None

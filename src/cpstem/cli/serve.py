@@ -67,6 +67,10 @@ def serve(
     else:
         from waitress import serve as waitress_serve
 
+        from cpstem.registry.services.analysis import warm_in_background
+
+        warm_in_background()
+
         from cpstem.registry.proxy import WAITRESS_HEADERS
 
         proxy: dict[str, Any] = (
@@ -108,6 +112,13 @@ def exposure_warnings(host: str, trusted_proxy: str | None) -> list[str]:
     return out
 
 
+def _warm_worker(worker: Any) -> None:
+    """gunicorn hook: each worker process builds its dashboard tables once it starts."""
+    from cpstem.registry.services.analysis import warm_in_background
+
+    warm_in_background()
+
+
 def run_gunicorn(
     application: Any, host: str, port: int, workers: int, threads: int, trusted_proxy: str | None
 ) -> None:
@@ -136,6 +147,7 @@ def run_gunicorn(
         "proc_name": "cpstem",
         "timeout": 120,
         "graceful_timeout": 10,
+        "post_worker_init": _warm_worker,
     }
 
     class Server(BaseApplication):
