@@ -27,64 +27,11 @@ from cpstem.registry.models import (
 )
 from cpstem.registry.services import write
 from tests.factories import item_map_text
+from tests.registry.record_helpers import one_of_each_kind
 
 pytestmark = pytest.mark.django_db
 
 REASON = "transcription error corrected against the source"
-
-
-def _records(patient: Patient) -> dict[str, object]:
-    """One saved record of each kind (through the write path)."""
-    admin = write.save(
-        Administration(
-            patient=patient,
-            date=date(2024, 4, 20),
-            product="ucb",
-            origin="allogeneic",
-            hla_match="5/6",
-            cells_total=4.5e8,
-            weight_kg=15,
-            route="intravenous",
-            lot="LOT-4711",
-            notes="infusion over 30 min",
-        )
-    )
-    return {
-        "classification": write.save(
-            Classification(patient=patient, date=date(2023, 1, 10), system="gmfcs", level=3)
-        ),
-        "administration": admin,
-        "rehab": write.save(
-            RehabEpisode(
-                patient=patient, date=date(2023, 2, 1), therapy="physiotherapy", hours_per_week=3
-            )
-        ),
-        "gmfm88": write.save(
-            GMFM88Assessment(patient=patient, date=date(2024, 5, 1), items={"1": 3, "2": 2})
-        ),
-        "gmfm66": write.save(GMFM66Assessment(patient=patient, date=date(2024, 5, 1), score=40)),
-        "spasticity": write.save(
-            SpasticityAssessment(
-                patient=patient,
-                date=date(2024, 5, 1),
-                mas=[{"muscle": "hamstrings", "side": "left", "grade": "1+"}],
-            )
-        ),
-        "lab": write.save(
-            LabValue(patient=patient, date=date(2024, 5, 1), analyte="CRP", value=3.2, unit="mg/L")
-        ),
-        "ae": write.save(
-            AdverseEvent(
-                patient=patient,
-                date=date(2024, 5, 2),
-                term="fever",
-                grade=1,
-                relatedness="possible",
-                action="treated",
-                notes="paracetamol given",
-            )
-        ),
-    }
 
 
 def _form_data(response) -> dict[str, object]:
@@ -108,7 +55,7 @@ def _codes(response, field: str) -> list[str]:
     ["classification", "administration", "rehab", "gmfm88", "gmfm66", "spasticity", "lab", "ae"],
 )
 def test_every_kind_is_edited_with_a_reason_and_deleted_with_a_reason(web, patient, kind):
-    obj = _records(patient)[kind]
+    obj = one_of_each_kind(patient)[kind]
     c = web("clin")
     url = f"/patients/{patient.pk}/{kind}/{obj.pk}/"
     r = c.get(url + "edit/")
@@ -149,7 +96,7 @@ def test_every_kind_is_edited_with_a_reason_and_deleted_with_a_reason(web, patie
 
 
 def test_history_shows_who_when_what_and_why(web, patient):
-    ae = _records(patient)["ae"]
+    ae = one_of_each_kind(patient)["ae"]
     c = web("clin")
     r = c.get(f"/patients/{patient.pk}/ae/{ae.pk}/edit/")
     data = _form_data(r) | {"grade": "2", "reason": "grade per the nurse's note"}
@@ -200,7 +147,7 @@ def test_stale_patient_form_shows_their_change_and_keeps_yours(web, patient):
 
 
 def test_stale_gmfm88_sheet_lists_the_items_they_changed(web, patient):
-    sheet = _records(patient)["gmfm88"]
+    sheet = one_of_each_kind(patient)["gmfm88"]
     c = web("clin")
     url = f"/patients/{patient.pk}/gmfm88/{sheet.pk}/edit/"
     mine = _form_data(c.get(url))
@@ -223,7 +170,7 @@ def test_stale_gmfm88_sheet_lists_the_items_they_changed(web, patient):
 
 
 def test_a_record_deleted_meanwhile_is_not_saved_again(web, patient):
-    lab = _records(patient)["lab"]
+    lab = one_of_each_kind(patient)["lab"]
     c = web("clin")
     url = f"/patients/{patient.pk}/lab/{lab.pk}/edit/"
     mine = _form_data(c.get(url))
@@ -265,7 +212,7 @@ def test_sheet_delete_page_names_the_computed_gmfm66(web, patient, settings, tmp
 
 
 def test_patient_delete_is_refused_while_it_has_records(web, patient):
-    _records(patient)
+    one_of_each_kind(patient)
     c = web("clin")
     r = c.post(f"/patients/{patient.pk}/delete/", {"reason": "enrolled by mistake"})
     assert r.status_code == 409
@@ -289,7 +236,7 @@ def test_patient_delete_is_refused_while_it_has_records(web, patient):
 
 
 def test_read_only_roles_cannot_edit_or_delete(web, patient):
-    ae = _records(patient)["ae"]
+    ae = one_of_each_kind(patient)["ae"]
     for role in ("monitor", "researcher"):
         c = web(role)
         assert c.get(f"/patients/{patient.pk}/ae/{ae.pk}/edit/").status_code == 403
@@ -302,7 +249,7 @@ def test_read_only_roles_cannot_edit_or_delete(web, patient):
 
 
 def test_monitor_reads_every_field_of_a_record(web, patient):
-    recs = _records(patient)
+    recs = one_of_each_kind(patient)
     c = web("monitor")
     page = c.get(f"/patients/{patient.pk}/")
     html = page.content.decode()
@@ -335,7 +282,7 @@ def test_monitor_reads_every_field_of_a_record(web, patient):
 
 
 def test_researcher_detail_page_is_projected(web, patient):
-    recs = _records(patient)
+    recs = one_of_each_kind(patient)
     r = web("researcher").get(f"/patients/{patient.pk}/administration/{recs['administration'].pk}/")
     assert r.status_code == 200
     rows = {row["field"]: row["value"] for row in r.context["rows"]}
@@ -346,7 +293,7 @@ def test_researcher_detail_page_is_projected(web, patient):
 
 
 def test_history_lists_the_gmfm_items_that_changed(web, patient):
-    sheet = _records(patient)["gmfm88"]  # items 1: 3, 2: 2
+    sheet = one_of_each_kind(patient)["gmfm88"]  # items 1: 3, 2: 2
     c = web("clin")
     url = f"/patients/{patient.pk}/gmfm88/{sheet.pk}/edit/"
     data = _form_data(c.get(url)) | {"item_2": "1", "item_7": "0", "reason": "re-scored"}
