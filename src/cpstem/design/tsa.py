@@ -355,6 +355,15 @@ def _cumulative_alpha(info: np.ndarray, alpha: float, alpha_spending: str) -> np
     return np.asarray(lan_demets_obf(info, alpha), dtype=float)
 
 
+def _check_spending(alpha_spending: str) -> None:
+    if alpha_spending not in ALPHA_SPENDING:
+        raise DesignError(
+            f"alpha_spending {alpha_spending!r}: allowed {', '.join(ALPHA_SPENDING)}",
+            code="not_allowed",
+            field="alpha_spending",
+        )
+
+
 def monitoring_boundaries(
     fraction: Sequence[float] | np.ndarray, alpha: float = 0.05, alpha_spending: str = "total"
 ) -> np.ndarray:
@@ -374,12 +383,7 @@ def monitoring_boundaries(
             code="invalid",
             field="fraction",
         )
-    if alpha_spending not in ALPHA_SPENDING:
-        raise DesignError(
-            f"alpha_spending {alpha_spending!r}: allowed {', '.join(ALPHA_SPENDING)}",
-            code="not_allowed",
-            field="alpha_spending",
-        )
+    _check_spending(alpha_spending)
     spend = np.minimum(_cumulative_alpha(info, alpha, alpha_spending), alpha)
     spend[-1] = alpha
     crit = spending_critical_values(spend, info, sided=2)
@@ -456,6 +460,7 @@ def tsa(
         raise DesignError(
             f"model {model!r}: allowed 'random' or 'fixed'", code="not_allowed", field="model"
         )
+    _check_spending(alpha_spending)
     if adjustment not in ADJUSTMENTS:
         raise DesignError(
             f"adjustment {adjustment!r}: allowed {', '.join(ADJUSTMENTS)}",
@@ -522,12 +527,6 @@ def tsa(
     z = sign * est / ses
     accrued = np.cumsum(nn)
     fraction = accrued / required
-    if alpha_spending not in ALPHA_SPENDING:
-        raise DesignError(
-            f"alpha_spending {alpha_spending!r}: allowed {', '.join(ALPHA_SPENDING)}",
-            code="not_allowed",
-            field="alpha_spending",
-        )
     upper, info, final = _monitoring(fraction, alpha, alpha_spending)
     fut = np.full(k, np.nan)
     if futility:
