@@ -91,18 +91,6 @@ def _patient_id(instance: models.Model) -> int | None:
     return None
 
 
-def _guard(instance: models.Model) -> None:
-    """Inside the transaction, before anything is written: refuse the change of a locked
-    patient or site (:class:`~cpstem.registry.errors.Locked`, see :mod:`.locking`)."""
-    locking.refuse_if_locked(instance)
-
-
-def _after(instance: models.Model, what: str) -> None:
-    """After the change, in the same transaction: the patient's signatures in force are
-    superseded (see :mod:`.signatures`)."""
-    signatures.supersede(_patient_id(instance), f"{what} {changes.label(instance)}")
-
-
 def save(
     instance: M,
     exclude: Iterable[str] | None = None,
@@ -123,7 +111,7 @@ def save(
     try:
         with transaction.atomic():
             _lock_patient(instance)
-            _guard(instance)
+            locking.refuse_if_locked(instance)  # before anything is written
             if updating:
                 changes.claim(instance, expected_version)
             validate(instance, exclude)
@@ -133,7 +121,8 @@ def save(
             if updating:  # monitoring: a change clears the SDV mark, may answer a query
                 verification.record_changed(instance)
                 queries.link_correction(instance, reason)
-            _after(instance, "changed:" if updating else "created:")
+            what = f"{'changed' if updating else 'created'}: {changes.label(instance)}"
+            signatures.supersede(_patient_id(instance), what)
     except IntegrityError as exc:
         raise constraint_error(exc) from None
     return instance
@@ -148,7 +137,7 @@ def delete(
     text = changes.check_reason(reason)
     with transaction.atomic():
         _lock_patient(instance)
-        _guard(instance)
+        locking.refuse_if_locked(instance)  # before anything is written
         patient_id = _patient_id(instance)
         what = changes.label(instance)
         if changes.is_update(instance):
