@@ -182,12 +182,12 @@ class Projection:
     @property
     def may_see_queries(self) -> bool:
         """Monitoring queries (the sites' own staff; not part of the research view)."""
-        return self.role in (Role.ADMIN, Role.CLINICIAN, Role.MONITOR)
+        return access.sees_monitoring(self.user)
 
     @property
     def may_monitor(self) -> bool:
         """Open/close queries, source data verification and its progress."""
-        return self.role in (Role.ADMIN, Role.MONITOR)
+        return access.can_monitor(self.user)
 
     @property
     def may_see_randomisation(self) -> bool:
