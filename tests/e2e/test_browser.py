@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.browser import see
+
 # one xdist worker runs them all: they share the module's server and browser
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -41,7 +43,7 @@ def test_clinician_records_a_child(login):
     page.fill("#id_weight_kg", "15000")  # grams by mistake
     page.select_option("#id_route", "intravenous")
     page.click("button:has-text('Save')")
-    assert "looks like grams" in page.content()
+    see(page.locator("body"), "looks like grams")
     assert page.input_value("#id_cell_count") == "5 x 10^8"  # nothing lost
     page.fill("#id_weight_kg", "15")
     page.click("button:has-text('Save')")
@@ -96,6 +98,7 @@ def test_other_site_cannot_see_the_patient(login, lub_patient_url):
     assert "LUB-E2E-2" not in page.content()
     page.fill("input[name=q]", "LUB-E2E")
     page.click("button:has-text('Filter')")
-    assert "No patients match." in page.content()
+    page.wait_for_url("**/patients/?q=LUB-E2E*")
+    see(page.locator("body"), "No patients match.")
     r = page.goto(lub_patient_url)
     assert r.status == 404

@@ -8,6 +8,8 @@ import re
 
 import pytest
 
+from tests.browser import see
+
 # one xdist worker runs them all: they share the module's server and browser
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -40,6 +42,7 @@ def test_live_dose_line_and_dose_confirmation(login, lub_patient_url):
     page.check("input[name=cell_count_unit][value=per_kg]")
     page.fill("#id_lot", "LOT-42")
     page.click("button:has-text('Save')")
+    see(page.locator("body"), "above the highest published dose")
     content = page.content()
     assert "above the highest published dose of umbilical cord blood" in content
     assert "if the number was the total (4.8 x 10^8 cells)" in content
@@ -65,6 +68,7 @@ def test_second_gmfm88_of_the_day_needs_confirmation(login, lub_patient_url):
         page.click("button:has-text('Save and score')")
         if attempt == "first":
             page.wait_for_url(re.compile(r".*/gmfm88/\d+/$"))
+    see(page.locator("body"), "is already recorded")
     content = page.content()
     assert "a GMFM-88 of this child on 2024-03-01 is already recorded" in content
     # the items typed are kept; the confirmation checkbox is shown with the warning

@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import E2E_PASSWORD as PASSWORD  # the e2e registry's accounts
+from tests.browser import see
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -89,10 +90,11 @@ def test_signing_requires_the_password(login, e2e_registry, server):
     clara = login("clara")
     clara.goto(url)
     clara.click("#sign-link")
-    assert "I confirm the data of this patient are complete and correct" in clara.content()
+    clara.wait_for_url("**/sign/")
+    see(clara.locator("body"), "I confirm the data of this patient are complete and correct")
     clara.fill("#id_password", "not-my-password")
     clara.click("#sign-button")
-    assert "wrong password" in clara.locator("#sign-form").inner_text()
+    see(clara.locator("#sign-form"), "wrong password")
     assert clara.locator("table.signatures").count() == 0  # nothing recorded
 
     clara.fill("#id_password", PASSWORD)

@@ -87,5 +87,6 @@ def test_second_save_of_the_same_patient_shows_the_conflict(login, lub_patient_u
     assert "Undetermined" in child and "v2.1" in child
 
     carl.click("text=History (audit trail)")
+    carl.wait_for_url("**/history/")
     history = carl.locator("table").inner_text()
     assert "sex per birth certificate" in history and "consent form found in the file" in history

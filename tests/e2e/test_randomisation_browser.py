@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.browser import E2E_PASSWORD as PASSWORD
+from tests.browser import see
 
 #: The concealed list (hand-written): the first slot of LUB, GMFCS I-II is cells.
 LIST = "stratum,sequence,arm\nLUB|I-II,1,cells\nLUB|I-II,2,control\n"
@@ -60,10 +61,11 @@ def test_clinician_randomises_and_only_then_sees_the_arm(login, child_url):
     page.goto(child_url)
     assert "not randomised" in page.inner_text("#randomisation")
     page.click("#randomise-link")
-    form_text = page.inner_text("main") if page.query_selector("main") else page.content()
+    page.wait_for_url("**/randomise/")
+    form_text = page.inner_text("main")
     assert "Allocated arm" not in form_text
     page.click("#randomise-submit")  # nothing ticked: refused, nothing allocated
-    assert "not confirmed" in page.inner_text("#randomise-errors")
+    see(page.locator("#randomise-errors"), "not confirmed")
     for key in ("inclusion", "exclusion", "baseline"):
         page.check(f"#criterion-{key}")
     page.click("#randomise-submit")
