@@ -64,6 +64,7 @@ def test_every_rule_is_registered_with_its_explanation_and_source():
         "baseline_gmfm66",
         "ae_outcome",
         "gmfcs_jump",
+        "subtype_topography",
     ]
     for r in data_quality.RULES.values():
         d = r.to_dict()
@@ -179,6 +180,49 @@ def test_one_level_steps_and_other_systems_are_not_found(patient):
     assert _rules(patient, "gmfcs_jump") == []
 
 
+# (f) CP subtype and topography (SCPE: spastic unilateral = hemiplegia; bilateral = diplegia,
+# tetraplegia)
+
+
+def _classify(patient: Patient, subtype: str, topography: str) -> None:
+    patient.subtype, patient.topography = subtype, topography
+    write.save(patient, reason="classified")
+
+
+def test_spastic_unilateral_with_a_bilateral_topography_is_found(patient):
+    _classify(patient, "spastic_unilateral", "diplegia")
+    (f,) = _rules(patient, "subtype_topography")
+    assert (f.record, f.record_id, f.date) == ("patient", patient.pk, None)
+    assert f.message == (
+        "subtype Spastic unilateral (US-CP) is unilateral, but the topography "
+        "Diplegia (bilateral, legs more than arms) is bilateral"
+    )
+
+
+def test_spastic_bilateral_with_hemiplegia_is_found(patient):
+    _classify(patient, "spastic_bilateral", "hemiplegia")
+    assert len(_rules(patient, "subtype_topography")) == 1
+
+
+@pytest.mark.parametrize(
+    ("subtype", "topography"),
+    [
+        ("spastic_unilateral", "hemiplegia"),
+        ("spastic_unilateral", "monoplegia"),
+        ("spastic_bilateral", "diplegia"),
+        ("spastic_bilateral", "triplegia"),
+        ("spastic_bilateral", "tetraplegia"),
+        ("dyskinetic_dystonic", "tetraplegia"),  # no laterality required of non-spastic CP
+        ("ataxic", "hemiplegia"),
+        ("spastic_unilateral", ""),  # one of the two not recorded: nothing to compare
+        ("", "diplegia"),
+    ],
+)
+def test_agreeing_or_incomplete_subtype_and_topography_are_not_found(patient, subtype, topography):
+    _classify(patient, subtype, topography)
+    assert _rules(patient, "subtype_topography") == []
+
+
 # --- on save: form and API -------------------------------------------------------------------
 
 
@@ -236,7 +280,7 @@ def test_checks_api_and_page_keep_to_the_callers_sites(api, web, patient, sites)
     assert api("researcher").get("/checks").status_code == 403
     body = api("admin").get("/checks?site=KRK").json()
     assert [f["study_id"] for f in body["findings"]] == ["KRK-001"]
-    assert len(body["rules"]) == 5
+    assert len(body["rules"]) == 6
     assert api("admin").get("/checks?sit=KRK").status_code == 422
     html = web("monitor").get("/quality/").content.decode()
     assert "LUB-001" in html and "KRK-001" not in html and "Why it matters" in html

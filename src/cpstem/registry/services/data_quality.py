@@ -22,6 +22,7 @@ from typing import Any
 from django.db.models import Prefetch, QuerySet
 
 from cpstem.datafiles import toml_data
+from cpstem.measures.scpe import Subtype, Topography
 from cpstem.registry.clock import today
 from cpstem.registry.models import (
     Administration,
@@ -309,6 +310,30 @@ def gmfcs_jump(data: PatientData, p: dict[str, Any]) -> Iterator[Finding]:
                     f"{cur.level} on {cur.date.isoformat()}: a change of "
                     f"{abs(cur.level - prev.level)} levels (at most {step} expected)",
                 )
+
+
+@rule(
+    "subtype_topography",
+    "CP subtype and topography disagree",
+    "SCPE defines spastic CP as unilateral (hemiplegia) or bilateral (diplegia, tetraplegia): a "
+    "spastic unilateral child recorded with a bilateral distribution (or the reverse) is analysed "
+    "in the wrong subgroup and usually means one of the two fields was mistyped.",
+    "Check the subtype and the topography against the clinical record and correct the wrong "
+    "one with a reason for change.",
+)
+def subtype_topography(data: PatientData, p: dict[str, Any]) -> Iterator[Finding]:
+    child = data.patient
+    expected = p["laterality_of_subtype"].get(child.subtype)
+    if not expected or not child.topography:
+        return
+    laterality = Topography(child.topography).laterality
+    if laterality != expected:
+        yield data.finding(
+            "subtype_topography",
+            child,
+            f"subtype {Subtype(child.subtype).label} is {expected}, but the topography "
+            f"{Topography(child.topography).label} is {laterality}",
+        )
 
 
 # --- running them ------------------------------------------------------------------------------
