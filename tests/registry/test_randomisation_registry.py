@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pytest
 
 from cpstem.design.randomisation import randomisation_list
+from cpstem.outcomes.dates import add_months
 from cpstem.registry import users
 from cpstem.registry.clock import today
 from cpstem.registry.errors import FieldErrors
@@ -360,6 +361,42 @@ def test_a_blinded_assessor_sees_no_allocation_anywhere(people, sites, web):
         "Cells (stem-cell therapy)"
         in web("clin").get(f"/patients/{p.pk}/allocation/").content.decode()
     )
+
+
+def test_visits_of_both_arms_start_at_randomisation(people, sites):
+    """One schedule from the randomisation in either arm, however many infusions: the visit
+    dates do not tell a blinded assessor the arm."""
+    from cpstem.registry.models import FollowUpVisit
+    from cpstem.registry.services import schedule, write
+
+    randomised_on = date(2024, 2, 1)
+    s = _scheme(people["admin"])
+    rz.upload(s, HAND_LIST.encode(), by=people["admin"], reason="hand list")
+    cells, control = _child(sites[0], "LUB-001"), _child(sites[0], "LUB-002")
+    for p in (cells, control):
+        rz.randomise(p, confirmed=CHECKLIST, by=people["clin"], on=randomised_on)  # cells, control
+        p.refresh_from_db()
+    assert (cells.group, control.group) == ("cells", "control")
+    for days in (9, 190):  # two infusions, after the randomisation
+        write.save(
+            Administration(
+                patient=cells, date=randomised_on + timedelta(days=days), product="ucb",
+                origin="allogeneic", route="intravenous", cells_total=4.5e8, weight_kg=15,
+            )
+        )  # fmt: skip
+
+    def visits(p: Patient) -> list[tuple]:
+        rows = FollowUpVisit.objects.filter(patient=p).order_by("target_date", "months")
+        return [(v.label, v.target_date, v.window_start, v.administration_id) for v in rows]
+
+    expected = [
+        (r.label, t, t - timedelta(days=r.days_before), None)
+        for r in schedule.rules()
+        for t in [add_months(randomised_on, r.months)]
+    ]
+    assert visits(cells) == visits(control) == expected
+    schedule.refresh_many([cells.pk, control.pk])  # the bulk path plans the same
+    assert visits(cells) == visits(control) == expected
 
 
 def test_unblinding_needs_a_role_and_a_reason_and_is_shown(people, sites, web):

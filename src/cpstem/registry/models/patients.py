@@ -372,6 +372,21 @@ class Patient(Versioned):
             return [] if self.enrolment_date is None else [(None, self.enrolment_date)]
         return list(self.administration_set.order_by("date", "id").values_list("id", "date"))
 
+    def follow_up_anchors(self) -> list[tuple[int | None, date]]:
+        """Where the follow-up visits start. A randomised child's visits start at its
+        randomisation (the enrolment date the randomisation set, key ``None``) in either arm:
+        visits timed alike in both arms do not tell a blinded assessor the arm (one schedule,
+        not one per infusion). Any other child's: :meth:`schedule_anchors`."""
+        if self.enrolment_date is not None and self.pk is not None and self.is_randomised:
+            return [(None, self.enrolment_date)]
+        return self.schedule_anchors()
+
+    @property
+    def is_randomised(self) -> bool:
+        from cpstem.registry.models.randomisation import AllocationSlot
+
+        return AllocationSlot.objects.filter(patient_id=self.pk).exists()
+
     def save(self, *args: Any, **kwargs: Any) -> None:
         """Save; a change of the group or the enrolment date rebuilds the schedule."""
         with transaction.atomic():

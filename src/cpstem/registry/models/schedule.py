@@ -39,7 +39,8 @@ class FollowUpVisit(models.Model):
 
     @property
     def anchor_date(self) -> date | None:
-        """The day the visit's schedule starts: the administration, or a control's enrolment."""
+        """The day the visit's schedule starts: the administration, or the enrolment (a control's,
+        or a randomised child's in either arm: its randomisation)."""
         if self.administration_id is not None:
             return self.administration.date
         return self.patient.enrolment_date

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 
 from cpstem.outcomes import schedule
 from cpstem.registry.clock import today
@@ -43,7 +44,7 @@ def plan_for(
     admins: Iterable[tuple[int, date]] | None = None,
 ) -> list[schedule.Visit]:
     if admins is None:
-        admins = patient.schedule_anchors()
+        admins = patient.follow_up_anchors()
     if days is None:
         days = assessment_dates(patient)
     return schedule.plan(admins, days, today(), rules())
@@ -80,14 +81,17 @@ def refresh_many(patient_ids: Iterable[int]) -> int:
     with transaction.atomic():
         for start in range(0, len(ids), 500):
             chunk = ids[start : start + 500]
+            # a control, and a randomised child in either arm: from enrolment (randomisation)
             controls = dict(
-                Patient.objects.filter(pk__in=chunk, group=EnrolmentGroup.CONTROL).values_list(
-                    "pk", "enrolment_date"
-                )
+                Patient.objects.filter(
+                    Q(group=EnrolmentGroup.CONTROL)
+                    | Q(allocation__isnull=False, enrolment_date__isnull=False),
+                    pk__in=chunk,
+                ).values_list("pk", "enrolment_date")
             )
             for pid, enrolled in controls.items():
                 if enrolled is not None:
-                    admins[pid].append((None, enrolled))  # a control: from enrolment
+                    admins[pid].append((None, enrolled))
             for pid, aid, day in Administration.objects.filter(patient_id__in=chunk).values_list(
                 "patient_id", "id", "date"
             ):
