@@ -23,7 +23,9 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 from django.db import IntegrityError, transaction
+from scipy.special import ndtri
 
+from cpstem.datafiles import toml_data
 from cpstem.measures import gmfm
 from cpstem.measures.spasticity import MAS
 from cpstem.outcomes.dates import DAYS_PER_YEAR
@@ -192,6 +194,16 @@ def _topography(subtype: str, drawn: str) -> str:
     return "tetraplegia" if drawn == "hemiplegia" else drawn
 
 
+def birth_weight_g(weeks: float, u: float) -> int:
+    """A birth weight (g) for ``weeks`` of gestation at quantile ``u`` of Hadlock's in-utero
+    weight standard (``data/demo.toml``): one uniform draw, so the demo's random stream and every
+    later draw stay as they were."""
+    p = toml_data("cpstem.registry", "data/demo.toml")["birth_weight"]
+    a, b, c = p["ln_coefficients"]
+    z = float(np.clip(ndtri(min(max(u, 1e-12), 1 - 1e-12)), -p["max_sd"], p["max_sd"]))
+    return round(math.exp(a + b * weeks + c * weeks**2) * (1 + p["sd_fraction"] * z))
+
+
 def _patient(site, study_id: str, sim: pd.DataFrame, rng, cs, now: date) -> Patient:
     """One synthetic child from the simulator's rows (one per visit) of one child."""
     first_row = sim.iloc[0]
@@ -206,8 +218,8 @@ def _patient(site, study_id: str, sim: pd.DataFrame, rng, cs, now: date) -> Pati
         study_id=study_id,
         birth_date=birth,
         sex=str(rng.choice(["F", "M"])),
-        gestational_age_weeks=Decimal(f"{rng.uniform(26, 41):.1f}"),
-        birth_weight_g=int(rng.uniform(800, 3900)),
+        gestational_age_weeks=(ga := Decimal(f"{rng.uniform(26, 41):.1f}")),
+        birth_weight_g=birth_weight_g(float(ga), rng.uniform()),
         subtype=(subtype := str(rng.choice(SUBTYPES))),
         topography=_topography(subtype, str(rng.choice(["diplegia", "tetraplegia", "hemiplegia"]))),
         mrics=str(rng.choice(["B1", "B2", "C1", "C2", "E"])),
