@@ -12,6 +12,7 @@ from cpstem.cli import (
     design,
     evidence,
     gmfm,
+    monitoring,
     outcomes,
     randomisation,
     redcap,
@@ -44,6 +45,8 @@ app.command("backup")(data.backup)
 app.command("restore")(data.restore)
 app.command("remind")(worklist.remind)
 app.command("check")(check.check)
+app.command("queries")(monitoring.queries)
+app.command("sdv")(monitoring.sdv)
 app.add_typer(redcap.app, name="redcap")
 app.add_typer(randomisation.app, name="randomisation")
 

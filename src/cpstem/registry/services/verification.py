@@ -132,7 +132,12 @@ def progress(user: AnyUser, site: str = "") -> list[Progress]:
     sites = Site.objects.all() if site_ids is None else Site.objects.filter(pk__in=site_ids)
     if site:
         sites = sites.filter(code=site)
-    codes = list(sites.order_by("code").values_list("code", flat=True))
+    return site_progress(list(sites.order_by("code").values_list("code", flat=True)))
+
+
+def site_progress(codes: list[str]) -> list[Progress]:
+    """:func:`progress` of the sites with these codes, for whoever may see them (the command
+    line: the registry's administrator)."""
     found: dict[tuple[str, str], tuple[int, int]] = {}
     for kind, model in RECORD_MODELS.items():
         path = "site__code" if model is Patient else "patient__site__code"
@@ -156,4 +161,12 @@ def progress(user: AnyUser, site: str = "") -> list[Progress]:
     return out
 
 
-__all__ = ["Progress", "Status", "progress", "record_changed", "status", "verify"]
+__all__ = [
+    "Progress",
+    "Status",
+    "progress",
+    "record_changed",
+    "site_progress",
+    "status",
+    "verify",
+]
