@@ -14,7 +14,6 @@ import typer
 from rich.table import Table
 
 from cpstem.cli.console import console
-from cpstem.spreadsheet import escape_formula
 
 
 class Format(StrEnum):
@@ -56,6 +55,8 @@ def emit(
     if fmt == Format.json:
         typer.echo(json.dumps(json_body if json_body is not None else rows, indent=2, default=str))
     elif fmt == Format.csv:
+        from cpstem.spreadsheet import escape_formula  # pandas: not at the CLI's start
+
         writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore")
         writer.writeheader()
         writer.writerows({k: escape_formula(v) for k, v in r.items()} for r in rows)
