@@ -105,3 +105,15 @@ def test_patient_page_shows_the_group(web, sites):
     _, c = hand_cohort(sites)
     html = web("admin").get(f"/patients/{c.pk}/").content.decode()
     assert "Concurrent control" in html
+
+
+def test_effect_names_what_it_adjusted_for_when_a_filter_makes_gmfcs_constant():
+    from cpstem.outcomes.ipd import simulate_cohort
+    from cpstem.registry.services import cohort_ipd
+
+    cohort = simulate_cohort(300, visits=(0, 12), seed=8)
+    every, _ = cohort_ipd._effect(cohort, cohort_ipd.Filters())
+    one_level, _ = cohort_ipd._effect(cohort[cohort.gmfcs == 2], cohort_ipd.Filters(gmfcs=2))
+    assert every is not None and one_level is not None
+    assert every["adjusted"] == ["baseline GMFM-66", "age", "GMFCS"]
+    assert one_level["adjusted"] == ["baseline GMFM-66", "age"]

@@ -149,3 +149,37 @@ def test_e_value_of_a_non_positive_risk_ratio_is_a_coded_error() -> None:
     assert (exc.value.code, exc.value.field) == ("out_of_range", "rr")
     # VanderWeele & Ding 2017: RR 3.9 -> E = 3.9 + sqrt(3.9 * 2.9) = 7.26
     assert e_value_rr(3.9) == pytest.approx(7.263, abs=1e-3)
+
+
+def test_a_constant_or_redundant_covariate_is_left_out_and_named():
+    """GMFCS when one level is selected (a dashboard filter): constant, so collinear with the
+    intercept; before, OLS fell back to a pseudo-inverse and warned, and the propensity model
+    could not be fitted. Checked against statsmodels' formula fit without the column."""
+    import warnings
+
+    import statsmodels.formula.api as smf
+
+    cohort = simulate_cohort(300, visits=(0, 12), seed=8)
+    one_level = cohort[cohort.gmfcs == 2]
+    at12 = one_level[one_level.months > 0].assign(
+        change=lambda f: f.gmfm66 - f.gmfm66_baseline, cells=lambda f: f.group == "cells"
+    )
+    fit = smf.ols("change ~ cells + gmfm66_baseline + age_baseline_years", at12).fit(cov_type="HC3")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no rank-deficiency warning any more
+        res = treatment_effect(one_level)
+        iptw = treatment_effect(one_level, method="iptw")
+    assert res.dropped == iptw.dropped == ("gmfcs",)
+    assert res.estimate == pytest.approx(fit.params["cells[T.True]"], rel=1e-10)
+    assert res.se == pytest.approx(fit.bse["cells[T.True]"], rel=1e-10)
+    assert list(res.balance.covariate) == ["gmfm66_baseline", "age_baseline_years"]
+    assert "not adjusted for gmfcs" in res.summary()
+    # a site that is the group (all treated in one site, controls in another): not an
+    # adjustment the data allow; left out and named rather than split by a pseudo-inverse
+    table = two_group_table().assign(
+        site=lambda f: np.where(f.group == "cells", "site A", "site B")
+    )
+    res = treatment_effect(table, adjust=("site",), cov_type="HC2")
+    assert res.dropped == ("site[site B]",)
+    assert res.estimate == pytest.approx(3.0)
+    assert treatment_effect(two_group_table(), adjust=()).dropped == ()

@@ -65,6 +65,9 @@ class TreatmentEffectResult(FrameResult):
     weights: np.ndarray
     cov_type: str
     warning: str = OBSERVATIONAL_WARNING
+    #: covariate columns left out: constant among the children analysed (e.g. GMFCS when one
+    #: level is selected) or a linear combination of the group and the columns before them
+    dropped: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return pd.DataFrame(
@@ -104,6 +107,14 @@ class TreatmentEffectResult(FrameResult):
                 f" p {format_p(self.p_value)}); n {self.n_treated} treated,"
                 f" {self.n_control} controls",
                 f"  E-value {self.e_value:.2f} (CI limit: {self.e_value_ci:.2f})",
+                *(
+                    [
+                        f"  not adjusted for {', '.join(self.dropped)}: constant among these"
+                        " children or determined by the group and the other covariates"
+                    ]
+                    if self.dropped
+                    else []
+                ),
                 f"  {self.warning}",
             ]
         )
@@ -118,6 +129,7 @@ class AnalysisRows:
     covariates: np.ndarray  # (n, number of covariate columns)
     names: tuple[str, ...]  # covariate column names (text covariates as indicators)
     window: str
+    dropped: tuple[str, ...] = ()  # columns left out as redundant (see :func:`_independent`)
 
 
 def _covariates(rows: pd.DataFrame, adjust: Sequence[str]) -> tuple[np.ndarray, list[str]]:
@@ -140,6 +152,26 @@ def _covariates(rows: pd.DataFrame, adjust: Sequence[str]) -> tuple[np.ndarray, 
     if not cols:
         return np.empty((len(rows), 0)), names
     return np.column_stack(cols), names
+
+
+def _independent(
+    treated: np.ndarray, cov: np.ndarray, names: Sequence[str]
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """The covariate columns that add information to the intercept, the group and the columns
+    kept before them (numerical rank); the others are left out and named. The group difference
+    is then estimable without a pseudo-inverse and the propensity model can be fitted."""
+    base = np.column_stack([np.ones(len(treated)), treated.astype(float)])
+    rank = int(np.linalg.matrix_rank(base))
+    keep: list[int] = []
+    dropped: list[str] = []
+    for j, name in enumerate(names):
+        trial = np.column_stack([base, cov[:, j]])
+        if int(np.linalg.matrix_rank(trial)) > rank:
+            base, rank = trial, rank + 1
+            keep.append(j)
+        else:
+            dropped.append(name)
+    return cov[:, keep], [names[j] for j in keep], dropped
 
 
 def analysis_rows(
@@ -174,7 +206,9 @@ def analysis_rows(
             field="group",
             params={"n_treated": n_t, "n_control": n_c},
         )
-    return AnalysisRows(y[keep], treated.astype(bool), cov[keep], tuple(names), win.label())
+    treated = treated.astype(bool)
+    used, kept, dropped = _independent(treated, cov[keep], names)
+    return AnalysisRows(y[keep], treated, used, tuple(kept), win.label(), tuple(dropped))
 
 
 def treatment_effect(
@@ -263,4 +297,5 @@ def treatment_effect(
         balance=readonly_frame(balance),
         weights=np.asarray(weights, dtype=float),
         cov_type=used_cov,
+        dropped=rows.dropped,
     )

@@ -258,7 +258,16 @@ def _effect(table: pd.DataFrame, f: Filters) -> tuple[dict[str, Any] | None, str
         "n_control": res.n_control,
         "e_value": analysis.finite(res.e_value),
         "window": res.window,
+        # a covariate constant in the rows shown (GMFCS when one level is filtered) is left out
+        "adjusted": [_COVARIATE_LABELS.get(a, a) for a in res.adjust if a not in res.dropped],
     }, None
+
+
+_COVARIATE_LABELS = {
+    "gmfm66_baseline": "baseline GMFM-66",
+    "age_baseline_years": "age",
+    "gmfcs": "GMFCS",
+}
 
 
 def compute(table: pd.DataFrame, spast: pd.DataFrame, f: Filters) -> dict[str, Any]:
