@@ -15,6 +15,7 @@ Deleting a record others depend on, as a monitor expects it:
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Collection
 
 from django.db import models
 
@@ -36,6 +37,18 @@ REASON_MAX_LENGTH = 100
 _REFUSED = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
 
 
+def refused_characters(text: str, allowed: Collection[str] = ()) -> list[str]:
+    """The code points (``U+0009`` ...) of ``text`` in a refused Unicode category, except the
+    ``allowed`` characters, sorted and each once."""
+    return sorted(
+        {
+            f"U+{ord(c):04X}"
+            for c in text
+            if unicodedata.category(c) in _REFUSED and c not in allowed
+        }
+    )
+
+
 def check_reason(reason: object) -> str:
     """The reason for change, stripped; :class:`FieldErrors` on ``reason`` when it is missing or
     blank (``required``), longer than the audit trail keeps (``max_length``) or contains control
@@ -48,7 +61,7 @@ def check_reason(reason: object) -> str:
             "'transcription error corrected against the source document'",
             "required",
         )
-    bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in _REFUSED})
+    bad = refused_characters(text)
     if bad:
         raise FieldErrors.one(
             "reason",

@@ -22,7 +22,6 @@ do a step gets ``PermissionDenied``; a query or record the user may not see is a
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections import Counter
 from typing import Any
 
@@ -44,13 +43,13 @@ from cpstem.registry.models.monitoring import (
     kind_of,
 )
 from cpstem.registry.models.sites import AnyUser
+from cpstem.registry.services.changes import refused_characters
 
 #: The longest message of a query's thread.
 MESSAGE_MAX_LENGTH = 2000
 
-#: Unicode categories refused in a message (as in a reason for change); line breaks and tabs
-#: are allowed (a message may have paragraphs).
-_REFUSED = {"Cc", "Cf", "Cs", "Co", "Zl", "Zp"}
+#: Characters a message may have that a reason for change may not (the other control and
+#: format characters are refused as in a reason): a message may have paragraphs.
 _ALLOWED_CONTROLS = {"\n", "\t"}
 
 #: Fields of a record that cannot be queried (keys and record keeping).
@@ -84,13 +83,7 @@ def check_message(text: object) -> str:
     value = text.replace("\r\n", "\n").strip() if isinstance(text, str) else ""
     if not value:
         raise FieldErrors.one("message", "write a message", "required")
-    bad = sorted(
-        {
-            f"U+{ord(c):04X}"
-            for c in value
-            if unicodedata.category(c) in _REFUSED and c not in _ALLOWED_CONTROLS
-        }
-    )
+    bad = refused_characters(value, _ALLOWED_CONTROLS)
     if bad:
         raise FieldErrors.one(
             "message",
