@@ -55,17 +55,29 @@ from cpstem.registry.models import Patient
 from cpstem.registry.services.records import save_validated
 
 patient = Patient(
-    site=users.get_site("LUB"), study_id="LUB-E2E-2", birth_date=date(2020, 6, 1), sex="M"
+    site=users.get_site("LUB"), study_id="{study_id}", birth_date=date(2020, 6, 1), sex="M"
 )
 print(save_validated(patient).pk)
 """
 
 
 @pytest.fixture(scope="module")
-def lub_patient_url(e2e_registry, server):
-    """URL of a child of site LUB (LUB-E2E-2), recorded through the registry's write service."""
-    pk = int(e2e_registry.python(CREATE_PATIENT).stdout.strip())
-    return f"{server}/patients/{pk}/"
+def new_lub_patient(e2e_registry, server):
+    """A function: a new child of site LUB with the study ID given, recorded through the
+    registry's write service; returns the URL of its page."""
+
+    def create(study_id: str) -> str:
+        script = CREATE_PATIENT.replace("{study_id}", study_id)
+        pk = int(e2e_registry.python(script).stdout.strip())
+        return f"{server}/patients/{pk}/"
+
+    return create
+
+
+@pytest.fixture(scope="module")
+def lub_patient_url(new_lub_patient):
+    """URL of a child of site LUB (LUB-E2E-2)."""
+    return new_lub_patient("LUB-E2E-2")
 
 
 @pytest.fixture(scope="module")

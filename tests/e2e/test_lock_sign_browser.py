@@ -14,22 +14,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
 LOCK_REASON = "analysis freeze for the interim report"
 
-CREATE = """
-from datetime import date
-
-from cpstem.registry import setup
-
-setup.start(migrate=False)
-from cpstem.registry import users
-from cpstem.registry.models import Patient
-from cpstem.registry.services.records import save_validated
-
-patient = Patient(
-    site=users.get_site("LUB"), study_id="{study_id}", birth_date=date(2020, 6, 1), sex="M"
-)
-print(save_validated(patient).pk)
-"""
-
 
 @pytest.fixture(scope="module")
 def admin_account(e2e_registry):
@@ -37,13 +21,8 @@ def admin_account(e2e_registry):
     return "ada"
 
 
-def _patient_url(e2e_registry, server, study_id: str) -> str:
-    pk = int(e2e_registry.python(CREATE.replace("{study_id}", study_id)).stdout.strip())
-    return f"{server}/patients/{pk}/"
-
-
-def test_locked_patient_edit_is_refused_in_the_page(login, e2e_registry, server, admin_account):
-    url = _patient_url(e2e_registry, server, "LUB-LOCK-1")
+def test_locked_patient_edit_is_refused_in_the_page(login, new_lub_patient, admin_account):
+    url = new_lub_patient("LUB-LOCK-1")
     clara = login("clara")
     clara.goto(url + "edit/")  # opened before the lock
     clara.select_option("#id_sex", "F")
@@ -85,8 +64,8 @@ def test_locked_patient_edit_is_refused_in_the_page(login, e2e_registry, server,
     assert "locked" in history and LOCK_REASON in history and "interim report done" in history
 
 
-def test_signing_requires_the_password(login, e2e_registry, server):
-    url = _patient_url(e2e_registry, server, "LUB-SIGN-1")
+def test_signing_requires_the_password(login, new_lub_patient):
+    url = new_lub_patient("LUB-SIGN-1")
     clara = login("clara")
     clara.goto(url)
     clara.click("#sign-link")
