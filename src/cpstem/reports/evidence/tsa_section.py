@@ -15,12 +15,11 @@ assumptions and their sources in ``cpstem/design/data/tsa_defaults.toml``).
 from __future__ import annotations
 
 import math
-import tomllib
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from cpstem.datafiles import toml_data
 from cpstem.reports.document import Heading, Para
 from cpstem.reports.evidence.writer import ReportWriter
 
@@ -115,9 +114,9 @@ def md_tsa_section(
 
 
 def tsa_defaults() -> dict[str, Any]:
-    """``cpstem/design/data/tsa_defaults.toml``: the assumptions of the bundled TSAs."""
-    text = resources.files("cpstem.design").joinpath("data/tsa_defaults.toml").read_text()
-    return tomllib.loads(text)
+    """``cpstem/design/data/tsa_defaults.toml``: the assumptions of the bundled TSAs (read,
+    source-checked and cached by :func:`cpstem.datafiles.toml_data`; do not modify)."""
+    return toml_data("cpstem.design", "data/tsa_defaults.toml")
 
 
 def sae_tsa_section(
