@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from cpstem.cli.console import console
+from cpstem.cli.console import console, err_console
 
 
 class Format(StrEnum):
@@ -29,16 +29,18 @@ SiteOption = Annotated[
 
 
 def require_site(site: str | None) -> str:
-    """The site code, upper-cased; exit code 2 with a message when there is no such site."""
+    """The site's code (``users.get_site``: stripped, upper-cased); an unknown site prints that
+    helper's message and exits with code 2 (1 means findings for ``cpstem check``)."""
     if not site:
         return ""
-    from cpstem.registry.models import Site
+    from cpstem.registry import users
+    from cpstem.registry.errors import RegistryError
 
-    code = site.strip().upper()
-    if not Site.objects.filter(code=code).exists():
-        console.print(f"[red]No site with code {site}.[/red]")
-        raise typer.Exit(2)
-    return code
+    try:
+        return users.get_site(site).code
+    except RegistryError as exc:
+        err_console.print(f"error: {exc}", markup=False, soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 def emit(
