@@ -685,7 +685,7 @@ def eligibility_check(
     def add(field_name: str, message: str, code: str, **params: Any) -> None:
         errors.setdefault(field_name, []).append(FieldError(message, code, params))
 
-    if AllocationSlot.objects.filter(patient=p).exists():
+    if p.is_randomised:
         add("patient", "this child is already randomised", "already_randomised")
     if p.consent_date is None:
         add(

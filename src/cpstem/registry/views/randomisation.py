@@ -215,7 +215,7 @@ def randomise_page(request: HttpRequest, pk: int) -> HttpResponse:
     errors: list[str] = []
     if s is None:
         errors = ["no randomisation scheme yet (an administrator defines it on the design page)"]
-    elif AllocationSlot.objects.filter(patient=p).exists():
+    elif p.is_randomised:
         return redirect("registry:allocation", pk=p.pk)
     elif request.method == "POST":
         confirmed = {k: request.POST.get(f"criterion_{k}") == "on" for k, _ in s.eligibility}
