@@ -44,7 +44,6 @@ State = Annotated[
 def _query_row(q: Any, today: Any) -> dict[str, Any]:
     from cpstem.registry.models.monitoring import RecordKind
 
-    last = q.messages.order_by("-created_at", "-id").first()
     return {
         "id": q.pk,
         "site": q.patient.site.code,
@@ -57,7 +56,7 @@ def _query_row(q: Any, today: Any) -> dict[str, Any]:
         "opened": q.opened_at.date().isoformat(),
         "updated": q.updated_at.date().isoformat(),
         "days_open": (today - q.opened_at.date()).days if q.state != "closed" else None,
-        "last_message": last.text if last else "",
+        "last_message": q.last_text,
     }
 
 

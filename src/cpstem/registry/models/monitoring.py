@@ -108,6 +108,12 @@ class Query(models.Model):
     def number(self) -> str:
         return f"#{self.pk}"
 
+    @property
+    def last_text(self) -> str:
+        """The text of the thread's latest step ('' before the first)."""
+        last = self.messages.order_by("-created_at", "-id").first()
+        return last.text if last else ""
+
 
 class QueryAction(models.TextChoices):
     OPEN = "open", "opened"

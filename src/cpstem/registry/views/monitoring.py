@@ -70,7 +70,6 @@ def _field_label(query: Query) -> str:
 
 
 def _row(query: Query, proj: privacy.Projection) -> dict[str, Any]:
-    last = query.messages.order_by("-created_at", "-id").first()
     return {
         "pk": query.pk,
         "patient_pk": query.patient_id,
@@ -84,7 +83,7 @@ def _row(query: Query, proj: privacy.Projection) -> dict[str, Any]:
         "opened_by": query.opened_by.get_username(),
         "opened_at": query.opened_at,
         "updated_at": query.updated_at,
-        "last": last.text if last else "",
+        "last": query.last_text,
         "url": reverse("query", args=[query.pk]),
         "record_url": record_url(query.patient_id, query.kind, query.record_id),
     }
