@@ -117,3 +117,14 @@ def test_effect_names_what_it_adjusted_for_when_a_filter_makes_gmfcs_constant():
     assert every is not None and one_level is not None
     assert every["adjusted"] == ["baseline GMFM-66", "age", "GMFCS"]
     assert one_level["adjusted"] == ["baseline GMFM-66", "age"]
+
+
+def test_effect_sentence_reads_as_before_when_nothing_is_left_out():
+    from django.template.loader import render_to_string
+
+    ipd = {"effect": {"adjusted": ["baseline GMFM-66", "age", "GMFCS"], "window": "12 months"}}
+    html = render_to_string("registry/dashboard.html", {"ipd": ipd})
+    assert "ANCOVA adjusted for baseline GMFM-66, age and GMFCS, robust SE;" in html
+    ipd["effect"]["adjusted"] = ["baseline GMFM-66", "age"]
+    html = render_to_string("registry/dashboard.html", {"ipd": ipd})
+    assert "ANCOVA adjusted for baseline GMFM-66 and age, robust SE;" in html
